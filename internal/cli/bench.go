@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rosterhq/roster/internal/loadgen"
+)
+
+func commandBench() *cobra.Command {
+	var o loadgen.Options
+	var output string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a SCIM endpoint (Roster or any other)",
+		Long: `Send provisioning-shaped load to a SCIM endpoint and report throughput and
+latency percentiles. Runs are bounded by --n requests and --duration.
+
+Scenarios: ` + strings.Join(loadgen.Scenarios, ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.URL == "" || o.Token == "" {
+				return usageError{fmt.Errorf("--url and --token are required")}
+			}
+			rep, err := loadgen.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			fmt.Fprint(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.URL, "url", "", "Tenant URL of the SCIM endpoint")
+	f.StringVar(&o.Token, "token", "", "bearer token")
+	f.StringVar(&o.Scenario, "scenario", "create-users", "scenario to run")
+	f.IntVar(&o.N, "n", 10000, "number of measured requests")
+	f.IntVar(&o.Concurrency, "concurrency", 32, "concurrent clients")
+	f.IntVar(&o.Seed, "seed", 1000, "users to create before measuring read scenarios")
+	f.DurationVar(&o.Duration, "duration", time.Minute, "maximum duration of the measured phase")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}

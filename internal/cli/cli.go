@@ -1,0 +1,134 @@
+// Package cli holds Roster's command-line interface. Commands are thin: they
+// parse flags and call the services that the HTTP API uses too.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/tenant"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// usageError marks errors in how a command was called; they exit with 2.
+type usageError struct{ error }
+
+// Execute runs the command line and returns the process exit code.
+func Execute(args []string, stdout, stderr io.Writer) int {
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "roster:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// NewRoot returns the root command with every subcommand.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "roster",
+		Short:         "Roster: an open-source SCIM 2.0 provisioning system",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(commandServe(), commandToken(), commandBench(), commandVersion())
+	return root
+}
+
+func commandVersion() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "roster", Version)
+		},
+	}
+}
+
+func commandServe() *cobra.Command {
+	var cfg app.Config
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the SCIM 2.0 service provider",
+		Long: `Run the SCIM 2.0 service provider on an embedded SQLite database.
+
+On first start with an empty database Roster creates the tenant "default" and
+prints its Tenant URL and Secret Token, the two values to paste into Microsoft
+Entra ID's or Okta's provisioning settings. Set ROSTER_BOOTSTRAP_TOKEN to choose
+that first token yourself (for automation).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usageError{fmt.Errorf("--log-level: %w", err)}
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			cfg.Out = cmd.OutOrStdout()
+			cfg.BootstrapToken = os.Getenv(app.BootstrapTokenEnvVar)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return app.Serve(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", app.DefaultAddr, "address to listen on")
+	f.StringVar(&cfg.DB, "db", app.DefaultDB, `database: a SQLite file path or "sqlite:PATH"`)
+	f.StringVar(&cfg.BaseURL, "base-url", "", "public base URL used in Tenant URLs and meta.location (default http://ADDR)")
+	f.StringVar(&cfg.Prefix, "prefix", app.DefaultPrefix, "path prefix of the SCIM endpoints")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func commandToken() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage Secret Tokens"}
+	var db, label string
+	issue := &cobra.Command{
+		Use:   "issue TENANT",
+		Short: "Issue a new Secret Token for a tenant and print it once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := app.OpenStore(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			t, err := st.Tenants().GetByName(ctx, args[0])
+			if err != nil {
+				return fmt.Errorf("tenant %q: %w", args[0], err)
+			}
+			iss, err := tenant.New(st).IssueToken(ctx, t.ID, label, "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), iss.Plaintext)
+			return nil
+		},
+	}
+	issue.Flags().StringVar(&db, "db", app.DefaultDB, "database the server uses")
+	issue.Flags().StringVar(&label, "label", "cli", "label to recognise the token by")
+	cmd.AddCommand(issue)
+	return cmd
+}

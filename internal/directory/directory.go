@@ -1,0 +1,404 @@
+// Package directory is the SCIM service provider's resource service: it
+// applies the protocol rules of package scim (normalization, required and
+// primary checks, PATCH, filters) to a tenant's Users and Groups and persists
+// the result through package store. The HTTP handlers, /Bulk and, later, the
+// provisioning engine all change resources through it, never around it.
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/internal/scim/filter"
+	"github.com/rosterhq/roster/internal/scim/patch"
+	"github.com/rosterhq/roster/internal/scim/resource"
+	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// Page size limits, advertised in /ServiceProviderConfig.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Service changes and reads a tenant's resources.
+type Service struct {
+	store    store.Store
+	registry *schema.Registry
+	now      func() time.Time
+}
+
+// New returns a Service over st.
+func New(st store.Store, reg *schema.Registry) *Service {
+	return &Service{store: st, registry: reg, now: time.Now}
+}
+
+// Registry returns the schema registry the service enforces.
+func (s *Service) Registry() *schema.Registry { return s.registry }
+
+// Store returns the underlying store, for streaming reads.
+func (s *Service) Store() store.Store { return s.store }
+
+// Result is a resource after a write, with what the write did to a group's
+// membership (for events and audit) and whether anything changed at all.
+type Result struct {
+	store.Resource
+	Changed        bool
+	MembersAdded   []string
+	MembersRemoved []string
+}
+
+// Create creates a resource from a client's body, per RFC 7644 §3.3. A
+// group's "members" are stored as memberships in the same transaction.
+func (s *Service) Create(ctx context.Context, tenant string, rt *schema.ResourceType, body map[string]any) (Result, error) {
+	attrs, err := resource.Normalize(rt, body)
+	if err != nil {
+		return Result{}, err
+	}
+	members, err := takeMembers(rt, attrs)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := check(rt, attrs); err != nil {
+		return Result{}, err
+	}
+	now := s.now().UTC()
+	r := store.Resource{
+		Tenant: tenant, Type: rt.Name, ID: uuid.NewString(), Attrs: attrs,
+		Created: now, Modified: now, Version: 1,
+	}
+	res := Result{Resource: r, Changed: true}
+	err = s.store.Write(ctx, func(w store.Writer) error {
+		if err := w.Create(ctx, r); err != nil {
+			return err
+		}
+		if len(members) > 0 {
+			added, err := w.AddMembers(ctx, tenant, r.ID, members)
+			res.MembersAdded = added
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, writeError(rt, attrs, err)
+	}
+	return res, nil
+}
+
+// Get returns one resource.
+func (s *Service) Get(ctx context.Context, tenant string, rt *schema.ResourceType, id string) (store.Resource, error) {
+	r, err := s.store.Resources().Get(ctx, tenant, rt.Name, id)
+	if err != nil {
+		return r, notFound(rt, id, err)
+	}
+	return r, nil
+}
+
+// Replace replaces a resource with a client's body, per RFC 7644 §3.5.1.
+// readWrite attributes the body omits are cleared, except the writeOnly
+// password, which is kept, and a group's members, which are replaced only
+// when the body lists "members": clearing a million-member group because a
+// client left the list out would be a disaster, and the RFC allows either.
+func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, body map[string]any) (Result, error) {
+	attrs, err := resource.Normalize(rt, body)
+	if err != nil {
+		return Result{}, err
+	}
+	_, hasMembers := attrs["members"]
+	members, err := takeMembers(rt, attrs)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := check(rt, attrs); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = s.store.Write(ctx, func(w store.Writer) error {
+		old, err := w.Get(ctx, tenant, rt.Name, id)
+		if err != nil {
+			return notFound(rt, id, err)
+		}
+		if err := checkVersion(old, ifMatch); err != nil {
+			return err
+		}
+		if pw, ok := old.Attrs["password"]; ok && rt.Schema.Attr("password") != nil {
+			if _, sent := attrs["password"]; !sent {
+				attrs["password"] = pw
+			}
+		}
+		res.Resource = old
+		if hasMembers {
+			if err := w.ClearMembers(ctx, tenant, id); err != nil {
+				return err
+			}
+			added, err := w.AddMembers(ctx, tenant, id, members)
+			if err != nil {
+				return err
+			}
+			res.MembersAdded = added
+		}
+		res.Attrs = attrs
+		res.Changed = true
+		res.Version = old.Version + 1
+		res.Modified = s.now().UTC()
+		return w.Update(ctx, res.Resource)
+	})
+	if err != nil {
+		return Result{}, writeError(rt, attrs, err)
+	}
+	return res, nil
+}
+
+// Patch applies a PatchOp request, per RFC 7644 §3.5.2, atomically: if any
+// operation fails, nothing changes. A patch that changes nothing leaves the
+// version alone.
+func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, req patch.Request) (Result, error) {
+	var res Result
+	var attrs map[string]any
+	err := s.store.Write(ctx, func(w store.Writer) error {
+		old, err := w.Get(ctx, tenant, rt.Name, id)
+		if err != nil {
+			return notFound(rt, id, err)
+		}
+		if err := checkVersion(old, ifMatch); err != nil {
+			return err
+		}
+		pr, err := patch.Apply(rt, old.Attrs, req.Operations)
+		if err != nil {
+			return err
+		}
+		attrs = pr.Attrs
+		if err := check(rt, pr.Attrs); err != nil {
+			return err
+		}
+		res.Resource = old
+		for _, op := range pr.Members {
+			if err := s.applyMemberOp(ctx, w, tenant, id, op, &res); err != nil {
+				return err
+			}
+		}
+		if len(pr.Changes) == 0 && len(res.MembersAdded) == 0 && len(res.MembersRemoved) == 0 {
+			return nil
+		}
+		res.Attrs = pr.Attrs
+		res.Changed = true
+		res.Version = old.Version + 1
+		res.Modified = s.now().UTC()
+		return w.Update(ctx, res.Resource)
+	})
+	if err != nil {
+		return Result{}, writeError(rt, attrs, err)
+	}
+	return res, nil
+}
+
+func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, groupID string, op patch.MemberOp, res *Result) error {
+	for _, m := range op.IDs {
+		if m == groupID {
+			return scimerr.InvalidValue("a group cannot be a member of itself")
+		}
+	}
+	switch op.Op {
+	case "add":
+		added, err := w.AddMembers(ctx, tenant, groupID, op.IDs)
+		res.MembersAdded = append(res.MembersAdded, added...)
+		return err
+	case "replace":
+		if err := w.ClearMembers(ctx, tenant, groupID); err != nil {
+			return err
+		}
+		added, err := w.AddMembers(ctx, tenant, groupID, op.IDs)
+		res.MembersAdded = append(res.MembersAdded, added...)
+		return err
+	case "remove":
+		switch {
+		case op.All:
+			return w.ClearMembers(ctx, tenant, groupID)
+		case op.Filter != nil:
+			ids, err := s.matchingMembers(ctx, tenant, groupID, op.Filter)
+			if err != nil {
+				return err
+			}
+			removed, err := w.RemoveMembers(ctx, tenant, groupID, ids)
+			res.MembersRemoved = append(res.MembersRemoved, removed...)
+			return err
+		default:
+			removed, err := w.RemoveMembers(ctx, tenant, groupID, op.IDs)
+			res.MembersRemoved = append(res.MembersRemoved, removed...)
+			return err
+		}
+	}
+	return scimerr.InvalidSyntax("unsupported members operation %q", op.Op)
+}
+
+// matchingMembers evaluates a members[...] filter that is not a plain id
+// match against the group's stored members, read as a stream.
+func (s *Service) matchingMembers(ctx context.Context, tenant, groupID string, f filter.Expr) ([]string, error) {
+	attr := s.registry.Group().Schema.Attr("members")
+	var ids []string
+	err := s.store.Resources().Members(ctx, tenant, groupID, func(m store.Member) error {
+		elem := map[string]any{"value": m.Value, "type": m.Type}
+		if m.Display != "" {
+			elem["display"] = m.Display
+		}
+		if filter.Matches(f, attr, elem) {
+			ids = append(ids, m.Value)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// Delete deletes a resource and its memberships, per RFC 7644 §3.6.
+func (s *Service) Delete(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string) error {
+	return s.store.Write(ctx, func(w store.Writer) error {
+		old, err := w.Get(ctx, tenant, rt.Name, id)
+		if err != nil {
+			return notFound(rt, id, err)
+		}
+		if err := checkVersion(old, ifMatch); err != nil {
+			return err
+		}
+		return w.Delete(ctx, tenant, rt.Name, id)
+	})
+}
+
+// ListParams are the query parameters of RFC 7644 §3.4.2 as the client sent them.
+type ListParams struct {
+	Filter     string
+	SortBy     string
+	SortOrder  string
+	StartIndex int // 1-based; 0 means unset
+	Count      int // -1 means unset
+}
+
+// ListResult is one page of a list or search.
+type ListResult struct {
+	Total      int
+	StartIndex int
+	Resources  []store.Resource
+}
+
+// List answers a list or search request, per RFC 7644 §3.4.2: the filter is
+// parsed and validated against the schema and answered by the store with
+// indexed SQL.
+func (s *Service) List(ctx context.Context, tenant string, rt *schema.ResourceType, p ListParams) (ListResult, error) {
+	q := store.Query{StartIndex: max(p.StartIndex, 1), Count: DefaultPageSize}
+	if p.Count >= 0 {
+		q.Count = min(p.Count, MaxPageSize)
+	}
+	if strings.TrimSpace(p.Filter) != "" {
+		e, err := filter.Parse(p.Filter)
+		if err != nil {
+			return ListResult{}, err
+		}
+		if q.Filter, err = filter.Validate(e, rt); err != nil {
+			return ListResult{}, err
+		}
+	}
+	if p.SortBy != "" {
+		urn, rest := rt.SplitURN(p.SortBy)
+		name, sub, _ := strings.Cut(rest, ".")
+		r, err := rt.Resolve(urn, name, sub)
+		if err != nil {
+			return ListResult{}, scimerr.InvalidValue("cannot sort by %q: %v", p.SortBy, err)
+		}
+		if r.Leaf().Type == schema.Complex {
+			return ListResult{}, scimerr.InvalidValue("cannot sort by complex attribute %q", p.SortBy)
+		}
+		path := filter.AttrPath{URI: r.SchemaURN, Name: r.Attr.Name}
+		if r.Sub != nil {
+			path.Sub = r.Sub.Name
+		}
+		q.SortBy = &path
+	}
+	switch strings.ToLower(p.SortOrder) {
+	case "", "ascending":
+	case "descending":
+		q.Descending = true
+	default:
+		return ListResult{}, scimerr.InvalidValue(`sortOrder must be "ascending" or "descending", got %q`, p.SortOrder)
+	}
+	page, err := s.store.Resources().Query(ctx, tenant, rt, q)
+	if err != nil {
+		return ListResult{}, fmt.Errorf("list %s: %w", rt.Endpoint, err)
+	}
+	return ListResult{Total: page.Total, StartIndex: q.StartIndex, Resources: page.Resources}, nil
+}
+
+// takeMembers removes a group's "members" from attrs and returns their ids.
+func takeMembers(rt *schema.ResourceType, attrs map[string]any) ([]string, error) {
+	if rt.Name != schema.GroupResource {
+		return nil, nil
+	}
+	list, _ := attrs["members"].([]any)
+	delete(attrs, "members")
+	ids := make([]string, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		id, _ := m["value"].(string)
+		if id == "" {
+			return nil, scimerr.InvalidValue(`every member needs a "value" with the member's id`)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func check(rt *schema.ResourceType, attrs map[string]any) error {
+	if err := resource.CheckRequired(rt, attrs); err != nil {
+		return err
+	}
+	return resource.CheckPrimary(rt, attrs)
+}
+
+func checkVersion(r store.Resource, ifMatch string) error {
+	if ifMatch == "" || strings.TrimSpace(ifMatch) == "*" {
+		return nil
+	}
+	for _, tag := range strings.Split(ifMatch, ",") {
+		if v, ok := resource.ParseETag(tag); ok && v == r.Version {
+			return nil
+		}
+	}
+	return scimerr.PreconditionFailed("resource %s is at version %s, not %s", r.ID, resource.ETag(r.Version), ifMatch)
+}
+
+func notFound(rt *schema.ResourceType, id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return scimerr.NotFound("%s %q not found", rt.Name, id)
+	}
+	return err
+}
+
+// writeError turns store errors into SCIM errors a client can act on.
+func writeError(rt *schema.ResourceType, attrs map[string]any, err error) error {
+	var me *store.MemberError
+	switch {
+	case scimerr.As(err) != nil:
+		return err
+	case errors.As(err, &me):
+		return scimerr.InvalidValue("member %q is not a User or Group of this tenant", me.ID)
+	case errors.Is(err, store.ErrConflict):
+		if name, ok := attrs["userName"].(string); ok && rt.Name == schema.UserResource {
+			return scimerr.Uniqueness("userName %q is already taken", name)
+		}
+		return scimerr.Uniqueness("%s conflicts with an existing resource", rt.Name)
+	case errors.Is(err, store.ErrPrecondition):
+		return scimerr.PreconditionFailed("%s was changed concurrently; fetch it and retry", rt.Name)
+	case errors.Is(err, store.ErrNotFound):
+		return scimerr.NotFound("%s not found", rt.Name)
+	}
+	return err
+}

@@ -1,0 +1,329 @@
+// Package loadgen drives a SCIM endpoint with provisioning-shaped load and
+// reports throughput and latency percentiles. It talks plain HTTP, so it
+// measures Roster or any other SCIM server the same way. Every run is bounded
+// by a request count and a duration and stops by itself.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a run.
+type Options struct {
+	URL         string // Tenant URL, e.g. http://127.0.0.1:8080/scim/v2/default
+	Token       string // bearer token
+	Scenario    string // see Scenarios
+	N           int    // requests to send (the scenario's unit of work)
+	Concurrency int
+	Duration    time.Duration // upper bound on the measured phase
+	// Seed is how many users the lookup, list and group-membership
+	// scenarios create before measuring (0: reuse what the scenario needs).
+	Seed   int
+	Client *http.Client
+}
+
+// Scenarios lists the scenario names Run accepts.
+var Scenarios = []string{"create-users", "lookup", "list", "group-membership"}
+
+// Report is the outcome of a run.
+type Report struct {
+	Scenario    string         `json:"scenario"`
+	Requests    int            `json:"requests"`
+	Concurrency int            `json:"concurrency"`
+	Elapsed     time.Duration  `json:"elapsed_ns"`
+	PerSecond   float64        `json:"per_second"`
+	P50         time.Duration  `json:"p50_ns"`
+	P90         time.Duration  `json:"p90_ns"`
+	P99         time.Duration  `json:"p99_ns"`
+	Max         time.Duration  `json:"max_ns"`
+	Errors      map[string]int `json:"errors,omitempty"` // by HTTP status or error kind
+}
+
+// String formats the report for a terminal.
+func (r Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s: %d requests in %s at concurrency %d = %.0f/s\n",
+		r.Scenario, r.Requests, r.Elapsed.Round(time.Millisecond), r.Concurrency, r.PerSecond)
+	fmt.Fprintf(&b, "latency p50 %s  p90 %s  p99 %s  max %s\n", r.P50, r.P90, r.P99, r.Max)
+	if len(r.Errors) > 0 {
+		keys := make([]string, 0, len(r.Errors))
+		for k := range r.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "errors %s: %d\n", k, r.Errors[k])
+		}
+	}
+	return b.String()
+}
+
+// client is a minimal SCIM client for the load scenarios.
+type client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (c *client) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// Run runs one scenario.
+func Run(ctx context.Context, o Options) (Report, error) {
+	if o.N <= 0 {
+		o.N = 1000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
+	}
+	if o.Duration <= 0 {
+		o.Duration = time.Minute
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{
+			Timeout: 30 * time.Second,
+			Transport: &http.Transport{
+				MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency * 2,
+				IdleConnTimeout: 30 * time.Second,
+			},
+		}
+	}
+	c := &client{base: strings.TrimRight(o.URL, "/"), token: o.Token, http: o.Client}
+	run := runID()
+	var work func(ctx context.Context, i int) (int, error)
+	switch o.Scenario {
+	case "create-users":
+		work = func(ctx context.Context, i int) (int, error) {
+			st, _, err := c.do(ctx, http.MethodPost, "/Users", newUser(run, i))
+			return expect(st, err, http.StatusCreated)
+		}
+	case "lookup":
+		seed := max(o.Seed, 1000)
+		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
+			return Report{}, err
+		}
+		work = func(ctx context.Context, i int) (int, error) {
+			u := newUser(run, i%seed)
+			var f string
+			switch i % 3 {
+			case 0:
+				f = fmt.Sprintf("userName eq %q", u["userName"])
+			case 1:
+				f = fmt.Sprintf("externalId eq %q", u["externalId"])
+			default:
+				f = fmt.Sprintf(`emails[type eq "work"].value eq %q`, workEmail(u))
+			}
+			st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(f), nil)
+			if st, err = expect(st, err, http.StatusOK); err != nil {
+				return st, err
+			}
+			if !bytes.Contains(body, []byte(`"totalResults":1`)) {
+				return st, errors.New("lookup did not find exactly one user")
+			}
+			return st, nil
+		}
+	case "list":
+		seed := max(o.Seed, 1000)
+		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
+			return Report{}, err
+		}
+		work = func(ctx context.Context, i int) (int, error) {
+			st, _, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/Users?startIndex=%d&count=100", 1+(i*100)%seed), nil)
+			return expect(st, err, http.StatusOK)
+		}
+	case "group-membership":
+		seed := max(o.Seed, 1000)
+		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
+			return Report{}, err
+		}
+		ids, err := userIDs(ctx, c, run, seed)
+		if err != nil {
+			return Report{}, err
+		}
+		st, body, err := c.do(ctx, http.MethodPost, "/Groups", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "bench-" + run,
+		})
+		if _, err := expect(st, err, http.StatusCreated); err != nil {
+			return Report{}, fmt.Errorf("create group: %w", err)
+		}
+		var g struct{ ID string }
+		_ = json.Unmarshal(body, &g)
+		batches := (len(ids) + 99) / 100
+		work = func(ctx context.Context, i int) (int, error) {
+			b := i % batches
+			members := make([]map[string]string, 0, 100)
+			for _, id := range ids[b*100 : min(len(ids), b*100+100)] {
+				members = append(members, map[string]string{"value": id})
+			}
+			op := "Add"
+			if (i/batches)%2 == 1 {
+				op = "Remove"
+			}
+			st, _, err := c.do(ctx, http.MethodPatch, "/Groups/"+g.ID, map[string]any{
+				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []map[string]any{{"op": op, "path": "members", "value": members}},
+			})
+			return expect(st, err, http.StatusNoContent, http.StatusOK)
+		}
+	default:
+		return Report{}, fmt.Errorf("unknown scenario %q; choose one of %s", o.Scenario, strings.Join(Scenarios, ", "))
+	}
+	return measure(ctx, o, work), nil
+}
+
+func expect(st int, err error, ok ...int) (int, error) {
+	if err != nil {
+		return st, err
+	}
+	if !slices.Contains(ok, st) {
+		return st, fmt.Errorf("status %d", st)
+	}
+	return st, nil
+}
+
+// measure runs work(i) for i in [0, N) on Concurrency workers, stopping early
+// when Duration passes or ctx ends.
+func measure(ctx context.Context, o Options, work func(context.Context, int) (int, error)) Report {
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var next atomic.Int64
+	lat := make([][]time.Duration, o.Concurrency)
+	errs := make([]map[string]int, o.Concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range o.Concurrency {
+		errs[w] = map[string]int{}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= o.N {
+					return
+				}
+				t0 := time.Now()
+				st, err := work(ctx, i)
+				if ctx.Err() != nil {
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil {
+					key := "transport"
+					if st != 0 {
+						key = fmt.Sprint(st)
+					}
+					errs[w][key]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	rep := Report{Scenario: o.Scenario, Concurrency: o.Concurrency, Elapsed: elapsed, Errors: map[string]int{}}
+	for w := range o.Concurrency {
+		all = append(all, lat[w]...)
+		for k, v := range errs[w] {
+			rep.Errors[k] += v
+		}
+	}
+	slices.Sort(all)
+	rep.Requests = len(all)
+	if len(all) > 0 {
+		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
+		rep.P50, rep.P90, rep.P99, rep.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+		rep.PerSecond = float64(len(all)) / elapsed.Seconds()
+	}
+	return rep
+}
+
+func runID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newUser returns the i-th user of a run, shaped like an Entra create.
+func newUser(run string, i int) map[string]any {
+	name := fmt.Sprintf("user%d.%s@example.com", i, run)
+	return map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
+		"userName":   name,
+		"externalId": fmt.Sprintf("ext-%s-%d", run, i),
+		"active":     true,
+		"name":       map[string]any{"givenName": "User", "familyName": fmt.Sprint(i), "formatted": fmt.Sprintf("User %d", i)},
+		"emails":     []any{map[string]any{"primary": true, "type": "work", "value": "work." + name}},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "Engineering", "employeeNumber": fmt.Sprint(i)},
+	}
+}
+
+func workEmail(u map[string]any) string {
+	return u["emails"].([]any)[0].(map[string]any)["value"].(string)
+}
+
+// seedUsers creates the users the read scenarios query.
+func seedUsers(ctx context.Context, c *client, run string, n, conc int) error {
+	rep := measure(ctx, Options{Scenario: "seed", N: n, Concurrency: max(conc, 16), Duration: time.Hour},
+		func(ctx context.Context, i int) (int, error) {
+			st, _, err := c.do(ctx, http.MethodPost, "/Users", newUser(run, i))
+			return expect(st, err, http.StatusCreated)
+		})
+	if len(rep.Errors) > 0 || rep.Requests != n {
+		return fmt.Errorf("seeding %d users: %d created, errors %v", n, rep.Requests, rep.Errors)
+	}
+	return nil
+}
+
+// userIDs finds the ids of the run's seeded users.
+func userIDs(ctx context.Context, c *client, run string, n int) ([]string, error) {
+	ids := make([]string, 0, n)
+	for i := range n {
+		f := url.QueryEscape(fmt.Sprintf("externalId eq %q", fmt.Sprintf("ext-%s-%d", run, i)))
+		st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+f+"&attributes=id", nil)
+		if _, err := expect(st, err, http.StatusOK); err != nil {
+			return nil, err
+		}
+		var lr struct{ Resources []struct{ ID string } }
+		if err := json.Unmarshal(body, &lr); err != nil || len(lr.Resources) != 1 {
+			return nil, fmt.Errorf("find seeded user %d: %v", i, err)
+		}
+		ids = append(ids, lr.Resources[0].ID)
+	}
+	return ids, nil
+}

@@ -1,0 +1,247 @@
+package resource_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/scim/resource"
+	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/scim/scimerr"
+)
+
+const ent = schema.EnterpriseUserURN
+
+func normalize(t *testing.T, rt *schema.ResourceType, body string) (map[string]any, error) {
+	t.Helper()
+	m, err := resource.Decode([]byte(body))
+	require.NoError(t, err)
+	return resource.Normalize(rt, m)
+}
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name string
+		rt   *schema.ResourceType
+		body string
+		want map[string]any
+	}{
+		{
+			name: "CanonicalNamesAndTypes",
+			rt:   reg.User(),
+			body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"USERNAME":"bjensen","Name":{"GivenName":"Barbara"},"active":"True","emails":[{"value":"b@example.com","type":"work","primary":"true"}]}`,
+			want: map[string]any{
+				"userName": "bjensen", "name": map[string]any{"givenName": "Barbara"}, "active": true,
+				"emails": []any{map[string]any{"value": "b@example.com", "type": "work", "primary": true}},
+			},
+		},
+		{
+			name: "ReadOnlyAndNullsIgnored",
+			rt:   reg.User(),
+			body: `{"id":"x","meta":{"resourceType":"User"},"userName":"a","groups":[{"value":"g"}],"addresses":null,"nickName":"","phoneNumbers":[]}`,
+			want: map[string]any{"userName": "a"},
+		},
+		{
+			name: "EnterpriseExtensionNestedAndManagerString",
+			rt:   reg.User(),
+			body: `{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","manager":"m-1"}}`,
+			want: map[string]any{"userName": "a", ent: map[string]any{"department": "R&D", "manager": map[string]any{"value": "m-1"}}},
+		},
+		{
+			name: "URNQualifiedTopLevelKey",
+			rt:   reg.User(),
+			body: `{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"7"}`,
+			want: map[string]any{"userName": "a", ent: map[string]any{"employeeNumber": "7"}},
+		},
+		{
+			name: "ManagerAsArrayFromOlderEntraSamples",
+			rt:   reg.User(),
+			body: `{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":[{"value":"m-2","$ref":"../Users/m-2"}]}}`,
+			want: map[string]any{"userName": "a", ent: map[string]any{"manager": map[string]any{"value": "m-2", "$ref": "../Users/m-2"}}},
+		},
+		{
+			name: "EntraGroupSchemaAccepted",
+			rt:   reg.Group(),
+			body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],"externalId":"8aa1","displayName":"Group1"}`,
+			want: map[string]any{"externalId": "8aa1", "displayName": "Group1"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := normalize(t, tc.rt, tc.body)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestNormalizeErrors(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name string
+		body string
+		typ  scimerr.Type
+	}{
+		{"UnknownAttribute", `{"userName":"a","shoeSize":42}`, scimerr.TypeInvalidValue},
+		{"UnknownSubAttribute", `{"userName":"a","name":{"nick":"x"}}`, scimerr.TypeInvalidValue},
+		{"WrongType", `{"userName":7}`, scimerr.TypeInvalidValue},
+		{"BadBoolean", `{"userName":"a","active":"yes"}`, scimerr.TypeInvalidValue},
+		{"ExtensionWrongType", `{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":1}}`, scimerr.TypeInvalidValue},
+		{"UnknownSchema", `{"schemas":["urn:example:nope"],"userName":"a"}`, scimerr.TypeInvalidValue},
+		{"SchemasNotArray", `{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"a"}`, scimerr.TypeInvalidSyntax},
+		{"BadBinary", `{"userName":"a","x509Certificates":[{"value":"***"}]}`, scimerr.TypeInvalidValue},
+		{"ComplexNotObject", `{"userName":"a","name":"Ada"}`, scimerr.TypeInvalidValue},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := normalize(t, reg.User(), tc.body)
+			require.Error(t, err)
+			se := scimerr.As(err)
+			require.NotNil(t, se)
+			require.Equal(t, tc.typ, se.ScimType, se.Detail)
+		})
+	}
+}
+
+func TestCheckRequiredAndPrimary(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	require.Error(t, resource.CheckRequired(reg.User(), map[string]any{"displayName": "x"}))
+	require.NoError(t, resource.CheckRequired(reg.User(), map[string]any{"userName": "x"}))
+	require.Error(t, resource.CheckRequired(reg.Group(), map[string]any{}))
+	two := map[string]any{"userName": "x", "emails": []any{
+		map[string]any{"value": "a", "primary": true}, map[string]any{"value": "b", "primary": true},
+	}}
+	require.Error(t, resource.CheckPrimary(reg.User(), two))
+}
+
+func TestRenderAndProject(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	rt := reg.User()
+	attrs := map[string]any{
+		"userName": "bjensen", "password": "secret", "name": map[string]any{"givenName": "B", "familyName": "J"},
+		"emails": []any{map[string]any{"value": "b@x", "type": "work"}},
+		ent:      map[string]any{"department": "D"},
+	}
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	doc := resource.Render(rt, "id-1", attrs, resource.Meta{Created: ts, Modified: ts, Version: 3, Location: "http://x/Users/id-1"})
+	require.NotContains(t, doc, "password")
+	require.Equal(t, "id-1", doc["id"])
+	require.Equal(t, []string{schema.UserURN, ent}, doc["schemas"])
+	require.Equal(t, `W/"3"`, doc["meta"].(map[string]any)["version"])
+	require.Equal(t, "2026-01-02T03:04:05.000Z", doc["meta"].(map[string]any)["created"])
+
+	tests := []struct {
+		name          string
+		attrs, excl   []string
+		wantKeys      []string
+		wantNameSubs  []string
+		wantEmailSubs []string
+	}{
+		{name: "Default", wantKeys: []string{"schemas", "id", "userName", "name", "emails", ent, "meta"}},
+		{name: "AttributesSubset", attrs: []string{"userName", "name.givenName"}, wantKeys: []string{"schemas", "id", "userName", "name"}, wantNameSubs: []string{"givenName"}},
+		{name: "Excluded", excl: []string{"emails", "meta", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}, wantKeys: []string{"schemas", "id", "userName", "name"}},
+		{name: "ExcludedSub", excl: []string{"emails.type"}, wantKeys: []string{"schemas", "id", "userName", "name", "emails", ent, "meta"}, wantEmailSubs: []string{"value"}},
+		{name: "ExtensionAttribute", attrs: []string{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}, wantKeys: []string{"schemas", "id", ent}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := resource.NewProjection(rt, tc.attrs, tc.excl)
+			require.NoError(t, err)
+			got := p.Apply(rt, doc)
+			require.ElementsMatch(t, tc.wantKeys, keys(got))
+			if tc.wantNameSubs != nil {
+				require.ElementsMatch(t, tc.wantNameSubs, keys(got["name"].(map[string]any)))
+			}
+			if tc.wantEmailSubs != nil {
+				require.ElementsMatch(t, tc.wantEmailSubs, keys(got["emails"].([]any)[0].(map[string]any)))
+			}
+		})
+	}
+	_, err := resource.NewProjection(rt, []string{"shoeSize"}, nil)
+	require.Error(t, err)
+	p, err := resource.NewProjection(reg.Group(), nil, []string{"members"})
+	require.NoError(t, err)
+	require.False(t, p.Wants(reg.Group(), "members"))
+	require.True(t, p.Wants(reg.Group(), "displayName"))
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestETag(t *testing.T) {
+	t.Parallel()
+	v, ok := resource.ParseETag(resource.ETag(42))
+	require.True(t, ok)
+	require.EqualValues(t, 42, v)
+	v, ok = resource.ParseETag(`"7"`)
+	require.True(t, ok)
+	require.EqualValues(t, 7, v)
+	_, ok = resource.ParseETag(`W/"abc"`)
+	require.False(t, ok)
+}
+
+// FuzzNormalize feeds arbitrary JSON bodies to Normalize: it must never
+// panic, and what it accepts must be in normalized form.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		`{"userName":"a","emails":[{"value":"x","primary":true}]}`,
+		`{"userName":"a","name":{"givenName":"g"},"active":"False"}`,
+		`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"m"}}`,
+		`{"schemas":[],"addresses":[{"type":"work","country":"NL"}],"x509Certificates":[{"value":"AAAA"}]}`,
+		`{"phoneNumbers":{"value":"1"},"entitlements":[null,{"value":""}]}`,
+	} {
+		f.Add(s)
+	}
+	rt := schema.Default().User()
+	f.Fuzz(func(t *testing.T, body string) {
+		m, err := resource.Decode([]byte(body))
+		if err != nil {
+			return
+		}
+		out, err := resource.Normalize(rt, m)
+		if err != nil {
+			require.NotNil(t, scimerr.As(err), "errors must be SCIM errors: %v", err)
+			return
+		}
+		checkNormalized(t, out)
+		_, err = json.Marshal(resource.Render(rt, "id", out, resource.Meta{}))
+		require.NoError(t, err)
+	})
+}
+
+func checkNormalized(t *testing.T, v any) {
+	switch x := v.(type) {
+	case nil:
+		t.Fatal("normalized form holds nil")
+	case map[string]any:
+		require.NotEmpty(t, x)
+		for _, e := range x {
+			checkNormalized(t, e)
+		}
+	case []any:
+		require.NotEmpty(t, x)
+		for _, e := range x {
+			checkNormalized(t, e)
+		}
+	case string:
+		require.NotEmpty(t, x)
+	case bool, int64, float64:
+	default:
+		t.Fatalf("unexpected type %T in normalized form", v)
+	}
+}

@@ -1,0 +1,448 @@
+package scimhttp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/scim/patch"
+	"github.com/rosterhq/roster/internal/scim/resource"
+	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// resources serves /Users and /Groups and the resources under them.
+func (h *Handler) resources(w http.ResponseWriter, r *request, rt *schema.ResourceType, segs []string) error {
+	switch len(segs) {
+	case 0:
+		switch r.Method {
+		case http.MethodGet:
+			return h.list(w, r, rt)
+		case http.MethodPost:
+			return h.create(w, r, rt)
+		}
+		return methodNotAllowed(w, "GET, POST")
+	case 1:
+		if segs[0] == ".search" {
+			if r.Method != http.MethodPost {
+				return methodNotAllowed(w, "POST")
+			}
+			return h.search(w, r, rt)
+		}
+		id := segs[0]
+		switch r.Method {
+		case http.MethodGet:
+			return h.get(w, r, rt, id)
+		case http.MethodPut:
+			return h.replace(w, r, rt, id)
+		case http.MethodPatch:
+			return h.patch(w, r, rt, id)
+		case http.MethodDelete:
+			if err := h.dir.Delete(r.Context(), r.tenant.ID, rt, id, r.Header.Get("If-Match")); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		return methodNotAllowed(w, "GET, PUT, PATCH, DELETE")
+	}
+	return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
+}
+
+// projection reads the attributes and excludedAttributes query parameters.
+func projection(r *request, rt *schema.ResourceType) (resource.Projection, error) {
+	q := r.URL.Query()
+	return resource.NewProjection(rt, splitList(q["attributes"]), splitList(q["excludedAttributes"]))
+}
+
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
+	proj, err := projection(r, rt)
+	if err != nil {
+		return err
+	}
+	res, err := h.dir.Get(r.Context(), r.tenant.ID, rt, id)
+	if err != nil {
+		return err
+	}
+	etag := resource.ETag(res.Version)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return h.writeResource(w, r, rt, res, proj, http.StatusOK)
+}
+
+func etagMatches(header string, version int64) bool {
+	for _, t := range strings.Split(header, ",") {
+		if strings.TrimSpace(t) == "*" {
+			return true
+		}
+		if v, ok := resource.ParseETag(t); ok && v == version {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceType) error {
+	body, err := readBody(r.Request, MaxPayloadSize)
+	if err != nil {
+		return err
+	}
+	doc, err := resource.Decode(body)
+	if err != nil {
+		return err
+	}
+	proj, err := projection(r, rt)
+	if err != nil {
+		return err
+	}
+	res, err := h.dir.Create(r.Context(), r.tenant.ID, rt, doc)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", h.location(r, rt, res.ID))
+	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusCreated)
+}
+
+func (h *Handler) replace(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
+	body, err := readBody(r.Request, MaxPayloadSize)
+	if err != nil {
+		return err
+	}
+	doc, err := resource.Decode(body)
+	if err != nil {
+		return err
+	}
+	proj, err := projection(r, rt)
+	if err != nil {
+		return err
+	}
+	res, err := h.dir.Replace(r.Context(), r.tenant.ID, rt, id, r.Header.Get("If-Match"), doc)
+	if err != nil {
+		return err
+	}
+	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusOK)
+}
+
+// patch applies a PatchOp. Users are answered with 200 and the resource;
+// groups with 204 and no body, as Microsoft recommends, unless the client
+// asks for attributes, because a group's member list can be huge.
+func (h *Handler) patch(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
+	body, err := readBody(r.Request, MaxPayloadSize)
+	if err != nil {
+		return err
+	}
+	req, err := patch.ParseRequest(body)
+	if err != nil {
+		return err
+	}
+	proj, err := projection(r, rt)
+	if err != nil {
+		return err
+	}
+	res, err := h.dir.Patch(r.Context(), r.tenant.ID, rt, id, r.Header.Get("If-Match"), req)
+	if err != nil {
+		return err
+	}
+	if rt.Name == schema.GroupResource && r.URL.Query().Get("attributes") == "" {
+		w.Header().Set("ETag", resource.ETag(res.Version))
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusOK)
+}
+
+func (h *Handler) location(r *request, rt *schema.ResourceType, id string) string {
+	return r.baseURL + rt.Endpoint + "/" + id
+}
+
+// writeResource writes one resource with its ETag.
+func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, status int) error {
+	w.Header().Set("ETag", resource.ETag(res.Version))
+	s := newStream(w, status)
+	if err := h.renderTo(r.Context(), s, r, rt, res, proj); err != nil {
+		return nil // the status line is gone; the truncated body tells the client
+	}
+	return s.Flush()
+}
+
+// renderTo writes a resource as JSON. A group's members are streamed from
+// the store one by one, never collected in memory.
+func (h *Handler) renderTo(ctx context.Context, s *stream, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection) error {
+	doc := resource.Render(rt, res.ID, res.Attrs, resource.Meta{
+		Created: res.Created, Modified: res.Modified, Version: res.Version,
+		Location: h.location(r, rt, res.ID),
+	})
+	var streamMembers bool
+	switch rt.Name {
+	case schema.UserResource:
+		if proj.Wants(rt, "groups") {
+			groups, err := h.dir.Store().Resources().Groups(ctx, r.tenant.ID, res.ID)
+			if err != nil {
+				return err
+			}
+			if len(groups) > 0 {
+				list := make([]any, len(groups))
+				for i, g := range groups {
+					list[i] = map[string]any{
+						"value": g.Value, "display": g.Display, "type": "direct",
+						"$ref": r.baseURL + "/Groups/" + g.Value,
+					}
+				}
+				doc["groups"] = list
+			}
+		}
+	case schema.GroupResource:
+		streamMembers = proj.Wants(rt, "members")
+	}
+	doc = proj.Apply(rt, doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if !streamMembers {
+		_, err = s.Write(b)
+		return err
+	}
+	s.Write(b[:len(b)-1])
+	first := true
+	err = h.dir.Store().Resources().Members(ctx, r.tenant.ID, res.ID, func(m store.Member) error {
+		if first {
+			s.raw(`,"members":[`)
+			first = false
+		} else {
+			s.raw(",")
+		}
+		elem := map[string]any{"value": m.Value, "type": m.Type, "$ref": r.baseURL + endpoint(m.Type) + "/" + m.Value}
+		if m.Display != "" {
+			elem["display"] = m.Display
+		}
+		s.json(proj.Element(rt, "members", elem))
+		return s.err
+	})
+	if !first {
+		s.raw("]")
+	}
+	s.raw("}")
+	if err != nil {
+		return err
+	}
+	return s.err
+}
+
+func endpoint(typ string) string {
+	if typ == schema.GroupResource {
+		return "/Groups"
+	}
+	return "/Users"
+}
+
+// listResponse is the head of a ListResponse, per RFC 7644 §3.4.2.
+type listHead struct {
+	Schemas      []string `json:"schemas"`
+	TotalResults int      `json:"totalResults"`
+	StartIndex   int      `json:"startIndex"`
+	ItemsPerPage int      `json:"itemsPerPage"`
+}
+
+// list answers GET /Users and GET /Groups.
+func (h *Handler) list(w http.ResponseWriter, r *request, rt *schema.ResourceType) error {
+	q := r.URL.Query()
+	p := directory.ListParams{
+		Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"), Count: -1,
+	}
+	var err error
+	if p.StartIndex, err = intParam(q.Get("startIndex"), 1); err != nil {
+		return err
+	}
+	if p.Count, err = intParam(q.Get("count"), -1); err != nil {
+		return err
+	}
+	if p.Count < -1 {
+		p.Count = 0 // RFC 7644 §3.4.2.4: a negative count means 0.
+	}
+	proj, err := projection(r, rt)
+	if err != nil {
+		return err
+	}
+	return h.answerList(w, r, []*schema.ResourceType{rt}, p, proj)
+}
+
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, scimerr.InvalidValue("%q is not an integer", s)
+	}
+	return n, nil
+}
+
+// searchRequest is the body of POST /.search, per RFC 7644 §3.4.3.
+type searchRequest struct {
+	Schemas            []string `json:"schemas"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+}
+
+// search answers POST /.search on a resource endpoint (rt) or on the root
+// (rt nil: every resource type).
+func (h *Handler) search(w http.ResponseWriter, r *request, rt *schema.ResourceType) error {
+	body, err := readBody(r.Request, MaxPayloadSize)
+	if err != nil {
+		return err
+	}
+	var sr searchRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	if err := dec.Decode(&sr); err != nil {
+		return scimerr.InvalidSyntax("search request is not valid JSON: %v", err)
+	}
+	if len(sr.Schemas) > 0 && !containsFold(sr.Schemas, schema.SearchRequestURN) {
+		return scimerr.InvalidValue(`"schemas" must contain %q`, schema.SearchRequestURN)
+	}
+	p := directory.ListParams{Filter: sr.Filter, SortBy: sr.SortBy, SortOrder: sr.SortOrder, StartIndex: 1, Count: -1}
+	if sr.StartIndex != nil {
+		p.StartIndex = *sr.StartIndex
+	}
+	if sr.Count != nil {
+		p.Count = max(*sr.Count, 0)
+	}
+	types := h.reg.ResourceTypes()
+	if rt != nil {
+		types = []*schema.ResourceType{rt}
+	}
+	var proj resource.Projection
+	if rt != nil {
+		if proj, err = resource.NewProjection(rt, sr.Attributes, sr.ExcludedAttributes); err != nil {
+			return err
+		}
+	}
+	return h.answerList(w, r, types, p, proj)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerList runs a query over one or more resource types and writes the
+// ListResponse. Across several types (a root search) the pages run through
+// the types in order, as one list.
+func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.ResourceType, p directory.ListParams, proj resource.Projection) error {
+	ctx := r.Context()
+	type part struct {
+		rt  *schema.ResourceType
+		res directory.ListResult
+	}
+	var parts []part
+	total := 0
+	start := max(p.StartIndex, 1)
+	remaining := p.Count
+	if remaining < 0 {
+		remaining = directory.DefaultPageSize
+	}
+	remaining = min(remaining, directory.MaxPageSize)
+	skip := start - 1
+	var firstErr error
+	if len(types) == 1 {
+		cp := p
+		cp.Count = remaining
+		res, err := h.dir.List(ctx, r.tenant.ID, types[0], cp)
+		if err != nil {
+			return err
+		}
+		total = res.Total
+		parts = append(parts, part{types[0], res})
+		types = nil
+	}
+	for _, rt := range types {
+		// Count first, then fetch only the slice of this type on the page.
+		cp := p
+		cp.StartIndex, cp.Count = 1, 0
+		res, err := h.dir.List(ctx, r.tenant.ID, rt, cp)
+		if err != nil {
+			if len(types) > 1 && scimerr.As(err) != nil && scimerr.As(err).ScimType == scimerr.TypeInvalidFilter {
+				// A root search filter may name attributes only some types have.
+				firstErr = err
+				continue
+			}
+			return err
+		}
+		n := res.Total
+		total += n
+		if skip >= n {
+			skip -= n
+			continue
+		}
+		if remaining > 0 {
+			fp := p
+			fp.StartIndex, fp.Count = skip+1, remaining
+			if res, err = h.dir.List(ctx, r.tenant.ID, rt, fp); err != nil {
+				return err
+			}
+			res.Total = n
+			remaining -= len(res.Resources)
+		}
+		skip = 0
+		parts = append(parts, part{rt, res})
+	}
+	if firstErr != nil && len(parts) == 0 && total == 0 {
+		return firstErr
+	}
+	items := 0
+	for _, pt := range parts {
+		items += len(pt.res.Resources)
+	}
+	s := newStream(w, http.StatusOK)
+	b, _ := json.Marshal(listHead{
+		Schemas: []string{schema.ListResponseURN}, TotalResults: total,
+		StartIndex: start, ItemsPerPage: items,
+	})
+	s.Write(b[:len(b)-1])
+	s.raw(`,"Resources":[`)
+	first := true
+	for _, pt := range parts {
+		for _, res := range pt.res.Resources {
+			if !first {
+				s.raw(",")
+			}
+			first = false
+			if err := h.renderTo(ctx, s, r, pt.rt, res, proj); err != nil {
+				return nil // headers are sent; a truncated body tells the client
+			}
+		}
+	}
+	s.raw("]}")
+	if s.err != nil {
+		return nil
+	}
+	return s.Flush()
+}

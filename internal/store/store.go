@@ -1,0 +1,174 @@
+// Package store defines Roster's storage interface: tenants, tokens, SCIM
+// resources and group memberships, every row scoped by its tenant. Backends
+// (store/sqlite, later store/postgres) implement it and prove it with the
+// shared conformance suite in store/storetest.
+//
+// A resource in another tenant is reported exactly like a missing one, with
+// ErrNotFound, so no caller can learn that it exists.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rosterhq/roster/internal/scim/filter"
+	"github.com/rosterhq/roster/internal/scim/schema"
+)
+
+// Sentinel errors every backend returns, wrapped with context.
+var (
+	// ErrNotFound means the tenant, token, resource or member does not exist
+	// (or belongs to another tenant).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule rejected the write: a userName
+	// already taken in the tenant (compared case-insensitively), or a
+	// duplicate tenant name or id.
+	ErrConflict = errors.New("conflict")
+	// ErrPrecondition means the resource's version is not the one the write
+	// was based on.
+	ErrPrecondition = errors.New("version mismatch")
+	// ErrUnavailable means the database cannot be reached or is shutting down.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// MemberError reports a member id that names no User or Group of the tenant.
+type MemberError struct{ ID string }
+
+func (e *MemberError) Error() string { return "member " + e.ID + " does not exist" }
+
+// Is makes errors.Is(err, ErrNotFound) true for a MemberError.
+func (e *MemberError) Is(target error) bool { return target == ErrNotFound }
+
+// Resource is a stored SCIM resource.
+//
+// Attrs holds the resource's attributes in Roster's normalized form (see
+// package scim/resource): canonical attribute names, extension attributes
+// nested under their schema URN, strings, bools, int64, float64, []any and
+// map[string]any values. It never holds id, meta, schemas, a group's members
+// (stored as memberships) or a user's groups (derived from memberships).
+type Resource struct {
+	Tenant   string
+	Type     string // schema.UserResource or schema.GroupResource
+	ID       string
+	Attrs    map[string]any
+	Created  time.Time
+	Modified time.Time
+	Version  int64 // starts at 1 and grows by one on every change
+}
+
+// Member is one member of a group, or one group of a user.
+type Member struct {
+	Value   string // the member's (or group's) id
+	Type    string // schema.UserResource or schema.GroupResource
+	Display string // userName or displayName of the member, derived when read
+}
+
+// Query selects, sorts and pages resources of one type, per RFC 7644 §3.4.2.
+type Query struct {
+	Filter     filter.Expr      // nil selects every resource; validated by the caller
+	SortBy     *filter.AttrPath // nil keeps creation order
+	Descending bool
+	StartIndex int // 1-based; values below 1 mean 1
+	Count      int // page size; 0 returns only the total
+}
+
+// Page is one page of a query's results.
+type Page struct {
+	Total     int        // resources matching the filter, across all pages
+	Resources []Resource // at most Query.Count, in order
+}
+
+// Tenant is a customer organisation whose resources are kept apart.
+type Tenant struct {
+	ID      string
+	Name    string // URL-safe slug, unique
+	Created time.Time
+	// SCIMDisabled switches the tenant's SCIM endpoint off without deleting data.
+	SCIMDisabled bool
+}
+
+// Token is a tenant's bearer credential. Only a hash of its secret is kept.
+type Token struct {
+	ID         string
+	Tenant     string
+	SecretHash []byte // SHA-256 of the secret part
+	Label      string
+	Created    time.Time
+	LastUsed   time.Time // zero if never used
+	Expires    time.Time // zero if it never expires
+	Revoked    time.Time // zero unless revoked
+}
+
+// Store is implemented by every backend. Reads run on their own; all writes
+// to resources and memberships go through Write so that a change and its
+// side effects commit together or not at all.
+type Store interface {
+	Tenants() TenantStore
+	Tokens() TokenStore
+	Resources() ResourceReader
+	// Write runs fn in one write transaction. If fn returns an error, nothing
+	// it wrote is kept and the error is returned unchanged. When Write
+	// returns nil the change is durable against a crash of the process.
+	Write(ctx context.Context, fn func(w Writer) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TenantStore keeps tenants.
+type TenantStore interface {
+	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
+	Get(ctx context.Context, id string) (Tenant, error)
+	GetByName(ctx context.Context, name string) (Tenant, error)
+	List(ctx context.Context) ([]Tenant, error)
+}
+
+// TokenStore keeps tenants' bearer tokens.
+type TokenStore interface {
+	Create(ctx context.Context, t Token) error
+	Get(ctx context.Context, id string) (Token, error)
+	List(ctx context.Context, tenant string) ([]Token, error)
+	// Touch records that the token was used at the given time.
+	Touch(ctx context.Context, id string, at time.Time) error
+	Revoke(ctx context.Context, id string, at time.Time) error
+}
+
+// ResourceReader reads resources and memberships.
+type ResourceReader interface {
+	Get(ctx context.Context, tenant, typ, id string) (Resource, error)
+	// Query answers a filter with indexed SQL; it never loads a tenant's
+	// resources into memory to evaluate it.
+	Query(ctx context.Context, tenant string, rt *schema.ResourceType, q Query) (Page, error)
+	// Members calls fn for each member of the group, in a stable order,
+	// reading them as a stream.
+	Members(ctx context.Context, tenant, groupID string, fn func(Member) error) error
+	// Groups returns the groups the resource is a direct member of.
+	Groups(ctx context.Context, tenant, memberID string) ([]Member, error)
+}
+
+// Writer writes inside one transaction opened by Store.Write.
+type Writer interface {
+	// Get reads a resource inside the transaction, locking it where the
+	// backend supports row locks.
+	Get(ctx context.Context, tenant, typ, id string) (Resource, error)
+	// Create inserts a resource with Version 1. ErrConflict if its userName
+	// clashes, case-insensitively, with another User of the tenant.
+	Create(ctx context.Context, r Resource) error
+	// Update replaces a resource's attributes, Modified and Version. It
+	// fails with ErrPrecondition unless the stored version is r.Version-1,
+	// and with ErrConflict on a userName clash.
+	Update(ctx context.Context, r Resource) error
+	// Delete removes a resource and every membership it takes part in.
+	Delete(ctx context.Context, tenant, typ, id string) error
+	// AddMembers adds members to a group, ignoring those already present,
+	// and returns the ids it added. A member id that names no resource of the
+	// tenant fails the call with a *MemberError. It neither reads nor
+	// rewrites the group's other members.
+	AddMembers(ctx context.Context, tenant, groupID string, ids []string) (added []string, err error)
+	// RemoveMembers removes the given members, ignoring ids that are not
+	// members, and returns the ids it removed.
+	RemoveMembers(ctx context.Context, tenant, groupID string, ids []string) (removed []string, err error)
+	// ClearMembers removes every member of a group.
+	ClearMembers(ctx context.Context, tenant, groupID string) error
+}
