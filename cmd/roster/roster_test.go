@@ -78,7 +78,7 @@ func start(t *testing.T, db string) *server {
 		s.done <- cmd.Wait()
 	}()
 	deadline := time.After(30 * time.Second)
-	for s.tenantURL == "" {
+	for s.tenantURL == "" || !strings.HasPrefix(s.banner[len(s.banner)-1], "Secret Token:") && !strings.HasPrefix(s.banner[len(s.banner)-1], "(") {
 		select {
 		case l, ok := <-lines:
 			require.True(t, ok, "roster exited before printing its Tenant URL: %v", s.banner)

@@ -16,6 +16,9 @@ import (
 
 // New returns the root handler: scim mounted at prefix, plus /healthz.
 func New(prefix string, scim http.Handler, st store.Store, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
 	prefix = "/" + strings.Trim(prefix, "/")
 	mux.Handle(prefix+"/", scim)

@@ -20,9 +20,6 @@ type opValue struct {
 	present bool
 }
 
-// empty reports whether the value is absent or null.
-func (o opValue) empty() bool { return o.v == nil }
-
 // decodeValue decodes an operation's raw "value" with json.Decoder.UseNumber,
 // so that integers keep their exact value until resource.Value converts them.
 func decodeValue(raw json.RawMessage) (opValue, error) {

@@ -68,6 +68,7 @@ var varRef = regexp.MustCompile(`\{\{(\w+)\}\}`)
 
 // expand replaces {{name}} with values saved by earlier steps.
 func (e *env) expand(s string) string {
+	s = strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}").Replace(s)
 	return varRef.ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-2]
 		v, ok := e.vars[name]
@@ -163,16 +164,28 @@ func itoa(n int) string {
 // path reads a value from decoded JSON by a dotted path with numeric list
 // indexes: "name.givenName", "emails.0.value".
 func path(v any, p string) any {
-	for _, part := range strings.Split(p, ".") {
+	parts := strings.Split(p, ".")
+	for i := 0; i < len(parts); i++ {
 		switch x := v.(type) {
 		case map[string]any:
-			v = x[part]
-		case []any:
-			var i int
-			if err := json.Unmarshal([]byte(part), &i); err != nil || i >= len(x) {
+			// Keys such as extension URNs contain dots: take the longest
+			// run of parts that names a key.
+			found := false
+			for j := len(parts); j > i; j-- {
+				if e, ok := x[strings.Join(parts[i:j], ".")]; ok {
+					v, i, found = e, j-1, true
+					break
+				}
+			}
+			if !found {
 				return nil
 			}
-			v = x[i]
+		case []any:
+			var n int
+			if err := json.Unmarshal([]byte(parts[i]), &n); err != nil || n >= len(x) {
+				return nil
+			}
+			v = x[n]
 		default:
 			return nil
 		}

@@ -98,7 +98,7 @@ func TestOktaLifecycle(t *testing.T) {
 			check: func(t *testing.T, r resp) {
 				require.Equal(t, "Renamed SCIMv2", r.JSON["displayName"])
 				require.Equal(t, e.vars["user"], path(r.JSON, "members.0.value"))
-				require.Equal(t, "test.user@okta.local", path(r.JSON, "members.0.display"))
+				require.Equal(t, "Another User", path(r.JSON, "members.0.display"), "display is the member's displayName")
 				require.Len(t, r.JSON["members"], 1)
 			},
 		},

@@ -19,7 +19,10 @@ func TestWhatClientsTripOver(t *testing.T) {
 	e := newEnv(t)
 	e.replay([]step{
 		{name: "EmptyGroupList", method: http.MethodGet, path: "/Groups", status: http.StatusOK,
-			check: func(t *testing.T, r resp) { require.Equal(t, 0, total(r)); require.Equal(t, []any{}, r.JSON["Resources"]) }},
+			check: func(t *testing.T, r resp) {
+				require.Equal(t, 0, total(r))
+				require.Equal(t, []any{}, r.JSON["Resources"])
+			}},
 		{name: "Create", method: http.MethodPost, path: "/Users", status: http.StatusCreated,
 			body: `{"userName":"reuse@example.com"}`, save: map[string]string{"u": "id"}},
 		{name: "LowercasePath", method: http.MethodGet, path: "/users/{{u}}", status: http.StatusOK},
@@ -54,7 +57,7 @@ func TestWhatClientsTripOver(t *testing.T) {
 				{"op":"Add","path":"emails[type eq \"other\"].Value","value":"o@example.com"}]}`,
 			check: func(t *testing.T, r resp) { require.Len(t, r.JSON["emails"], 2) }},
 		{name: "AtomicPatchRejected", method: http.MethodPatch, path: "/Users/{{o}}", status: http.StatusBadRequest,
-			body: `{` + patchOp + `,"Operations":[{"op":"replace","path":"displayName","value":"Changed"},{"op":"replace","path":"shoeSize","value":1}]}`,
+			body:  `{` + patchOp + `,"Operations":[{"op":"replace","path":"displayName","value":"Changed"},{"op":"replace","path":"shoeSize","value":1}]}`,
 			check: func(t *testing.T, r resp) { require.Equal(t, "invalidPath", r.JSON["scimType"]) }},
 		{name: "NothingChanged", method: http.MethodGet, path: "/Users/{{o}}", status: http.StatusOK,
 			check: func(t *testing.T, r resp) {

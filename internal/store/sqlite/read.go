@@ -1,0 +1,272 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/sqlfilter"
+)
+
+// tenantKey returns the tenants.key of a tenant id, from a cache filled on
+// first use (tenants are never deleted, and only this Store writes the
+// file). ok is false if the tenant does not exist.
+func (s *Store) tenantKey(id string, st *sql.Stmt) (key int64, ok bool, err error) {
+	s.tenantMu.RLock()
+	key, ok = s.tenantKeys[id]
+	s.tenantMu.RUnlock()
+	if ok {
+		return key, true, nil
+	}
+	if err := st.QueryRow(id).Scan(&key); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	s.cacheTenant(id, key)
+	return key, true, nil
+}
+
+func (s *Store) cacheTenant(id string, key int64) {
+	s.tenantMu.Lock()
+	s.tenantKeys[id] = key
+	s.tenantMu.Unlock()
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanResource reads the columns of resourceCols.
+func scanResource(row rowScanner, tenant, typ string) (store.Resource, error) {
+	var (
+		r                        = store.Resource{Tenant: tenant, Type: typ}
+		attrs, created, modified string
+	)
+	if err := row.Scan(&r.ID, &attrs, &created, &modified, &r.Version); err != nil {
+		return r, err
+	}
+	var err error
+	if r.Attrs, err = decodeAttrs(attrs); err != nil {
+		return r, err
+	}
+	if r.Created, err = parseTime(created); err != nil {
+		return r, err
+	}
+	if r.Modified, err = parseTime(modified); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// reader implements store.ResourceReader on the read pool.
+type reader struct{ s *Store }
+
+// key returns the tenant key for a read; ok is false if the tenant does
+// not exist, which readers report like a missing resource.
+func (r reader) key(ctx context.Context, op, tenant string) (int64, bool, error) {
+	if r.s.closed.Load() {
+		return 0, false, store.ErrUnavailable
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	k, ok, err := r.s.tenantKey(tenant, r.s.rs.tenantKey)
+	if err != nil {
+		return 0, false, r.s.fail(op, err)
+	}
+	return k, ok, nil
+}
+
+// Get returns one resource, or store.ErrNotFound.
+func (r reader) Get(ctx context.Context, tenant, typ, id string) (store.Resource, error) {
+	op := opName("get", typ)
+	k, ok, err := r.key(ctx, op, tenant)
+	if err != nil {
+		return store.Resource{}, err
+	}
+	if !ok {
+		return store.Resource{}, fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+	}
+	res, err := scanResource(r.s.rs.getResource.QueryRowContext(ctx, k, id, typ), tenant, typ)
+	if err != nil {
+		return store.Resource{}, r.s.notFound(op, id, err)
+	}
+	return res, nil
+}
+
+// Query answers a filter, sort and page with SQL built by package
+// sqlfilter, inside one read transaction so that the total and the page
+// agree. The total of an unfiltered query comes from resource_counts; that
+// of a filtered one from the page itself when it is the first and not full,
+// else from a COUNT over the same WHERE.
+func (r reader) Query(ctx context.Context, tenant string, rt *schema.ResourceType, q store.Query) (store.Page, error) {
+	if rt == nil {
+		return store.Page{}, errors.New("query: no resource type")
+	}
+	op := "query " + strings.ToLower(rt.Name) + "s"
+	k, ok, err := r.key(ctx, op, tenant)
+	if err != nil || !ok {
+		return store.Page{}, err
+	}
+	a := sqlfilter.NewArgs(sqlfilter.SQLite{})
+	where := "r.tenant = " + a.Add(k) + " AND r.type = " + a.Add(rt.Name)
+	if q.Filter != nil {
+		f, err := sqlfilter.Where(a, q.Filter, rt, k)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("%s: %w", op, err)
+		}
+		where += " AND " + f
+	}
+	nWhere := len(a.Values())
+	order, err := sqlfilter.OrderBy(a, q.SortBy, q.Descending, rt)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("%s: %w", op, err)
+	}
+	start, count := max(q.StartIndex, 1), max(q.Count, 0)
+
+	tx, err := r.s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.Page{}, r.s.fail(op, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+
+	var page store.Page
+	if q.Filter == nil {
+		err := tx.StmtContext(ctx, r.s.rs.count).QueryRowContext(ctx, k, rt.Name).Scan(&page.Total)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return store.Page{}, r.s.fail(op, err)
+		}
+		if start > page.Total {
+			return page, nil
+		}
+	}
+	if count > 0 {
+		query := "SELECT " + resourceCols + " FROM resources r WHERE " + where + " ORDER BY " + order +
+			" LIMIT " + a.Add(count) + " OFFSET " + a.Add(start-1)
+		if page.Resources, err = r.page(ctx, tx, query, a.Values(), tenant, rt.Name, count); err != nil {
+			return store.Page{}, r.s.fail(op, err)
+		}
+	}
+	if q.Filter != nil {
+		if start == 1 && len(page.Resources) < count {
+			page.Total = len(page.Resources)
+		} else {
+			st, err := r.txStmt(ctx, tx, "SELECT count(*) FROM resources r WHERE "+where)
+			if err != nil {
+				return store.Page{}, r.s.fail(op, err)
+			}
+			if err := st.QueryRowContext(ctx, a.Values()[:nWhere]...).Scan(&page.Total); err != nil {
+				return store.Page{}, r.s.fail(op, err)
+			}
+		}
+	}
+	return page, nil
+}
+
+// txStmt returns the cached statement for query, bound to tx.
+func (r reader) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := r.s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+func (r reader) page(ctx context.Context, tx *sql.Tx, query string, args []any, tenant, typ string, count int) ([]store.Resource, error) {
+	st, err := r.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]store.Resource, 0, min(count, 128))
+	for rows.Next() {
+		res, err := scanResource(rows, tenant, typ)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, rows.Err()
+}
+
+// Members streams the members of a group in the order of their creation
+// (their seq), reading them as a cursor: a million-member group is never held
+// in memory. Display is the member's displayName, or for a user without one
+// its userName. A group that does not exist is store.ErrNotFound.
+func (r reader) Members(ctx context.Context, tenant, groupID string, fn func(store.Member) error) error {
+	const op = "list members"
+	k, ok, err := r.key(ctx, op, tenant)
+	if err != nil {
+		return err
+	}
+	var (
+		seq int64
+		typ string
+	)
+	if ok {
+		err = r.s.rs.lookup.QueryRowContext(ctx, k, groupID).Scan(&seq, &typ)
+	}
+	if !ok || err == nil && typ != schema.GroupResource {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return r.s.notFound(op, groupID, err)
+	}
+	rows, err := r.s.rs.members.QueryContext(ctx, seq)
+	if err != nil {
+		return r.s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.Member
+		if err := rows.Scan(&m.Value, &m.Type, &m.Display); err != nil {
+			return r.s.fail(op, err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r.s.fail(op, err)
+	}
+	return nil
+}
+
+// Groups returns the groups the resource is a direct member of, in the
+// order of their creation, with each group's displayName as Display. A
+// resource that does not exist belongs to no group.
+func (r reader) Groups(ctx context.Context, tenant, memberID string) ([]store.Member, error) {
+	const op = "list groups"
+	k, ok, err := r.key(ctx, op, tenant)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := r.s.rs.groups.QueryContext(ctx, k, memberID)
+	if err != nil {
+		return nil, r.s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []store.Member
+	for rows.Next() {
+		m := store.Member{Type: schema.GroupResource}
+		if err := rows.Scan(&m.Value, &m.Display); err != nil {
+			return nil, r.s.fail(op, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.fail(op, err)
+	}
+	return out, nil
+}

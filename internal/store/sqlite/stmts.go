@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Columns of a resource as the readers scan them (see scanResource).
+const resourceCols = "r.id, r.attrs, r.created, r.modified, r.version"
+
+// writeStmts are prepared once on the write connection.
+type writeStmts struct {
+	begin, commit, rollback          *sql.Stmt
+	savepoint, release, rollbackTo   *sql.Stmt
+	tenantKey                        *sql.Stmt
+	insertResource, insertValue      *sql.Stmt
+	addCount                         *sql.Stmt
+	getResource, lookup              *sql.Stmt
+	updateResource, versionOf        *sql.Stmt
+	deleteValues, deleteResource     *sql.Stmt
+	deleteGroupMembers, deleteMember *sql.Stmt
+	addMember, removeMember          *sql.Stmt
+	insertTenant, insertToken        *sql.Stmt
+	touchToken, revokeToken          *sql.Stmt
+}
+
+func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
+	return prepareAll(func(q string) (*sql.Stmt, error) { return c.PrepareContext(ctx, q) }, []stmtDef{
+		{&w.begin, "BEGIN IMMEDIATE"},
+		{&w.commit, "COMMIT"},
+		{&w.rollback, "ROLLBACK"},
+		{&w.savepoint, "SAVEPOINT w"},
+		{&w.release, "RELEASE w"},
+		{&w.rollbackTo, "ROLLBACK TO w"},
+		{&w.tenantKey, "SELECT key FROM tenants WHERE id = ?1"},
+		{&w.insertResource, `INSERT INTO resources
+			(tenant, type, id, user_name_fold, external_id, display_name_fold, display, attrs, created, modified, version)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)`},
+		{&w.insertValue, `INSERT INTO resource_values
+			(resource_seq, attr, idx, tenant, value_fold, type_fold, is_primary, present, elem)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`},
+		{&w.addCount, `INSERT INTO resource_counts (tenant, type, n) VALUES (?1, ?2, ?3)
+			ON CONFLICT (tenant, type) DO UPDATE SET n = n + excluded.n`},
+		{&w.getResource, "SELECT " + resourceCols + " FROM resources r WHERE r.tenant = ?1 AND r.id = ?2 AND r.type = ?3"},
+		{&w.lookup, "SELECT seq, type FROM resources WHERE tenant = ?1 AND id = ?2"},
+		{&w.updateResource, `UPDATE resources SET user_name_fold = ?4, external_id = ?5, display_name_fold = ?6,
+			display = ?7, attrs = ?8, modified = ?9, version = ?10
+			WHERE tenant = ?1 AND id = ?2 AND type = ?3 AND version = ?10 - 1 RETURNING seq`},
+		{&w.versionOf, "SELECT version FROM resources WHERE tenant = ?1 AND id = ?2 AND type = ?3"},
+		{&w.deleteValues, "DELETE FROM resource_values WHERE resource_seq = ?1"},
+		{&w.deleteResource, "DELETE FROM resources WHERE tenant = ?1 AND id = ?2 AND type = ?3 RETURNING seq"},
+		{&w.deleteGroupMembers, "DELETE FROM memberships WHERE group_seq = ?1"},
+		{&w.deleteMember, "DELETE FROM memberships WHERE member_seq = ?1"},
+		{&w.addMember, `INSERT OR IGNORE INTO memberships (group_seq, member_seq)
+			SELECT ?1, seq FROM resources WHERE tenant = ?2 AND id = ?3`},
+		{&w.removeMember, `DELETE FROM memberships WHERE group_seq = ?1
+			AND member_seq = (SELECT seq FROM resources WHERE tenant = ?2 AND id = ?3)`},
+		{&w.insertTenant, "INSERT INTO tenants (id, name, created, scim_disabled) VALUES (?1, ?2, ?3, ?4) RETURNING key"},
+		{&w.insertToken, `INSERT INTO tokens (id, tenant_id, secret_hash, label, created, last_used, expires, revoked)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`},
+		{&w.touchToken, "UPDATE tokens SET last_used = ?2 WHERE id = ?1"},
+		{&w.revokeToken, "UPDATE tokens SET revoked = ?2 WHERE id = ?1"},
+	})
+}
+
+// readStmts are prepared on the read pool; database/sql prepares each on a
+// connection the first time it runs there and keeps it.
+type readStmts struct {
+	ping             *sql.Stmt
+	tenantKey        *sql.Stmt
+	getResource      *sql.Stmt
+	count            *sql.Stmt
+	lookup           *sql.Stmt
+	members, groups  *sql.Stmt
+	tenant, tenantBy *sql.Stmt
+	tenantList       *sql.Stmt
+	token, tokenList *sql.Stmt
+}
+
+const (
+	tenantCols = "id, name, created, scim_disabled"
+	tokenCols  = "id, tenant_id, secret_hash, label, created, last_used, expires, revoked"
+)
+
+func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
+	return prepareAll(func(q string) (*sql.Stmt, error) { return db.PrepareContext(ctx, q) }, []stmtDef{
+		{&r.ping, "SELECT 1"},
+		{&r.tenantKey, "SELECT key FROM tenants WHERE id = ?1"},
+		{&r.getResource, "SELECT " + resourceCols + " FROM resources r WHERE r.tenant = ?1 AND r.id = ?2 AND r.type = ?3"},
+		{&r.count, "SELECT n FROM resource_counts WHERE tenant = ?1 AND type = ?2"},
+		{&r.lookup, "SELECT seq, type FROM resources WHERE tenant = ?1 AND id = ?2"},
+		{&r.members, `SELECT x.id, x.type, x.display FROM memberships m JOIN resources x ON x.seq = m.member_seq
+			WHERE m.group_seq = ?1 ORDER BY m.member_seq`},
+		{&r.groups, `SELECT x.id, x.display FROM resources me
+			JOIN memberships m ON m.member_seq = me.seq
+			JOIN resources x ON x.seq = m.group_seq
+			WHERE me.tenant = ?1 AND me.id = ?2 ORDER BY m.group_seq`},
+		{&r.tenant, "SELECT " + tenantCols + " FROM tenants WHERE id = ?1"},
+		{&r.tenantBy, "SELECT " + tenantCols + " FROM tenants WHERE name = ?1"},
+		{&r.tenantList, "SELECT " + tenantCols + " FROM tenants ORDER BY name"},
+		{&r.token, "SELECT " + tokenCols + " FROM tokens WHERE id = ?1"},
+		{&r.tokenList, "SELECT " + tokenCols + " FROM tokens WHERE tenant_id = ?1 ORDER BY created, id"},
+	})
+}
+
+type stmtDef struct {
+	dst   **sql.Stmt
+	query string
+}
+
+func prepareAll(prep func(string) (*sql.Stmt, error), defs []stmtDef) error {
+	for _, d := range defs {
+		st, err := prep(d.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", d.query, err)
+		}
+		*d.dst = st
+	}
+	return nil
+}
