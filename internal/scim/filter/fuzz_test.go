@@ -47,6 +47,11 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		canon := e.String()
+		if len(canon) > MaxLength {
+			// Escaping can lengthen a filter near the limit past it; the
+			// round trip is only promised for filters within the limit.
+			return
+		}
 		again, err := Parse(canon)
 		require.NoError(t, err, "canonical form %q of %q does not parse", canon, s)
 		require.Equal(t, e, again, "canonical form %q of %q", canon, s)

@@ -408,6 +408,9 @@ func (p *parser) compValue() (Value, error) {
 		p.pos++
 	}
 	tok := p.src[start:p.pos]
+	if i := strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }); i >= 0 {
+		return Value{}, p.errorf(start+i, "an unquoted value may not contain control characters or backslashes; quote it as a JSON string")
+	}
 	switch {
 	case tok == "":
 		return Value{}, p.errorf(start, "missing comparison value, found %s", p.near())
