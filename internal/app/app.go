@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	Logger          *slog.Logger
 	// Out receives the start-up banner with the Tenant URL and token.
 	Out io.Writer
+	// DebugAddr, when set, serves Go's profiling endpoints (/debug/pprof/)
+	// on a separate listener, never on the public one.
+	DebugAddr string
 }
 
 // OpenStore opens the store a --db value names.
@@ -121,6 +125,17 @@ func Serve(ctx context.Context, cfg Config) error {
 		fmt.Fprintln(cfg.Out, "(The token is shown only now; Roster keeps just its hash.)")
 	} else {
 		fmt.Fprintf(cfg.Out, "Secret Token: issued on first start; run `roster token issue %s --db %s` for a new one\n", t.Name, cfg.DB)
+	}
+
+	if cfg.DebugAddr != "" {
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			err := http.ListenAndServe(cfg.DebugAddr, dbg)
+			cfg.Logger.Warn("debug listener stopped", "err", err)
+		}()
 	}
 
 	errc := make(chan error, 1)

@@ -70,8 +70,15 @@ func (s *Service) Create(ctx context.Context, tenant string, rt *schema.Resource
 		return Result{}, err
 	}
 	now := s.now().UTC()
+	// Time-ordered ids (UUIDv7) keep inserts into the id index close
+	// together, so a batch of creates dirties few pages; 74 random bits
+	// still make them unguessable.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Result{}, fmt.Errorf("new id: %w", err)
+	}
 	r := store.Resource{
-		Tenant: tenant, Type: rt.Name, ID: uuid.NewString(), Attrs: attrs,
+		Tenant: tenant, Type: rt.Name, ID: id.String(), Attrs: attrs,
 		Created: now, Modified: now, Version: 1,
 	}
 	res := Result{Resource: r, Changed: true}

@@ -62,13 +62,14 @@ type Service struct {
 	store store.Store
 	now   func() time.Time
 
-	mu      sync.Mutex
-	touched map[string]time.Time // token id → last recorded use
+	mu        sync.Mutex
+	touched   map[string]time.Time // token id → last recorded use
+	authCache map[[32]byte]authEntry
 }
 
 // New returns a Service over st.
 func New(st store.Store) *Service {
-	return &Service{store: st, now: time.Now, touched: map[string]time.Time{}}
+	return &Service{store: st, now: time.Now, touched: map[string]time.Time{}, authCache: map[[32]byte]authEntry{}}
 }
 
 // Create creates a tenant.
@@ -138,9 +139,45 @@ func (s *Service) Bootstrap(ctx context.Context, name, plaintext string) (t stor
 	return t, &iss, nil
 }
 
+// AuthCacheTTL is how long a successful authentication is remembered, so
+// that a busy provisioning cycle does not read the tenant and token rows on
+// every request. A revoked or expired token, or a tenant whose provisioning
+// is switched off, is refused within this time on every node.
+const AuthCacheTTL = time.Second
+
+type authEntry struct {
+	tenant store.Tenant
+	token  store.Token
+	at     time.Time
+}
+
 // Authenticate resolves the tenant named tenantName and checks that bearer is
 // a live token of that tenant.
 func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (store.Tenant, store.Token, error) {
+	if bearer == "" {
+		return store.Tenant{}, store.Token{}, ErrUnauthorized
+	}
+	key := sha256.Sum256([]byte(tenantName + "\x00" + bearer))
+	now := s.now()
+	s.mu.Lock()
+	e, ok := s.authCache[key]
+	s.mu.Unlock()
+	if ok && now.Sub(e.at) < AuthCacheTTL && (e.token.Expires.IsZero() || now.Before(e.token.Expires)) {
+		return e.tenant, e.token, nil
+	}
+	t, tok, err := s.authenticate(ctx, tenantName, bearer)
+	if err == nil {
+		s.mu.Lock()
+		if len(s.authCache) >= 10000 {
+			clear(s.authCache)
+		}
+		s.authCache[key] = authEntry{tenant: t, token: tok, at: now}
+		s.mu.Unlock()
+	}
+	return t, tok, err
+}
+
+func (s *Service) authenticate(ctx context.Context, tenantName, bearer string) (store.Tenant, store.Token, error) {
 	if bearer == "" {
 		return store.Tenant{}, store.Token{}, ErrUnauthorized
 	}

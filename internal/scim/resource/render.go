@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +86,7 @@ func withoutNever(defs []*schema.Attribute, m map[string]any) map[string]any {
 type Projection struct {
 	include []schema.Resolved // nil: the default set
 	exclude []schema.Resolved
+	skip    []string // top-level names known to be empty (see Without)
 }
 
 // NewProjection parses attribute names in the notation of RFC 7644 §3.10
@@ -129,11 +131,22 @@ func resolveAll(rt *schema.ResourceType, names []string) ([]schema.Resolved, err
 	return out, nil
 }
 
+// Without returns a copy of the projection that also leaves out the named
+// top-level attributes, for attributes the caller knows to be empty.
+func (p Projection) Without(names ...string) Projection {
+	out := Projection{include: p.include, exclude: slices.Clone(p.exclude), skip: slices.Clone(p.skip)}
+	out.skip = append(out.skip, names...)
+	return out
+}
+
 // Wants reports whether a response carries the given top-level attribute of
 // the core schema (or a common attribute). The HTTP layer asks it before
 // loading a group's members or a user's groups, so that
 // excludedAttributes=members never reads a member.
 func (p Projection) Wants(rt *schema.ResourceType, name string) bool {
+	if slices.Contains(p.skip, name) {
+		return false
+	}
 	res, err := rt.Resolve("", name, "")
 	if err != nil {
 		return false

@@ -119,7 +119,8 @@ func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceT
 		return err
 	}
 	w.Header().Set("Location", h.location(r, rt, res.ID))
-	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusCreated)
+	// A resource just created belongs to no group yet: skip that query.
+	return h.writeResource(w, r, rt, res.Resource, proj.Without("groups"), http.StatusCreated)
 }
 
 func (h *Handler) replace(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
