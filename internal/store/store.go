@@ -145,6 +145,9 @@ type ResourceReader interface {
 	Members(ctx context.Context, tenant, groupID string, fn func(Member) error) error
 	// Groups returns the groups the resource is a direct member of.
 	Groups(ctx context.Context, tenant, memberID string) ([]Member, error)
+	// GroupsOf is Groups for many resources in one query, for rendering a
+	// page of users; resources in no group are absent from the map.
+	GroupsOf(ctx context.Context, tenant string, memberIDs []string) (map[string][]Member, error)
 }
 
 // Writer writes inside one transaction opened by Store.Write.

@@ -293,6 +293,14 @@ func TestEntraGroupLifecycle(t *testing.T) {
 			},
 		},
 		{
+			name: "ListShowsGroups", method: http.MethodGet, path: "/Users?sortBy=userName", status: http.StatusOK,
+			check: func(t *testing.T, r resp) {
+				require.Nil(t, path(r.JSON, "Resources.0.groups"), "alice was removed")
+				require.Equal(t, e.vars["group"], path(r.JSON, "Resources.1.groups.0.value"))
+				require.Equal(t, e.vars["group"], path(r.JSON, "Resources.2.groups.0.value"))
+			},
+		},
+		{
 			name: "FilterGroupsByMember", method: http.MethodGet, status: http.StatusOK,
 			path:  "/Groups?excludedAttributes=members&filter=" + q(`members.value eq "{{u3}}"`),
 			check: func(t *testing.T, r resp) { require.Equal(t, 1, total(r)) },

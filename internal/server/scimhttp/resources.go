@@ -179,7 +179,7 @@ func (h *Handler) location(r *request, rt *schema.ResourceType, id string) strin
 func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, status int) error {
 	w.Header().Set("ETag", resource.ETag(res.Version))
 	s := newStream(w, status)
-	if err := h.renderTo(r.Context(), s, r, rt, res, proj); err != nil {
+	if err := h.renderTo(r.Context(), s, r, rt, res, proj, nil); err != nil {
 		return nil // the status line is gone; the truncated body tells the client
 	}
 	return s.Flush()
@@ -187,7 +187,10 @@ func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.Re
 
 // renderTo writes a resource as JSON. A group's members are streamed from
 // the store one by one, never collected in memory.
-func (h *Handler) renderTo(ctx context.Context, s *stream, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection) error {
+//
+// groupsOf, when not nil, holds the groups of every user being rendered,
+// read for a whole page at once.
+func (h *Handler) renderTo(ctx context.Context, s *stream, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, groupsOf map[string][]store.Member) error {
 	doc := resource.Render(rt, res.ID, res.Attrs, resource.Meta{
 		Created: res.Created, Modified: res.Modified, Version: res.Version,
 		Location: h.location(r, rt, res.ID),
@@ -196,9 +199,12 @@ func (h *Handler) renderTo(ctx context.Context, s *stream, r *request, rt *schem
 	switch rt.Name {
 	case schema.UserResource:
 		if proj.Wants(rt, "groups") {
-			groups, err := h.dir.Store().Resources().Groups(ctx, r.tenant.ID, res.ID)
-			if err != nil {
-				return err
+			groups := groupsOf[res.ID]
+			if groupsOf == nil {
+				var err error
+				if groups, err = h.dir.Store().Resources().Groups(ctx, r.tenant.ID, res.ID); err != nil {
+					return err
+				}
 			}
 			if len(groups) > 0 {
 				list := make([]any, len(groups))
@@ -422,6 +428,22 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	for _, pt := range parts {
 		items += len(pt.res.Resources)
 	}
+	// Read the groups of every user on the page with one query.
+	groupsOf := make([]map[string][]store.Member, len(parts))
+	for i, pt := range parts {
+		if pt.rt.Name != schema.UserResource || !proj.Wants(pt.rt, "groups") || len(pt.res.Resources) == 0 {
+			continue
+		}
+		ids := make([]string, len(pt.res.Resources))
+		for j, res := range pt.res.Resources {
+			ids[j] = res.ID
+		}
+		m, err := h.dir.Store().Resources().GroupsOf(ctx, r.tenant.ID, ids)
+		if err != nil {
+			return err
+		}
+		groupsOf[i] = m
+	}
 	s := newStream(w, http.StatusOK)
 	b, _ := json.Marshal(listHead{
 		Schemas: []string{schema.ListResponseURN}, TotalResults: total,
@@ -430,13 +452,13 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	s.Write(b[:len(b)-1])
 	s.raw(`,"Resources":[`)
 	first := true
-	for _, pt := range parts {
+	for i, pt := range parts {
 		for _, res := range pt.res.Resources {
 			if !first {
 				s.raw(",")
 			}
 			first = false
-			if err := h.renderTo(ctx, s, r, pt.rt, res, proj); err != nil {
+			if err := h.renderTo(ctx, s, r, pt.rt, res, proj, groupsOf[i]); err != nil {
 				return nil // headers are sent; a truncated body tells the client
 			}
 		}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -246,6 +247,40 @@ func (r reader) Members(ctx context.Context, tenant, groupID string, fn func(sto
 // Groups returns the groups the resource is a direct member of, in the
 // order of their creation, with each group's displayName as Display. A
 // resource that does not exist belongs to no group.
+// GroupsOf returns the groups of several resources with one query.
+func (r reader) GroupsOf(ctx context.Context, tenant string, memberIDs []string) (map[string][]store.Member, error) {
+	const op = "list groups of resources"
+	out := map[string][]store.Member{}
+	if len(memberIDs) == 0 {
+		return out, nil
+	}
+	k, ok, err := r.key(ctx, op, tenant)
+	if err != nil || !ok {
+		return out, err
+	}
+	ids, err := json.Marshal(memberIDs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	rows, err := r.s.rs.groupsOf.QueryContext(ctx, k, string(ids))
+	if err != nil {
+		return nil, r.s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var member string
+		m := store.Member{Type: schema.GroupResource}
+		if err := rows.Scan(&member, &m.Value, &m.Display); err != nil {
+			return nil, r.s.fail(op, err)
+		}
+		out[member] = append(out[member], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.fail(op, err)
+	}
+	return out, nil
+}
+
 func (r reader) Groups(ctx context.Context, tenant, memberID string) ([]store.Member, error) {
 	const op = "list groups"
 	k, ok, err := r.key(ctx, op, tenant)

@@ -73,6 +73,7 @@ type readStmts struct {
 	count            *sql.Stmt
 	lookup           *sql.Stmt
 	members, groups  *sql.Stmt
+	groupsOf         *sql.Stmt
 	tenant, tenantBy *sql.Stmt
 	tenantList       *sql.Stmt
 	token, tokenList *sql.Stmt
@@ -96,6 +97,10 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 			JOIN memberships m ON m.member_seq = me.seq
 			JOIN resources x ON x.seq = m.group_seq
 			WHERE me.tenant = ?1 AND me.id = ?2 ORDER BY m.group_seq`},
+		{&r.groupsOf, `SELECT me.id, x.id, x.display FROM resources me
+			JOIN memberships m ON m.member_seq = me.seq
+			JOIN resources x ON x.seq = m.group_seq
+			WHERE me.tenant = ?1 AND me.id IN (SELECT value FROM json_each(?2)) ORDER BY me.seq, m.group_seq`},
 		{&r.tenant, "SELECT " + tenantCols + " FROM tenants WHERE id = ?1"},
 		{&r.tenantBy, "SELECT " + tenantCols + " FROM tenants WHERE name = ?1"},
 		{&r.tenantList, "SELECT " + tenantCols + " FROM tenants ORDER BY name"},

@@ -75,6 +75,18 @@ func testMembers(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []store.Member{{Value: "empty", Type: schema.GroupResource, Display: "Empty"}}, groups)
 
+	// GroupsOf answers the same for many resources at once.
+	byMember, err := s.Resources().GroupsOf(ctx, tn, []string{"u3", "h", "u4", "ghost"})
+	require.NoError(t, err)
+	require.Equal(t, map[string][]store.Member{
+		"u3": {{Value: "g", Type: schema.GroupResource, Display: "Engineering"}},
+		"h":  {{Value: "g", Type: schema.GroupResource, Display: "Engineering"}},
+		"u4": {{Value: "empty", Type: schema.GroupResource, Display: "Empty"}},
+	}, byMember)
+	byMember, err = s.Resources().GroupsOf(ctx, "no-such-tenant", []string{"u3"})
+	require.NoError(t, err)
+	require.Empty(t, byMember)
+
 	// Removing ignores ids that are not members.
 	var removed []string
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
