@@ -101,16 +101,23 @@ func etagMatches(header string, version int64) bool {
 	return false
 }
 
-func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceType) error {
+// resourceBody reads and decodes a resource request body and the response
+// projection, the first steps of POST and PUT.
+func resourceBody(r *request, rt *schema.ResourceType) (map[string]any, resource.Projection, error) {
 	body, err := readBody(r.Request, MaxPayloadSize)
 	if err != nil {
-		return err
+		return nil, resource.Projection{}, err
 	}
 	doc, err := resource.Decode(body)
 	if err != nil {
-		return err
+		return nil, resource.Projection{}, err
 	}
 	proj, err := projection(r, rt)
+	return doc, proj, err
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceType) error {
+	doc, proj, err := resourceBody(r, rt)
 	if err != nil {
 		return err
 	}
@@ -124,15 +131,7 @@ func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceT
 }
 
 func (h *Handler) replace(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
-	body, err := readBody(r.Request, MaxPayloadSize)
-	if err != nil {
-		return err
-	}
-	doc, err := resource.Decode(body)
-	if err != nil {
-		return err
-	}
-	proj, err := projection(r, rt)
+	doc, proj, err := resourceBody(r, rt)
 	if err != nil {
 		return err
 	}
