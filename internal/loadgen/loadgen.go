@@ -139,7 +139,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	case "lookup":
 		seed := max(o.Seed, 1000)
-		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
+		if _, err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
 			return Report{}, err
 		}
 		work = func(ctx context.Context, i int) (int, error) {
@@ -164,7 +164,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	case "list":
 		seed := max(o.Seed, 1000)
-		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
+		if _, err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
 			return Report{}, err
 		}
 		work = func(ctx context.Context, i int) (int, error) {
@@ -173,10 +173,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	case "group-membership":
 		seed := max(o.Seed, 1000)
-		if err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
-			return Report{}, err
-		}
-		ids, err := userIDs(ctx, c, run, seed)
+		ids, err := seedUsers(ctx, c, run, seed, o.Concurrency)
 		if err != nil {
 			return Report{}, err
 		}
@@ -189,21 +186,32 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		var g struct{ ID string }
 		_ = json.Unmarshal(body, &g)
 		batches := (len(ids) + 99) / 100
-		work = func(ctx context.Context, i int) (int, error) {
-			b := i % batches
+		change := func(ctx context.Context, op string, b int) (int, error) {
 			members := make([]map[string]string, 0, 100)
 			for _, id := range ids[b*100 : min(len(ids), b*100+100)] {
 				members = append(members, map[string]string{"value": id})
-			}
-			op := "Add"
-			if (i/batches)%2 == 1 {
-				op = "Remove"
 			}
 			st, _, err := c.do(ctx, http.MethodPatch, "/Groups/"+g.ID, map[string]any{
 				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
 				"Operations": []map[string]any{{"op": op, "path": "members", "value": members}},
 			})
 			return expect(st, err, http.StatusNoContent, http.StatusOK)
+		}
+		// Fill the group with every seeded user first (not measured), so
+		// the measured changes hit a group of --seed members.
+		fill := measure(ctx, Options{Scenario: "fill", N: batches, Concurrency: 4, Duration: time.Hour},
+			func(ctx context.Context, b int) (int, error) { return change(ctx, "Add", b) })
+		if len(fill.Errors) > 0 || fill.Requests != batches {
+			return Report{}, fmt.Errorf("filling the group: %d batches, errors %v", fill.Requests, fill.Errors)
+		}
+		// Measured: remove a batch of 100 members, then add it back, in
+		// Entra's value-array form.
+		work = func(ctx context.Context, i int) (int, error) {
+			op := "Remove"
+			if i%2 == 1 {
+				op = "Add"
+			}
+			return change(ctx, op, (i/2)%batches)
 		}
 	default:
 		return Report{}, fmt.Errorf("unknown scenario %q; choose one of %s", o.Scenario, strings.Join(Scenarios, ", "))
@@ -310,33 +318,25 @@ func workEmail(u map[string]any) string {
 	return u["emails"].([]any)[0].(map[string]any)["value"].(string)
 }
 
-// seedUsers creates the users the read scenarios query.
-func seedUsers(ctx context.Context, c *client, run string, n, conc int) error {
+// seedUsers creates the users the read scenarios query and returns their
+// ids, in creation order.
+func seedUsers(ctx context.Context, c *client, run string, n, conc int) ([]string, error) {
+	ids := make([]string, n)
 	rep := measure(ctx, Options{Scenario: "seed", N: n, Concurrency: max(conc, 16), Duration: time.Hour},
 		func(ctx context.Context, i int) (int, error) {
-			st, _, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, i))
-			return expect(st, err, http.StatusCreated)
+			st, body, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, i))
+			if st, err = expect(st, err, http.StatusCreated); err != nil {
+				return st, err
+			}
+			var u struct{ ID string }
+			if err := json.Unmarshal(body, &u); err != nil || u.ID == "" {
+				return st, fmt.Errorf("create response has no id: %v", err)
+			}
+			ids[i] = u.ID
+			return st, nil
 		})
 	if len(rep.Errors) > 0 || rep.Requests != n {
-		return fmt.Errorf("seeding %d users: %d created, errors %v", n, rep.Requests, rep.Errors)
-	}
-	return nil
-}
-
-// userIDs finds the ids of the run's seeded users.
-func userIDs(ctx context.Context, c *client, run string, n int) ([]string, error) {
-	ids := make([]string, 0, n)
-	for i := range n {
-		f := url.QueryEscape(fmt.Sprintf("externalId eq %q", fmt.Sprintf("ext-%s-%d", run, i)))
-		st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+f+"&attributes=id", nil)
-		if _, err := expect(st, err, http.StatusOK); err != nil {
-			return nil, err
-		}
-		var lr struct{ Resources []struct{ ID string } }
-		if err := json.Unmarshal(body, &lr); err != nil || len(lr.Resources) != 1 {
-			return nil, fmt.Errorf("find seeded user %d: %v", i, err)
-		}
-		ids = append(ids, lr.Resources[0].ID)
+		return nil, fmt.Errorf("seeding %d users: %d created, errors %v", n, rep.Requests, rep.Errors)
 	}
 	return ids, nil
 }
