@@ -213,17 +213,18 @@ func compare(op Op, a *schema.Attribute, vals []any, want Value) bool {
 
 func anyPresent(vals []any) bool {
 	for _, v := range vals {
-		if present(v) {
+		if Present(v) {
 			return true
 		}
 	}
 	return false
 }
 
-// present reports whether v is a value in the sense of pr: not null, not an
-// empty string, array or object, and for arrays and objects holding at
-// least one present value.
-func present(v any) bool {
+// Present reports whether v is a value in the sense of the pr operator of
+// RFC 7644 §3.4.2.2: not null, not an empty string, array or object, and for
+// arrays and objects holding at least one present value. The SQL backends
+// use it to decide what they index, so that both agree.
+func Present(v any) bool {
 	switch v := v.(type) {
 	case nil:
 		return false
@@ -233,7 +234,7 @@ func present(v any) bool {
 		return anyPresent(v)
 	case map[string]any:
 		for _, sv := range v {
-			if present(sv) {
+			if Present(sv) {
 				return true
 			}
 		}

@@ -253,16 +253,6 @@ func TestElements(t *testing.T) {
 	}, got)
 }
 
-func TestPresent(t *testing.T) {
-	t.Parallel()
-	for v, want := range map[any]bool{"": false, "x": true, int64(0): true, false: true} {
-		require.Equal(t, want, sqlfilter.Present(v), "%v", v)
-	}
-	require.False(t, sqlfilter.Present(nil))
-	require.False(t, sqlfilter.Present([]any{"", map[string]any{"a": ""}}))
-	require.True(t, sqlfilter.Present([]any{"", map[string]any{"a": false}}))
-}
-
 func TestJSONPath(t *testing.T) {
 	t.Parallel()
 	d := sqlfilter.SQLite{}

@@ -60,7 +60,7 @@ func appendElements(out []Element, key string, v any) []Element {
 		if !ok {
 			continue
 		}
-		e := Element{Attr: key, Index: i, Present: Present(m), Elem: m}
+		e := Element{Attr: key, Index: i, Present: filter.Present(m), Elem: m}
 		if s, ok := m["value"].(string); ok {
 			e.ValueFold = filter.Fold(s)
 		}
@@ -82,31 +82,4 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// Present reports whether v is present in the sense of the pr operator of
-// RFC 7644 §3.4.2.2, exactly as filter.Eval decides it: not null, not an empty
-// string, and for arrays and objects holding at least one present value.
-func Present(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case string:
-		return v != ""
-	case []any:
-		for _, e := range v {
-			if Present(e) {
-				return true
-			}
-		}
-		return false
-	case map[string]any:
-		for _, e := range v {
-			if Present(e) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }
