@@ -122,6 +122,8 @@ type TenantStore interface {
 	Get(ctx context.Context, id string) (Tenant, error)
 	GetByName(ctx context.Context, name string) (Tenant, error)
 	List(ctx context.Context) ([]Tenant, error)
+	// SetSCIMDisabled switches a tenant's SCIM endpoint off (true) or on.
+	SetSCIMDisabled(ctx context.Context, id string, disabled bool) error
 }
 
 // TokenStore keeps tenants' bearer tokens.

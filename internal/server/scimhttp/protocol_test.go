@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/tenant"
 )
 
 const patchOp = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
@@ -317,4 +320,27 @@ func TestTenantIsolation(t *testing.T) {
 		{"method":"PATCH","path":"/Users/`+idA+`","data":{`+patchOp+`,"Operations":[{"op":"add","path":"title","value":"x"}]}}]}`, auth...)
 	require.Equal(t, "404", path(r.JSON, "Operations.0.status"))
 	require.NotContains(t, e.do("GET", "/Users/"+idA, "").JSON, "title")
+}
+
+// TestDisabledTenant shows the 403 a tenant gets while its SCIM endpoint is
+// switched off (the TerraTrue "SCIM Configuration" toggle), and that nothing
+// is written meanwhile.
+func TestDisabledTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	tn, err := e.st.Tenants().GetByName(ctx, "default")
+	require.NoError(t, err)
+	require.NoError(t, e.st.Tenants().SetSCIMDisabled(ctx, tn.ID, true))
+	time.Sleep(tenant.AuthCacheTTL) // a cached authentication may still pass until then
+	r := e.do("POST", "/Users", `{"userName":"blocked@example.com"}`)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	requireSCIMError(t, r, http.StatusForbidden)
+	require.Contains(t, r.JSON["detail"], "disabled")
+
+	require.NoError(t, e.st.Tenants().SetSCIMDisabled(ctx, tn.ID, false))
+	time.Sleep(tenant.AuthCacheTTL)
+	r = e.do("GET", "/Users?filter="+q(`userName eq "blocked@example.com"`), "")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, 0, total(r), "the refused create wrote nothing")
 }

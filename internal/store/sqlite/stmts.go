@@ -23,6 +23,7 @@ type writeStmts struct {
 	addMember, removeMember          *sql.Stmt
 	insertTenant, insertToken        *sql.Stmt
 	touchToken, revokeToken          *sql.Stmt
+	setSCIMDisabled                  *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -61,6 +62,7 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`},
 		{&w.touchToken, "UPDATE tokens SET last_used = ?2 WHERE id = ?1"},
 		{&w.revokeToken, "UPDATE tokens SET revoked = ?2 WHERE id = ?1"},
+		{&w.setSCIMDisabled, "UPDATE tenants SET scim_disabled = ?2 WHERE id = ?1"},
 	})
 }
 

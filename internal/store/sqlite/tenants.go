@@ -93,6 +93,21 @@ func scanTenant(row rowScanner) (store.Tenant, error) {
 	return tn, err
 }
 
+// SetSCIMDisabled switches the tenant's SCIM endpoint off or on.
+func (t tenants) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
+	const op = "set tenant SCIM switch"
+	return t.s.write(ctx, func(w *writer) error {
+		res, err := w.s.ws.setSCIMDisabled.Exec(id, disabled)
+		if err != nil {
+			return w.s.fail(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // tokens implements store.TokenStore.
 type tokens struct{ s *Store }
 

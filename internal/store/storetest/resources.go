@@ -429,6 +429,17 @@ func testTenants(t *testing.T, s store.Store) {
 	}
 	requireTenant(t, acme, byID["t1"])
 	requireTenant(t, globex, byID["t2"])
+
+	// The SCIM switch flips both ways and reports unknown tenants.
+	require.NoError(t, s.Tenants().SetSCIMDisabled(ctx, "t1", true))
+	got, err = s.Tenants().GetByName(ctx, "acme")
+	require.NoError(t, err)
+	require.True(t, got.SCIMDisabled)
+	require.NoError(t, s.Tenants().SetSCIMDisabled(ctx, "t2", false))
+	got, err = s.Tenants().Get(ctx, "t2")
+	require.NoError(t, err)
+	require.False(t, got.SCIMDisabled)
+	require.ErrorIs(t, s.Tenants().SetSCIMDisabled(ctx, "t9", true), store.ErrNotFound)
 }
 
 func requireTenant(t *testing.T, want, got store.Tenant) {
