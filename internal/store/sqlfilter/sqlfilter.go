@@ -687,16 +687,26 @@ type valuesTarget struct {
 }
 
 func (t valuesTarget) pred(b *builder, op filter.Op, v filter.Value) (string, bool, error) {
-	sub := t.sub
+	if t.sub == nil && op == filter.Pr {
+		return valuesSubquery(b, t.key, "v.present"), false, nil
+	}
+	return elementPredicate(b, t.attr, t.sub, op, v, b.valueElem,
+		func(p string) string { return valuesSubquery(b, t.key, p) })
+}
+
+// elementPredicate compares one sub-attribute of the elements of a
+// multi-valued complex attribute; a comparison of the attribute itself means
+// its "value" sub-attribute. elem maps the sub-attribute to a column of the
+// element rows, and wrap turns the element predicate into a subquery on the
+// resource.
+func elementPredicate(b *builder, attr, sub *schema.Attribute, op filter.Op, v filter.Value,
+	elem func(*schema.Attribute) (target, error), wrap func(string) string) (string, bool, error) {
 	if sub == nil {
-		if op == filter.Pr {
-			return valuesSubquery(b, t.key, "v.present"), false, nil
-		}
-		if sub = t.attr.Sub("value"); sub == nil {
+		if sub = attr.Sub("value"); sub == nil {
 			return sqlFalse, false, nil
 		}
 	}
-	el, err := b.valueElem(sub)
+	el, err := elem(sub)
 	if err != nil {
 		return "", false, err
 	}
@@ -707,7 +717,7 @@ func (t valuesTarget) pred(b *builder, op filter.Op, v filter.Value) (string, bo
 	if p == sqlFalse {
 		return sqlFalse, false, nil
 	}
-	return valuesSubquery(b, t.key, p), false, nil
+	return wrap(p), false, nil
 }
 
 // arrayTarget is a multi-valued attribute that is not complex, kept as a
@@ -739,31 +749,15 @@ type memberTarget struct {
 }
 
 func (t *memberTarget) pred(b *builder, op filter.Op, v filter.Value) (string, bool, error) {
-	sub := t.sub
-	if sub == nil {
-		if op == filter.Pr {
-			col := "m.group_seq"
-			if t.groups {
-				col = "m.member_seq"
-			}
-			return "EXISTS (SELECT 1 FROM memberships m WHERE " + col + " = r.seq)", false, nil
+	if t.sub == nil && op == filter.Pr {
+		col := "m.group_seq"
+		if t.groups {
+			col = "m.member_seq"
 		}
-		if sub = t.attr.Sub("value"); sub == nil {
-			return sqlFalse, false, nil
-		}
+		return "EXISTS (SELECT 1 FROM memberships m WHERE " + col + " = r.seq)", false, nil
 	}
-	el, err := t.elem(sub)
-	if err != nil {
-		return "", false, err
-	}
-	p, _, err := el.pred(b, op, v)
-	if err != nil {
-		return "", false, err
-	}
-	if p == sqlFalse {
-		return sqlFalse, false, nil
-	}
-	return t.subquery(b, p), false, nil
+	return elementPredicate(b, t.attr, t.sub, op, v, t.elem,
+		func(p string) string { return t.subquery(b, p) })
 }
 
 func (t *memberTarget) subquery(b *builder, pred string) string {
