@@ -54,10 +54,10 @@ type server struct {
 	done      chan error
 }
 
-// start runs `roster serve` on db and waits for its banner.
-func start(t *testing.T, db string) *server {
+// start runs `roster serve` on db, with extra flags, and waits for its banner.
+func start(t *testing.T, db string, flags ...string) *server {
 	t.Helper()
-	cmd := exec.Command(roster(t), "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd := exec.Command(roster(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, flags...)...)
 	cmd.Env = append(os.Environ(), "ROSTER_BOOTSTRAP_TOKEN="+bootstrapToken)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

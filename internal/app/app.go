@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
+	"github.com/rosterhq/roster/internal/server/adminhttp"
+	"github.com/rosterhq/roster/internal/server/guard"
+	"github.com/rosterhq/roster/internal/server/oauthhttp"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
@@ -37,11 +42,23 @@ const (
 type Config struct {
 	Addr    string // listen address
 	DB      string // "roster.db", "sqlite:path"
-	BaseURL string // public base URL; "" means http://<listen address>
+	BaseURL string // public base URL; "" means derived from each request
 	Prefix  string // SCIM path prefix
 	// BootstrapToken, when set, becomes the default tenant's first token
 	// instead of a random one.
 	BootstrapToken string
+	// TLSCert and TLSKey, both set, make Roster serve HTTPS itself.
+	TLSCert, TLSKey string
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For, -Proto and -Host headers are believed.
+	TrustedProxies []string
+	// RateLimit is each tenant's default limit of SCIM requests per second;
+	// 0 means none. A tenant's own setting overrides it.
+	RateLimit float64
+	// ClientAuthFailures and TenantAuthFailures are how many failed
+	// authentications per minute a client address, or a tenant, may cause
+	// before getting 429; 0 means no limit.
+	ClientAuthFailures, TenantAuthFailures float64
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -51,6 +68,12 @@ type Config struct {
 	// on a separate listener, never on the public one.
 	DebugAddr string
 }
+
+// Defaults of the abuse limits.
+const (
+	DefaultClientAuthFailures = 30  // per minute per client address
+	DefaultTenantAuthFailures = 120 // per minute per tenant
+)
 
 // OpenStore opens the store a --db value names.
 func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
@@ -72,6 +95,97 @@ func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 	return st, nil
 }
 
+// Roster is the assembled application over one store.
+type Roster struct {
+	Handler   http.Handler
+	Tenants   *tenant.Service
+	Admins    *admin.Service
+	Directory *directory.Service
+}
+
+// Close stops the background work of the services.
+func (r *Roster) Close() { r.Tenants.Close() }
+
+// New assembles Roster's services and HTTP surface over st.
+func New(cfg Config, st store.Store) (*Roster, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	proxies, err := guard.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	prefix := NormalizePrefix(cfg.Prefix)
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	tenants := tenant.New(st)
+	admins := admin.New(st)
+	dir := directory.New(st, schema.Default())
+	clientFailures := guard.NewFailureLimiter(cfg.ClientAuthFailures, max(1, int(cfg.ClientAuthFailures)))
+
+	scimBase := ""
+	if base != "" {
+		scimBase = base + prefix
+	}
+	scim := scimhttp.New(scimhttp.Config{
+		BaseURL: scimBase, Prefix: prefix, Logger: cfg.Logger,
+		ClientFailures: clientFailures,
+		TenantFailures: guard.NewFailureLimiter(cfg.TenantAuthFailures, max(1, int(cfg.TenantAuthFailures))),
+		Requests:       guard.NewRateLimiter(), RequestRate: cfg.RateLimit,
+	}, dir, tenants)
+	adminAPI := adminhttp.New(adminhttp.Config{
+		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
+	}, tenants, admins, dir)
+	h := server.New(server.Config{
+		Prefix: prefix, SCIM: scim, Admin: adminAPI,
+		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger),
+		Store: st, Logger: cfg.Logger, Proxies: proxies,
+	})
+	return &Roster{Handler: h, Tenants: tenants, Admins: admins, Directory: dir}, nil
+}
+
+// NormalizePrefix returns a path prefix with one leading slash and none
+// trailing, such as "/scim/v2".
+func NormalizePrefix(p string) string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		p = strings.Trim(DefaultPrefix, "/")
+	}
+	return "/" + p
+}
+
+// Settings keys under which serve records where it is reached, so that the
+// CLI prints the Tenant URLs people must paste.
+const (
+	settingBaseURL = "public_base_url"
+	settingPrefix  = "scim_prefix"
+)
+
+// RecordedURLs returns where the last `roster serve` on st said it is
+// reached, or the defaults.
+func RecordedURLs(ctx context.Context, st store.Store) (tenant.URLs, error) {
+	u := tenant.URLs{Base: "http://" + DefaultAddr, Prefix: DefaultPrefix}
+	for key, dst := range map[string]*string{settingBaseURL: &u.Base, settingPrefix: &u.Prefix} {
+		v, err := st.Settings().Get(ctx, key)
+		switch {
+		case err == nil:
+			*dst = v
+		case !errors.Is(err, store.ErrNotFound):
+			return u, fmt.Errorf("read setting %s: %w", key, err)
+		}
+	}
+	return u, nil
+}
+
+func recordURLs(ctx context.Context, st store.Store, u tenant.URLs) error {
+	if err := st.Settings().Set(ctx, settingBaseURL, u.Base); err != nil {
+		return fmt.Errorf("record public base URL: %w", err)
+	}
+	if err := st.Settings().Set(ctx, settingPrefix, u.Prefix); err != nil {
+		return fmt.Errorf("record SCIM prefix: %w", err)
+	}
+	return nil
+}
+
 // Serve runs Roster until ctx is cancelled, then stops accepting requests and
 // lets in-flight ones finish.
 func Serve(ctx context.Context, cfg Config) error {
@@ -81,45 +195,64 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	st, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	roster, err := New(cfg, st)
+	if err != nil {
+		return err
+	}
+	defer roster.Close()
 
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = "http://" + ln.Addr().String()
+	urls := tenant.URLs{Base: strings.TrimRight(cfg.BaseURL, "/"), Prefix: NormalizePrefix(cfg.Prefix)}
+	if urls.Base == "" {
+		scheme := "http"
+		if tlsConfig != nil {
+			scheme = "https"
+		}
+		urls.Base = scheme + "://" + ln.Addr().String()
 	}
-	scimBase := base + "/" + strings.Trim(cfg.Prefix, "/")
-
-	tenants := tenant.New(st)
-	t, issued, err := tenants.Bootstrap(ctx, DefaultTenant, cfg.BootstrapToken)
+	if err := recordURLs(ctx, st, urls); err != nil {
+		ln.Close()
+		return err
+	}
+	t, issued, err := roster.Tenants.Bootstrap(ctx, DefaultTenant, cfg.BootstrapToken)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("bootstrap tenant %q: %w", DefaultTenant, err)
 	}
-	dir := directory.New(st, schema.Default())
-	scim := scimhttp.New(scimhttp.Config{BaseURL: scimBase, Prefix: cfg.Prefix, Logger: cfg.Logger}, dir, tenants)
 	srv := &http.Server{
-		Handler:           server.New(cfg.Prefix, scim, st, cfg.Logger),
+		Handler:           roster.Handler,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // bounds slow uploads of a request body
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 
-	fmt.Fprintf(cfg.Out, "Roster is serving SCIM 2.0 at %s (database %s)\n", base, cfg.DB)
-	fmt.Fprintf(cfg.Out, "Tenant URL: %s/%s\n", scimBase, t.Name)
+	fmt.Fprintf(cfg.Out, "Roster is serving SCIM 2.0 at %s (database %s)\n", urls.Base, cfg.DB)
+	fmt.Fprintf(cfg.Out, "Tenant URL: %s\n", urls.TenantURL(t.Name))
 	if issued != nil {
 		fmt.Fprintf(cfg.Out, "Secret Token: %s\n", issued.Plaintext)
 		fmt.Fprintln(cfg.Out, "(The token is shown only now; Roster keeps just its hash.)")
@@ -137,9 +270,16 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("debug listener stopped", "err", err)
 		}()
 	}
+	go purgeExpired(ctx, roster.Tenants, cfg.Logger)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -155,4 +295,22 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// purgeExpired removes expired OAuth access tokens every hour.
+func purgeExpired(ctx context.Context, tenants *tenant.Service, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := tenants.PurgeExpired(ctx); err != nil {
+				log.Warn("purge expired tokens", "err", err)
+			} else if n > 0 {
+				log.Info("purged expired tokens", "count", n)
+			}
+		}
+	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/app"
-	"github.com/rosterhq/roster/internal/tenant"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -52,7 +51,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(commandServe(), commandToken(), commandBench(), commandVersion())
+	root.AddCommand(commandServe(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(),
+		commandBench(), commandVersion())
 	return root
 }
 
@@ -101,41 +101,15 @@ that first token yourself (for automation).`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", app.DefaultAddr, "address to listen on")
 	f.StringVar(&cfg.DB, "db", app.DefaultDB, `database: a SQLite file path or "sqlite:PATH"`)
-	f.StringVar(&cfg.BaseURL, "base-url", "", "public base URL used in Tenant URLs and meta.location (default http://ADDR)")
+	f.StringVar(&cfg.BaseURL, "base-url", "", "public base URL for Tenant URLs and meta.location, such as https://roster.example.com (default: from each request)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", nil, "reverse proxy (CIDR or address) whose X-Forwarded-* headers are believed; repeatable")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", 0, "default SCIM requests per second per tenant (0: no limit)")
+	f.Float64Var(&cfg.ClientAuthFailures, "auth-failures-per-client", app.DefaultClientAuthFailures, "failed authentications per minute a client address may make before 429 (0: no limit)")
+	f.Float64Var(&cfg.TenantAuthFailures, "auth-failures-per-tenant", app.DefaultTenantAuthFailures, "failed authentications per minute against one tenant before 429 (0: no limit)")
 	f.StringVar(&cfg.Prefix, "prefix", app.DefaultPrefix, "path prefix of the SCIM endpoints")
 	f.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	return cmd
-}
-
-func commandToken() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage Secret Tokens"}
-	var db, label string
-	issue := &cobra.Command{
-		Use:   "issue TENANT",
-		Short: "Issue a new Secret Token for a tenant and print it once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := app.OpenStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			t, err := st.Tenants().GetByName(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("tenant %q: %w", args[0], err)
-			}
-			iss, err := tenant.New(st).IssueToken(ctx, t.ID, label, "")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), iss.Plaintext)
-			return nil
-		},
-	}
-	issue.Flags().StringVar(&db, "db", app.DefaultDB, "database the server uses")
-	issue.Flags().StringVar(&label, "label", "cli", "label to recognise the token by")
-	cmd.AddCommand(issue)
 	return cmd
 }

@@ -1,6 +1,7 @@
 // Package server assembles Roster's HTTP surface: the SCIM handler under its
-// prefix, health endpoints, and the middleware every request passes through
-// (request id, access log).
+// prefix, the admin API, the OAuth token endpoint, health endpoints, and the
+// middleware every request passes through (client address through trusted
+// proxies, request id, access log).
 package server
 
 import (
@@ -11,31 +12,53 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 )
 
-// New returns the root handler: scim mounted at prefix, plus /healthz.
-func New(prefix string, scim http.Handler, st store.Store, log *slog.Logger) http.Handler {
+// Config says what the root handler serves.
+type Config struct {
+	Prefix  string       // SCIM path prefix, such as "/scim/v2"
+	SCIM    http.Handler // mounted under Prefix
+	Admin   http.Handler // mounted under /admin/api/; nil: none
+	OAuth   http.Handler // the token endpoints under /oauth/; nil: none
+	Store   store.Store  // pinged by /readyz
+	Logger  *slog.Logger
+	Proxies *guard.Proxies // trusted reverse proxies; nil: none
+}
+
+// New returns the root handler: SCIM under its prefix, the admin API, the
+// OAuth token endpoint, /healthz and /readyz, behind the middleware that
+// resolves the client through trusted proxies and logs each request.
+func New(cfg Config) http.Handler {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
-	prefix = "/" + strings.Trim(prefix, "/")
-	mux.Handle(prefix+"/", scim)
+	prefix := "/" + strings.Trim(cfg.Prefix, "/")
+	mux.Handle(prefix+"/", cfg.SCIM)
+	if cfg.Admin != nil {
+		mux.Handle("/admin/api/", cfg.Admin)
+	}
+	if cfg.OAuth != nil {
+		mux.Handle("POST /oauth/token", cfg.OAuth)
+		mux.Handle("POST /oauth/{tenant}/token", cfg.OAuth)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if err := st.Ping(r.Context()); err != nil {
+		if err := cfg.Store.Ping(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	return accessLog(log, mux)
+	return guard.Middleware(cfg.Proxies, accessLog(log, mux))
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -83,7 +106,7 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if log.Enabled(r.Context(), level) {
 			log.Log(r.Context(), level, "request",
 				"id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"duration", time.Since(start), "remote", r.RemoteAddr)
+				"duration", time.Since(start), "remote", guard.ClientOf(r).Addr)
 		}
 	})
 }

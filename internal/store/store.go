@@ -79,33 +79,16 @@ type Page struct {
 	Resources []Resource // at most Query.Count, in order
 }
 
-// Tenant is a customer organisation whose resources are kept apart.
-type Tenant struct {
-	ID      string
-	Name    string // URL-safe slug, unique
-	Created time.Time
-	// SCIMDisabled switches the tenant's SCIM endpoint off without deleting data.
-	SCIMDisabled bool
-}
-
-// Token is a tenant's bearer credential. Only a hash of its secret is kept.
-type Token struct {
-	ID         string
-	Tenant     string
-	SecretHash []byte // SHA-256 of the secret part
-	Label      string
-	Created    time.Time
-	LastUsed   time.Time // zero if never used
-	Expires    time.Time // zero if it never expires
-	Revoked    time.Time // zero unless revoked
-}
-
 // Store is implemented by every backend. Reads run on their own; all writes
 // to resources and memberships go through Write so that a change and its
 // side effects commit together or not at all.
 type Store interface {
 	Tenants() TenantStore
 	Tokens() TokenStore
+	OAuthClients() OAuthClientStore
+	Admins() AdminStore
+	Audit() AuditStore
+	Settings() SettingsStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write
@@ -114,26 +97,6 @@ type Store interface {
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
-}
-
-// TenantStore keeps tenants.
-type TenantStore interface {
-	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
-	Get(ctx context.Context, id string) (Tenant, error)
-	GetByName(ctx context.Context, name string) (Tenant, error)
-	List(ctx context.Context) ([]Tenant, error)
-	// SetSCIMDisabled switches a tenant's SCIM endpoint off (true) or on.
-	SetSCIMDisabled(ctx context.Context, id string, disabled bool) error
-}
-
-// TokenStore keeps tenants' bearer tokens.
-type TokenStore interface {
-	Create(ctx context.Context, t Token) error
-	Get(ctx context.Context, id string) (Token, error)
-	List(ctx context.Context, tenant string) ([]Token, error)
-	// Touch records that the token was used at the given time.
-	Touch(ctx context.Context, id string, at time.Time) error
-	Revoke(ctx context.Context, id string, at time.Time) error
 }
 
 // ResourceReader reads resources and memberships.

@@ -6,19 +6,23 @@ package scimhttp
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -37,11 +41,24 @@ const (
 type Config struct {
 	// BaseURL is the public URL the SCIM root is reached at, without the
 	// tenant, such as "https://roster.example.com/scim/v2". It is used in
-	// meta.location and Location headers.
+	// meta.location and Location headers. Empty means it is derived from
+	// each request's scheme and host, as forwarded by trusted proxies.
 	BaseURL string
 	// Prefix is the path the handler is mounted at, such as "/scim/v2".
 	Prefix string
 	Logger *slog.Logger
+
+	// ClientFailures blocks a client address that fails authentication too
+	// often: all its requests get 429 until its budget recovers. Nil: no limit.
+	ClientFailures *guard.FailureLimiter
+	// TenantFailures limits failed authentications against one tenant from
+	// everywhere: past the budget, failures get 429 instead of 401, while
+	// requests with a valid credential still pass. Nil: no limit.
+	TenantFailures *guard.FailureLimiter
+	// Requests limits each tenant's request rate: a tenant's own RateLimit
+	// setting, or else RequestRate per second. Nil or both zero: no limit.
+	Requests    *guard.RateLimiter
+	RequestRate float64
 }
 
 // Handler serves SCIM requests of every tenant.
@@ -66,8 +83,9 @@ func New(cfg Config, dir *directory.Service, tenants *tenant.Service) *Handler {
 // request is one authenticated SCIM request.
 type request struct {
 	*http.Request
-	tenant  store.Tenant
-	baseURL string // the Tenant URL
+	tenant    store.Tenant
+	principal tenant.Principal
+	baseURL   string // the Tenant URL the request came to
 }
 
 // ServeHTTP routes a request. Endpoint names match case-insensitively, and a
@@ -93,14 +111,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
 	}
-	tenantName, rest, _ := strings.Cut(rest, "/")
-	segs := splitPath(rest)
+	// On the shared Tenant URL an endpoint name follows the prefix and the
+	// credential names the tenant; otherwise the tenant's name does.
+	first, after, _ := strings.Cut(rest, "/")
+	tenantName, segs := "", splitPath(rest)
+	if !tenant.IsEndpoint(first) {
+		tenantName, segs = strings.ToLower(first), splitPath(after)
+	}
 
-	t, err := h.authenticate(r, strings.ToLower(tenantName))
+	req, err := h.authenticate(w, r, tenantName)
 	if err != nil {
 		return err
 	}
-	req := &request{Request: r, tenant: t, baseURL: h.cfg.BaseURL + "/" + t.Name}
 
 	if len(segs) == 0 {
 		return scimerr.NotFound("no SCIM endpoint at %s; try %s/Users", r.URL.Path, req.baseURL)
@@ -150,21 +172,64 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
 }
 
-func (h *Handler) authenticate(r *http.Request, tenantName string) (store.Tenant, error) {
+// authenticate resolves the tenant and principal of a request, applying
+// the failed-authentication and request-rate limits.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantName string) (*request, error) {
+	now := time.Now()
+	addr := guard.ClientOf(r).Addr
+	if h.cfg.ClientFailures != nil {
+		if wait, blocked := h.cfg.ClientFailures.Blocked(addr, now); blocked {
+			return nil, tooManyRequests(w, wait, "too many failed authentications from this address")
+		}
+	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		token = ""
 	}
-	t, _, err := h.tenants.Authenticate(r.Context(), tenantName, strings.TrimSpace(token))
+	t, p, err := h.tenants.Authenticate(r.Context(), tenantName, strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, tenant.ErrUnauthorized):
-		return t, errUnauthorized
+		h.log.Info("SCIM-0401 authentication failed", "tenant", tenantName, "remote", addr, "reason", err)
+		if h.cfg.ClientFailures != nil {
+			h.cfg.ClientFailures.Fail(addr, now)
+		}
+		if h.cfg.TenantFailures != nil && tenantName != "" {
+			if wait, blocked := h.cfg.TenantFailures.Fail(tenantName, now); blocked {
+				return nil, tooManyRequests(w, wait, "too many failed authentications for this tenant")
+			}
+		}
+		return nil, errUnauthorized
 	case errors.Is(err, tenant.ErrDisabled):
-		return t, scimerr.Forbidden("SCIM provisioning is disabled for this tenant; an administrator can enable it")
+		return nil, scimerr.Forbidden("SCIM provisioning is disabled for this tenant; an administrator can enable it")
 	case err != nil:
-		return t, fmt.Errorf("authenticate: %w", err)
+		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	return t, nil
+	if rate := cmp.Or(t.Settings.RateLimit, h.cfg.RequestRate); h.cfg.Requests != nil && rate > 0 {
+		burst := max(1, int(math.Ceil(rate)))
+		if wait, ok := h.cfg.Requests.Allow(t.ID, rate, burst, now); !ok {
+			return nil, tooManyRequests(w, wait, "this tenant's request rate limit is exceeded")
+		}
+	}
+	base := h.scimBase(r)
+	if tenantName != "" {
+		base += "/" + t.Name
+	}
+	return &request{Request: r, tenant: t, principal: p, baseURL: base}, nil
+}
+
+// scimBase is the public URL of the SCIM root for a request.
+func (h *Handler) scimBase(r *http.Request) string {
+	if h.cfg.BaseURL != "" {
+		return h.cfg.BaseURL
+	}
+	c := guard.ClientOf(r)
+	return c.Scheme + "://" + c.Host + h.cfg.Prefix
+}
+
+// tooManyRequests answers 429 with the Retry-After that Entra and Okta honour.
+func tooManyRequests(w http.ResponseWriter, wait time.Duration, why string) error {
+	w.Header().Set("Retry-After", guard.RetryAfter(wait))
+	return scimerr.New(http.StatusTooManyRequests, "", "%s; retry after %s s", why, guard.RetryAfter(wait))
 }
 
 var errUnauthorized = scimerr.Unauthorized("a valid bearer token for this Tenant URL is required")

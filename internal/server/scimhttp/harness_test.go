@@ -13,9 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/app"
 	"github.com/rosterhq/roster/internal/scim/schema"
-	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
@@ -29,28 +28,33 @@ type env struct {
 	srv       *httptest.Server
 	st        store.Store
 	tenants   *tenant.Service
+	roster    *app.Roster
 	tenantURL string
 	token     string
 	vars      map[string]string
 }
 
 func newEnv(t *testing.T) *env {
+	return newEnvWith(t, app.Config{})
+}
+
+// newEnvWith is newEnv with the given configuration, assembled exactly as
+// `roster serve` assembles it.
+func newEnvWith(t *testing.T, cfg app.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	tenants := tenant.New(st)
-	_, issued, err := tenants.Bootstrap(ctx, "default", "")
+	roster, err := app.New(cfg, st)
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
+	t.Cleanup(roster.Close)
+	_, issued, err := roster.Tenants.Bootstrap(ctx, "default", "")
+	require.NoError(t, err)
+	srv := httptest.NewServer(roster.Handler)
 	t.Cleanup(srv.Close)
-	dir := directory.New(st, schema.Default())
-	h := scimhttp.New(scimhttp.Config{BaseURL: srv.URL + "/scim/v2", Prefix: "/scim/v2"}, dir, tenants)
-	mux.Handle("/", server.New("/scim/v2", h, st, nil))
 	return &env{
-		t: t, srv: srv, st: st, tenants: tenants,
+		t: t, srv: srv, st: st, tenants: roster.Tenants, roster: roster,
 		tenantURL: srv.URL + "/scim/v2/default", token: issued.Plaintext,
 		vars: map[string]string{},
 	}

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,7 +58,10 @@ func migrations() ([]migration, error) {
 // in its own IMMEDIATE transaction together with its schema_migrations row,
 // so that a failed migration leaves nothing behind and two processes opening
 // the same file cannot both apply one. Running it again is a no-op.
-func migrate(ctx context.Context, conn *sql.Conn) error {
+func migrate(ctx context.Context, conn *sql.Conn) error { return migrateTo(ctx, conn, math.MaxInt) }
+
+// migrateTo is migrate up to and including version last.
+func migrateTo(ctx context.Context, conn *sql.Conn, last int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -70,6 +74,9 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if m.version > last {
+			break
+		}
 		if err := apply(ctx, conn, m); err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}
@@ -77,7 +84,19 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
+// apply runs one migration with foreign keys off, as SQLite's procedure for
+// rebuilding a table requires (dropping a table that others refer to would
+// otherwise fail or cascade), and checks them before it commits. The pragma
+// is a no-op inside a transaction, hence around it.
 func apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, ferr := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -97,10 +116,34 @@ func apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
 	if _, err := conn.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
+	if err := foreignKeyCheck(ctx, conn); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?1, ?2, ?3)",
 		m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
+}
+
+// foreignKeyCheck fails if any row refers to a missing one.
+func foreignKeyCheck(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var (
+			table, parent string
+			rowid         sql.NullInt64
+			fk            int
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: a row of %s refers to a missing row of %s", table, parent)
+	}
+	return rows.Err()
 }

@@ -14,11 +14,13 @@ import (
 )
 
 // tenantKey returns the tenants.key of a tenant id, from a cache filled on
-// first use (tenants are never deleted, and only this Store writes the
-// file). ok is false if the tenant does not exist.
+// first use. ok is false if the tenant does not exist. Keys are never reused
+// (AUTOINCREMENT), so a key cached by another process that has since seen its
+// tenant deleted finds no rows rather than another tenant's.
 func (s *Store) tenantKey(id string, st *sql.Stmt) (key int64, ok bool, err error) {
 	s.tenantMu.RLock()
 	key, ok = s.tenantKeys[id]
+	gen := s.tenantGen
 	s.tenantMu.RUnlock()
 	if ok {
 		return key, true, nil
@@ -29,14 +31,33 @@ func (s *Store) tenantKey(id string, st *sql.Stmt) (key int64, ok bool, err erro
 		}
 		return 0, false, err
 	}
-	s.cacheTenant(id, key)
+	s.cacheTenant(id, key, gen)
 	return key, true, nil
 }
 
-func (s *Store) cacheTenant(id string, key int64) {
+// cacheTenant caches a key read when the cache was at generation gen, unless
+// a tenant has been deleted since: the read may predate the delete.
+func (s *Store) cacheTenant(id string, key int64, gen uint64) {
 	s.tenantMu.Lock()
-	s.tenantKeys[id] = key
+	if s.tenantGen == gen {
+		s.tenantKeys[id] = key
+	}
 	s.tenantMu.Unlock()
+}
+
+// forgetTenant drops a deleted tenant's key and outdates reads in flight.
+func (s *Store) forgetTenant(id string) {
+	s.tenantMu.Lock()
+	delete(s.tenantKeys, id)
+	s.tenantGen++
+	s.tenantMu.Unlock()
+}
+
+// tenantGeneration returns the cache generation for a later cacheTenant.
+func (s *Store) tenantGeneration() uint64 {
+	s.tenantMu.RLock()
+	defer s.tenantMu.RUnlock()
+	return s.tenantGen
 }
 
 type rowScanner interface{ Scan(dest ...any) error }

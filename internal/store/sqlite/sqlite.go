@@ -39,7 +39,8 @@
 //
 //   - resources.seq is the rowid: creation order, the paging tie-breaker, and
 //     the key every side table uses instead of the 36-byte id. Tenants get an
-//     integer key (tenants.key) for the same reason.
+//     integer key (tenants.key) for the same reason, AUTOINCREMENT so that
+//     the key of a deleted tenant is never given to another.
 //   - Folded userName, displayName and externalId are columns with (partial)
 //     indexes, so eq and sw on them are index seeks; userName is UNIQUE per
 //     tenant and type, which enforces RFC 7643 §4.1.1's case-insensitive
@@ -137,6 +138,7 @@ type Store struct {
 
 	tenantMu   sync.RWMutex
 	tenantKeys map[string]int64 // tenant id → tenants.key
+	tenantGen  uint64           // incremented by every tenant deletion
 
 	stmtMu    sync.Mutex
 	stmtCache map[string]*sql.Stmt // dynamic query SQL → statement on rdb
@@ -216,6 +218,18 @@ func (s *Store) Tenants() store.TenantStore { return tenants{s} }
 
 // Tokens returns the token store.
 func (s *Store) Tokens() store.TokenStore { return tokens{s} }
+
+// OAuthClients returns the OAuth client store.
+func (s *Store) OAuthClients() store.OAuthClientStore { return oauthClients{s} }
+
+// Admins returns the admin store.
+func (s *Store) Admins() store.AdminStore { return admins{s} }
+
+// Audit returns the audit log.
+func (s *Store) Audit() store.AuditStore { return audit{s} }
+
+// Settings returns the server-wide settings.
+func (s *Store) Settings() store.SettingsStore { return settings{s} }
 
 // Resources returns the resource reader.
 func (s *Store) Resources() store.ResourceReader { return reader{s} }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/rosterhq/roster/internal/scim/schema"
 )
 
 // Columns of a resource as the readers scan them (see scanResource).
@@ -23,11 +25,36 @@ type writeStmts struct {
 	addMember, removeMember          *sql.Stmt
 	insertTenant, insertToken        *sql.Stmt
 	touchToken, revokeToken          *sql.Stmt
-	setSCIMDisabled                  *sql.Stmt
+	setSCIMDisabled, setSettings     *sql.Stmt
+	deleteTenant                     [len(deleteTenantSQL)]*sql.Stmt
+	deleteExpiredTokens              *sql.Stmt
+	insertClient, revokeClient       *sql.Stmt
+	insertAdmin, updateAdmin         *sql.Stmt
+	deleteAdmin, deleteAdminSessions *sql.Stmt
+	insertSession, deleteSession     *sql.Stmt
+	insertAudit, setSetting          *sql.Stmt
+}
+
+// deleteTenantSQL removes a tenant, whose key is ?1, and everything it owns.
+// Memberships go first, as they are found through the tenant's resources,
+// and the tenant row last, as tokens and OAuth clients refer to it. Every
+// statement reaches the tenant's rows through an index and reads no other
+// tenant's (TestDeleteTenantPlans).
+var deleteTenantSQL = [...]string{
+	"DELETE FROM memberships WHERE group_seq IN (SELECT seq FROM resources WHERE tenant = ?1 AND type = '" + schema.GroupResource + "')",
+	// Memberships never cross tenants, so this finds none left; it keeps
+	// the delete complete should one ever do.
+	"DELETE FROM memberships WHERE member_seq IN (SELECT seq FROM resources WHERE tenant = ?1)",
+	"DELETE FROM resource_values WHERE tenant = ?1",
+	"DELETE FROM resources WHERE tenant = ?1",
+	"DELETE FROM resource_counts WHERE tenant = ?1",
+	"DELETE FROM tokens WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
+	"DELETE FROM oauth_clients WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
+	"DELETE FROM tenants WHERE key = ?1",
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
-	return prepareAll(func(q string) (*sql.Stmt, error) { return c.PrepareContext(ctx, q) }, []stmtDef{
+	defs := []stmtDef{
 		{&w.begin, "BEGIN IMMEDIATE"},
 		{&w.commit, "COMMIT"},
 		{&w.rollback, "ROLLBACK"},
@@ -57,13 +84,32 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 			SELECT ?1, seq FROM resources WHERE tenant = ?2 AND id = ?3`},
 		{&w.removeMember, `DELETE FROM memberships WHERE group_seq = ?1
 			AND member_seq = (SELECT seq FROM resources WHERE tenant = ?2 AND id = ?3)`},
-		{&w.insertTenant, "INSERT INTO tenants (id, name, created, scim_disabled) VALUES (?1, ?2, ?3, ?4) RETURNING key"},
-		{&w.insertToken, `INSERT INTO tokens (id, tenant_id, secret_hash, label, created, last_used, expires, revoked)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`},
+		{&w.insertTenant, `INSERT INTO tenants (id, name, created, scim_disabled, settings)
+			VALUES (?1, ?2, ?3, ?4, ?5) RETURNING key`},
+		{&w.insertToken, `INSERT INTO tokens (id, tenant_id, secret_hash, label, created, last_used, expires, revoked, created_by, client_id)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`},
 		{&w.touchToken, "UPDATE tokens SET last_used = ?2 WHERE id = ?1"},
 		{&w.revokeToken, "UPDATE tokens SET revoked = ?2 WHERE id = ?1"},
 		{&w.setSCIMDisabled, "UPDATE tenants SET scim_disabled = ?2 WHERE id = ?1"},
-	})
+		{&w.setSettings, "UPDATE tenants SET settings = ?2 WHERE id = ?1"},
+		{&w.deleteExpiredTokens, "DELETE FROM tokens WHERE expires < ?1"},
+		{&w.insertClient, `INSERT INTO oauth_clients (id, tenant_id, secret_hash, label, created_by, created, revoked)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`},
+		{&w.revokeClient, "UPDATE oauth_clients SET revoked = ?2 WHERE id = ?1"},
+		{&w.insertAdmin, "INSERT INTO admins (id, name, password_hash, role, created) VALUES (?1, ?2, ?3, ?4, ?5)"},
+		{&w.updateAdmin, "UPDATE admins SET password_hash = ?2, role = ?3 WHERE id = ?1"},
+		{&w.deleteAdmin, "DELETE FROM admins WHERE id = ?1"},
+		{&w.deleteAdminSessions, "DELETE FROM admin_sessions WHERE admin_id = ?1"},
+		{&w.insertSession, "INSERT INTO admin_sessions (id, admin_id, secret_hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)"},
+		{&w.deleteSession, "DELETE FROM admin_sessions WHERE id = ?2 AND (?1 = '' OR admin_id = ?1)"},
+		{&w.insertAudit, `INSERT INTO audit_events (time, actor, action, tenant, target, detail)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq`},
+		{&w.setSetting, "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+	}
+	for i, q := range deleteTenantSQL {
+		defs = append(defs, stmtDef{&w.deleteTenant[i], q})
+	}
+	return prepareAll(func(q string) (*sql.Stmt, error) { return c.PrepareContext(ctx, q) }, defs)
 }
 
 // readStmts are prepared on the read pool; database/sql prepares each on a
@@ -79,11 +125,23 @@ type readStmts struct {
 	tenant, tenantBy *sql.Stmt
 	tenantList       *sql.Stmt
 	token, tokenList *sql.Stmt
+	client           *sql.Stmt
+	clientList       *sql.Stmt
+	admin, adminBy   *sql.Stmt
+	adminList        *sql.Stmt
+	session          *sql.Stmt
+	audit            *sql.Stmt
+	auditTenant      *sql.Stmt
+	setting          *sql.Stmt
 }
 
 const (
-	tenantCols = "id, name, created, scim_disabled"
-	tokenCols  = "id, tenant_id, secret_hash, label, created, last_used, expires, revoked"
+	tenantCols  = "id, name, created, scim_disabled, settings"
+	tokenCols   = "id, tenant_id, secret_hash, label, created, last_used, expires, revoked, created_by, client_id"
+	clientCols  = "id, tenant_id, secret_hash, label, created_by, created, revoked"
+	adminCols   = "id, name, password_hash, role, created"
+	sessionCols = "id, admin_id, secret_hash, created, expires"
+	auditCols   = "seq, time, actor, action, tenant, target, detail"
 )
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -108,6 +166,15 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.tenantList, "SELECT " + tenantCols + " FROM tenants ORDER BY name"},
 		{&r.token, "SELECT " + tokenCols + " FROM tokens WHERE id = ?1"},
 		{&r.tokenList, "SELECT " + tokenCols + " FROM tokens WHERE tenant_id = ?1 ORDER BY created, id"},
+		{&r.client, "SELECT " + clientCols + " FROM oauth_clients WHERE id = ?1"},
+		{&r.clientList, "SELECT " + clientCols + " FROM oauth_clients WHERE tenant_id = ?1 ORDER BY created, id"},
+		{&r.admin, "SELECT " + adminCols + " FROM admins WHERE id = ?1"},
+		{&r.adminBy, "SELECT " + adminCols + " FROM admins WHERE name = ?1"},
+		{&r.adminList, "SELECT " + adminCols + " FROM admins ORDER BY name"},
+		{&r.session, "SELECT " + sessionCols + " FROM admin_sessions WHERE id = ?1"},
+		{&r.audit, "SELECT " + auditCols + " FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
+		{&r.auditTenant, "SELECT " + auditCols + " FROM audit_events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
+		{&r.setting, "SELECT value FROM settings WHERE key = ?1"},
 	})
 }
 

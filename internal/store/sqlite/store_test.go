@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -71,6 +72,35 @@ func TestClosed(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrUnavailable)
 		_, err = s.Tenants().Get(ctx, "t")
 		require.ErrorIs(t, err, store.ErrUnavailable)
+		for name, call := range map[string]func() error{
+			"tenants.List":        func() error { _, err := s.Tenants().List(ctx); return err },
+			"tenants.SetSettings": func() error { return s.Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
+			"tenants.Delete":      func() error { return s.Tenants().Delete(ctx, "t") },
+			"tokens.Get":          func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
+			"tokens.DeleteExpired": func() error {
+				_, err := s.Tokens().DeleteExpired(ctx, time.Now())
+				return err
+			},
+			"clients.Create":        func() error { return s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"}) },
+			"clients.Get":           func() error { _, err := s.OAuthClients().Get(ctx, "c"); return err },
+			"clients.List":          func() error { _, err := s.OAuthClients().List(ctx, "t"); return err },
+			"clients.Revoke":        func() error { return s.OAuthClients().Revoke(ctx, "c", time.Now()) },
+			"admins.Create":         func() error { return s.Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
+			"admins.Get":            func() error { _, err := s.Admins().Get(ctx, "a"); return err },
+			"admins.GetByName":      func() error { _, err := s.Admins().GetByName(ctx, "a"); return err },
+			"admins.List":           func() error { _, err := s.Admins().List(ctx); return err },
+			"admins.Update":         func() error { return s.Admins().Update(ctx, store.Admin{ID: "a"}) },
+			"admins.Delete":         func() error { return s.Admins().Delete(ctx, "a") },
+			"admins.CreateSession":  func() error { return s.Admins().CreateSession(ctx, store.AdminSession{ID: "s", Admin: "a"}) },
+			"admins.GetSession":     func() error { _, err := s.Admins().GetSession(ctx, "s"); return err },
+			"admins.DeleteSessions": func() error { return s.Admins().DeleteSessions(ctx, "a", "") },
+			"audit.Append":          func() error { return s.Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"}) },
+			"audit.List":            func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
+			"settings.Get":          func() error { _, err := s.Settings().Get(ctx, "k"); return err },
+			"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
+		} {
+			require.ErrorIs(t, call(), store.ErrUnavailable, name)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,90 +23,110 @@ func (t tenants) Create(ctx context.Context, tn store.Tenant) error {
 	if tn.Created.IsZero() {
 		tn.Created = time.Now()
 	}
+	settings, err := encodeSettings(tn.Settings)
+	if err != nil {
+		return fmt.Errorf("create tenant %s: %w", tn.Name, err)
+	}
+	gen := t.s.tenantGeneration()
 	var key int64
-	err := t.s.write(ctx, func(w *writer) error {
-		err := w.s.ws.insertTenant.QueryRow(tn.ID, tn.Name, formatTime(tn.Created), tn.SCIMDisabled).Scan(&key)
+	err = t.s.write(ctx, func(w *writer) error {
+		err := w.s.ws.insertTenant.QueryRow(tn.ID, tn.Name, formatTime(tn.Created), tn.SCIMDisabled, settings).Scan(&key)
 		return w.s.fail("create tenant "+tn.Name, err)
 	})
 	if err != nil {
 		return err
 	}
-	t.s.cacheTenant(tn.ID, key)
+	t.s.cacheTenant(tn.ID, key, gen)
 	return nil
 }
 
 // Get returns the tenant with the given id.
 func (t tenants) Get(ctx context.Context, id string) (store.Tenant, error) {
-	return t.one(ctx, t.s.rs.tenant, "get tenant", id)
+	return get(ctx, t.s, t.s.rs.tenant, "get tenant", id, scanTenant)
 }
 
 // GetByName returns the tenant with the given name.
 func (t tenants) GetByName(ctx context.Context, name string) (store.Tenant, error) {
-	return t.one(ctx, t.s.rs.tenantBy, "get tenant", name)
-}
-
-func (t tenants) one(ctx context.Context, st *sql.Stmt, op, arg string) (store.Tenant, error) {
-	if t.s.closed.Load() {
-		return store.Tenant{}, store.ErrUnavailable
-	}
-	tn, err := scanTenant(st.QueryRowContext(ctx, arg))
-	if err != nil {
-		return store.Tenant{}, t.s.notFound(op, arg, err)
-	}
-	return tn, nil
+	return get(ctx, t.s, t.s.rs.tenantBy, "get tenant", name, scanTenant)
 }
 
 // List returns every tenant, by name.
 func (t tenants) List(ctx context.Context) ([]store.Tenant, error) {
-	const op = "list tenants"
-	if t.s.closed.Load() {
-		return nil, store.ErrUnavailable
-	}
-	rows, err := t.s.rs.tenantList.QueryContext(ctx)
-	if err != nil {
-		return nil, t.s.fail(op, err)
-	}
-	defer rows.Close()
-	var out []store.Tenant
-	for rows.Next() {
-		tn, err := scanTenant(rows)
-		if err != nil {
-			return nil, t.s.fail(op, err)
-		}
-		out = append(out, tn)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.s.fail(op, err)
-	}
-	return out, nil
+	return list(ctx, t.s, t.s.rs.tenantList, "list tenants", scanTenant)
 }
 
 func scanTenant(row rowScanner) (store.Tenant, error) {
 	var (
-		tn      store.Tenant
-		created string
+		tn                store.Tenant
+		created, settings string
 	)
-	if err := row.Scan(&tn.ID, &tn.Name, &created, &tn.SCIMDisabled); err != nil {
+	if err := row.Scan(&tn.ID, &tn.Name, &created, &tn.SCIMDisabled, &settings); err != nil {
 		return tn, err
 	}
 	var err error
-	tn.Created, err = parseTime(created)
-	return tn, err
+	if tn.Created, err = parseTime(created); err != nil {
+		return tn, err
+	}
+	if err := json.Unmarshal([]byte(settings), &tn.Settings); err != nil {
+		return tn, fmt.Errorf("tenant %s: stored settings: %w", tn.ID, err)
+	}
+	return tn, nil
+}
+
+func encodeSettings(ts store.TenantSettings) (string, error) {
+	b, err := json.Marshal(ts)
+	if err != nil {
+		return "", fmt.Errorf("encode settings: %w", err)
+	}
+	return string(b), nil
 }
 
 // SetSCIMDisabled switches the tenant's SCIM endpoint off or on.
 func (t tenants) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
-	const op = "set tenant SCIM switch"
-	return t.s.write(ctx, func(w *writer) error {
-		res, err := w.s.ws.setSCIMDisabled.Exec(id, disabled)
-		if err != nil {
-			return w.s.fail(op, err)
+	return t.s.exec(ctx, t.s.ws.setSCIMDisabled, "set tenant SCIM switch", id, disabled)
+}
+
+// SetSettings replaces the tenant's settings.
+func (t tenants) SetSettings(ctx context.Context, id string, ts store.TenantSettings) error {
+	const op = "set tenant settings"
+	settings, err := encodeSettings(ts)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	return t.s.exec(ctx, t.s.ws.setSettings, op, id, settings)
+}
+
+// Delete removes the tenant, its tokens, OAuth clients, resources, their
+// values and memberships, and its counts, in one transaction of set-based
+// DELETEs over the tenant's index ranges (see deleteTenantSQL). A tenant of a
+// million users holds the write connection for as long as that takes.
+func (t tenants) Delete(ctx context.Context, id string) error {
+	const op = "delete tenant"
+	err := t.s.write(ctx, func(w *writer) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+		// Not from the cache: the tenant may be gone, or have been deleted
+		// and created again, by another process.
+		var key int64
+		if err := w.s.ws.tenantKey.QueryRow(id).Scan(&key); err != nil {
+			return w.s.notFound(op, id, err)
+		}
+		// Forget the key before the commit too, so that no write after it
+		// in this process uses the key.
+		w.s.forgetTenant(id)
+		for _, st := range w.s.ws.deleteTenant {
+			if _, err := st.Exec(key); err != nil {
+				return w.s.fail(op+" "+id, err)
+			}
 		}
 		return nil
 	})
+	if err == nil {
+		// And after it, outdating lookups that read the tenant before.
+		t.s.forgetTenant(id)
+	}
+	return err
 }
 
 // tokens implements store.TokenStore.
@@ -120,52 +141,21 @@ func (t tokens) Create(ctx context.Context, tok store.Token) error {
 	if tok.Created.IsZero() {
 		tok.Created = time.Now()
 	}
-	hash := tok.SecretHash
-	if hash == nil {
-		hash = []byte{}
-	}
 	return t.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertToken.Exec(tok.ID, tok.Tenant, hash, tok.Label, formatTime(tok.Created),
-			formatTime(tok.LastUsed), formatTime(tok.Expires), formatTime(tok.Revoked))
+		_, err := w.s.ws.insertToken.Exec(tok.ID, tok.Tenant, nonNil(tok.SecretHash), tok.Label, formatTime(tok.Created),
+			formatTime(tok.LastUsed), formatTime(tok.Expires), formatTime(tok.Revoked), tok.CreatedBy, tok.ClientID)
 		return w.s.fail("create token", err)
 	})
 }
 
 // Get returns the token with the given id.
 func (t tokens) Get(ctx context.Context, id string) (store.Token, error) {
-	if t.s.closed.Load() {
-		return store.Token{}, store.ErrUnavailable
-	}
-	tok, err := scanToken(t.s.rs.token.QueryRowContext(ctx, id))
-	if err != nil {
-		return store.Token{}, t.s.notFound("get token", id, err)
-	}
-	return tok, nil
+	return get(ctx, t.s, t.s.rs.token, "get token", id, scanToken)
 }
 
 // List returns the tokens of a tenant, oldest first.
 func (t tokens) List(ctx context.Context, tenant string) ([]store.Token, error) {
-	const op = "list tokens"
-	if t.s.closed.Load() {
-		return nil, store.ErrUnavailable
-	}
-	rows, err := t.s.rs.tokenList.QueryContext(ctx, tenant)
-	if err != nil {
-		return nil, t.s.fail(op, err)
-	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		tok, err := scanToken(rows)
-		if err != nil {
-			return nil, t.s.fail(op, err)
-		}
-		out = append(out, tok)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.s.fail(op, err)
-	}
-	return out, nil
+	return list(ctx, t.s, t.s.rs.tokenList, "list tokens", scanToken, tenant)
 }
 
 // Touch records that the token was used at the given time.
@@ -179,16 +169,24 @@ func (t tokens) Revoke(ctx context.Context, id string, at time.Time) error {
 }
 
 func (t tokens) update(ctx context.Context, st *sql.Stmt, op, id string, at time.Time) error {
-	return t.s.write(ctx, func(w *writer) error {
-		res, err := st.Exec(id, formatTime(at))
+	return t.s.exec(ctx, st, op, id, formatTime(at))
+}
+
+// DeleteExpired removes the tokens that expired before the given time.
+func (t tokens) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := t.s.write(ctx, func(w *writer) error {
+		res, err := w.s.ws.deleteExpiredTokens.Exec(formatTime(before))
 		if err != nil {
-			return w.s.fail(op, err)
+			return w.s.fail("delete expired tokens", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
-		}
-		return nil
+		n, err = res.RowsAffected()
+		return w.s.fail("delete expired tokens", err)
 	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 func scanToken(row rowScanner) (store.Token, error) {
@@ -197,7 +195,8 @@ func scanToken(row rowScanner) (store.Token, error) {
 		created                    string
 		lastUsed, expires, revoked sql.NullString
 	)
-	if err := row.Scan(&tok.ID, &tok.Tenant, &tok.SecretHash, &tok.Label, &created, &lastUsed, &expires, &revoked); err != nil {
+	if err := row.Scan(&tok.ID, &tok.Tenant, &tok.SecretHash, &tok.Label, &created, &lastUsed, &expires, &revoked,
+		&tok.CreatedBy, &tok.ClientID); err != nil {
 		return tok, err
 	}
 	var err error

@@ -403,7 +403,8 @@ func testCounts(t *testing.T, s store.Store) {
 func testTenants(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	acme := store.Tenant{ID: "t1", Name: "acme", Created: base}
-	globex := store.Tenant{ID: "t2", Name: "globex", Created: base.Add(time.Hour), SCIMDisabled: true}
+	globex := store.Tenant{ID: "t2", Name: "globex", Created: base.Add(time.Hour), SCIMDisabled: true,
+		Settings: store.TenantSettings{RateLimit: 25, JWT: &store.JWTSettings{Algorithm: "HS256", Secret: []byte("k"), Audience: "globex"}}}
 	require.NoError(t, s.Tenants().Create(ctx, acme))
 	require.NoError(t, s.Tenants().Create(ctx, globex))
 	require.ErrorIs(t, s.Tenants().Create(ctx, store.Tenant{ID: "t3", Name: "acme", Created: base}), store.ErrConflict)
@@ -447,14 +448,16 @@ func requireTenant(t *testing.T, want, got store.Tenant) {
 	require.Equal(t, want.ID, got.ID)
 	require.Equal(t, want.Name, got.Name)
 	require.Equal(t, want.SCIMDisabled, got.SCIMDisabled)
+	require.Equal(t, want.Settings, got.Settings)
 	require.True(t, want.Created.Equal(got.Created))
 }
 
 func testTokens(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a, b := newTenant(t, s, "a"), newTenant(t, s, "b")
-	t1 := store.Token{ID: "tok1", Tenant: a, SecretHash: []byte{1, 2, 3, 0xff}, Label: "okta", Created: base}
-	t2 := store.Token{ID: "tok2", Tenant: a, SecretHash: []byte{4}, Label: "entra", Created: base.Add(time.Second), Expires: base.Add(24 * time.Hour)}
+	t1 := store.Token{ID: "tok1", Tenant: a, SecretHash: []byte{1, 2, 3, 0xff}, Label: "okta", CreatedBy: "alice", Created: base}
+	t2 := store.Token{ID: "tok2", Tenant: a, SecretHash: []byte{4}, Label: "entra", CreatedBy: "cli:root", ClientID: "client-1",
+		Created: base.Add(time.Second), Expires: base.Add(24 * time.Hour)}
 	t3 := store.Token{ID: "tok3", Tenant: b, SecretHash: []byte{5}, Created: base}
 	for _, tok := range []store.Token{t1, t2, t3} {
 		require.NoError(t, s.Tokens().Create(ctx, tok))
@@ -493,6 +496,8 @@ func requireToken(t *testing.T, want, got store.Token) {
 	require.Equal(t, want.Tenant, got.Tenant)
 	require.Equal(t, want.SecretHash, got.SecretHash)
 	require.Equal(t, want.Label, got.Label)
+	require.Equal(t, want.CreatedBy, got.CreatedBy)
+	require.Equal(t, want.ClientID, got.ClientID)
 	for _, p := range [][2]time.Time{{want.Created, got.Created}, {want.LastUsed, got.LastUsed}, {want.Expires, got.Expires}, {want.Revoked, got.Revoked}} {
 		require.True(t, p[0].Equal(p[1]), "time %s, want %s", p[1], p[0])
 	}

@@ -41,6 +41,14 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tenants", testTenants},
 		{"Tokens", testTokens},
 		{"Counts", testCounts},
+		{"TenantSettings", testTenantSettings},
+		{"TenantDelete", testTenantDelete},
+		{"TokensDeleteExpired", testTokensDeleteExpired},
+		{"OAuthClients", testOAuthClients},
+		{"Admins", testAdmins},
+		{"AdminSessions", testAdminSessions},
+		{"Audit", testAudit},
+		{"Settings", testSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

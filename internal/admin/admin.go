@@ -1,0 +1,265 @@
+// Package admin manages the people who run Roster: admin accounts with
+// roles, their passwords (argon2id) and sign-in sessions, and what each role
+// may do.
+package admin
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/internal/audit"
+	"github.com/rosterhq/roster/internal/credential"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// SessionLifetime is how long a sign-in lasts.
+const SessionLifetime = 12 * time.Hour
+
+// ErrUnauthorized means the name, password or session is wrong or expired.
+var ErrUnauthorized = errors.New("invalid admin credentials")
+
+// ErrInvalid wraps errors in what a caller asked for.
+var ErrInvalid = errors.New("invalid request")
+
+// Permission is something an admin may be allowed to do.
+type Permission int
+
+// Permissions, checked by Allowed.
+const (
+	ReadTenants       Permission = iota // list and show tenants
+	ReadDirectory                       // read a tenant's users and groups
+	ReadHistory                         // read the audit log and history
+	ManageTenants                       // create, switch, configure and delete tenants
+	ManageCredentials                   // issue, reveal and revoke tokens, JWTs and OAuth clients
+	ManageAdmins                        // create admins and set their passwords and roles
+)
+
+var grants = map[string][]Permission{
+	store.RoleSuperAdmin: {ReadTenants, ReadDirectory, ReadHistory, ManageTenants, ManageCredentials, ManageAdmins},
+	store.RoleAdmin:      {ReadTenants, ReadDirectory, ReadHistory},
+	store.RoleReadOnly:   {ReadTenants, ReadDirectory},
+}
+
+// Allowed reports whether role grants p.
+func Allowed(role string, p Permission) bool {
+	for _, g := range grants[role] {
+		if g == p {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidRole reports whether role is one of the known roles.
+func ValidRole(role string) error {
+	if _, ok := grants[role]; !ok {
+		return fmt.Errorf("%w: role %q is not one of %s, %s, %s", ErrInvalid, role, store.RoleSuperAdmin, store.RoleAdmin, store.RoleReadOnly)
+	}
+	return nil
+}
+
+// View is the JSON shape of an admin, for the admin API and the CLI.
+type View struct {
+	Name    string    `json:"name"`
+	Role    string    `json:"role"`
+	Created time.Time `json:"created"`
+}
+
+// ViewOf returns the view of a.
+func ViewOf(a store.Admin) View { return View{Name: a.Name, Role: a.Role, Created: a.Created} }
+
+// Service manages admins.
+type Service struct {
+	store store.Store
+	log   *audit.Log
+	now   func() time.Time
+	// dummyHash is checked against when a name is unknown, so that a
+	// wrong name takes as long as a wrong password.
+	dummyHash string
+}
+
+// New returns a Service over st.
+func New(st store.Store) *Service {
+	h, _ := credential.HashPassword("an unused password to spend time on")
+	return &Service{store: st, log: audit.New(st, nil), now: time.Now, dummyHash: h}
+}
+
+// Create creates an admin.
+func (s *Service) Create(ctx context.Context, name, password, role, actor string) (store.Admin, error) {
+	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": \t\r\n") {
+		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces or colons", ErrInvalid)
+	}
+	if err := ValidRole(role); err != nil {
+		return store.Admin{}, err
+	}
+	if err := credential.ValidatePassword(password); err != nil {
+		return store.Admin{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	hash, err := credential.HashPassword(password)
+	if err != nil {
+		return store.Admin{}, err
+	}
+	a := store.Admin{ID: uuid.NewString(), Name: name, PasswordHash: hash, Role: role, Created: s.now().UTC()}
+	if err := s.store.Admins().Create(ctx, a); err != nil {
+		return store.Admin{}, fmt.Errorf("create admin %q: %w", name, err)
+	}
+	return a, s.audit(ctx, actor, "admin.create", name, map[string]any{"role": role})
+}
+
+// List returns every admin by name.
+func (s *Service) List(ctx context.Context) ([]store.Admin, error) { return s.store.Admins().List(ctx) }
+
+// Get returns the admin with the given name.
+func (s *Service) Get(ctx context.Context, name string) (store.Admin, error) {
+	a, err := s.store.Admins().GetByName(ctx, name)
+	if err != nil {
+		return a, fmt.Errorf("admin %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// SetPassword changes an admin's password and ends their sessions.
+func (s *Service) SetPassword(ctx context.Context, name, password, actor string) error {
+	if err := credential.ValidatePassword(password); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	a, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if a.PasswordHash, err = credential.HashPassword(password); err != nil {
+		return err
+	}
+	if err := s.store.Admins().Update(ctx, a); err != nil {
+		return fmt.Errorf("set password of admin %q: %w", name, err)
+	}
+	if err := s.store.Admins().DeleteSessions(ctx, a.ID, ""); err != nil {
+		return fmt.Errorf("end sessions of admin %q: %w", name, err)
+	}
+	return s.audit(ctx, actor, "admin.passwd", name, nil)
+}
+
+// SetRole changes an admin's role.
+func (s *Service) SetRole(ctx context.Context, name, role, actor string) error {
+	if err := ValidRole(role); err != nil {
+		return err
+	}
+	a, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	a.Role = role
+	if err := s.store.Admins().Update(ctx, a); err != nil {
+		return fmt.Errorf("set role of admin %q: %w", name, err)
+	}
+	return s.audit(ctx, actor, "admin.role", name, map[string]any{"role": role})
+}
+
+// Delete removes an admin and ends their sessions.
+func (s *Service) Delete(ctx context.Context, name, actor string) error {
+	a, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Admins().Delete(ctx, a.ID); err != nil {
+		return fmt.Errorf("delete admin %q: %w", name, err)
+	}
+	return s.audit(ctx, actor, "admin.delete", name, nil)
+}
+
+// CheckPassword returns the admin if name and password match.
+func (s *Service) CheckPassword(ctx context.Context, name, password string) (store.Admin, error) {
+	a, err := s.store.Admins().GetByName(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return a, err
+	}
+	hash := a.PasswordHash
+	if err != nil {
+		hash = s.dummyHash
+	}
+	ok, herr := credential.CheckPassword(hash, password)
+	if herr != nil {
+		return store.Admin{}, fmt.Errorf("check password of admin %q: %w", name, herr)
+	}
+	if err != nil || !ok {
+		return store.Admin{}, ErrUnauthorized
+	}
+	return a, nil
+}
+
+// Session is a signed-in admin's bearer token, shown once.
+type Session struct {
+	Token   string
+	Expires time.Time
+	Admin   store.Admin
+}
+
+// Login checks name and password and starts a session.
+func (s *Service) Login(ctx context.Context, name, password string) (Session, error) {
+	a, err := s.CheckPassword(ctx, name, password)
+	if err != nil {
+		return Session{}, err
+	}
+	id, token := credential.NewSessionToken()
+	now := s.now().UTC()
+	sess := store.AdminSession{ID: id, Admin: a.ID, SecretHash: credential.Hash(token), Created: now, Expires: now.Add(SessionLifetime)}
+	if err := s.store.Admins().CreateSession(ctx, sess); err != nil {
+		return Session{}, fmt.Errorf("start session of admin %q: %w", name, err)
+	}
+	return Session{Token: token, Expires: sess.Expires, Admin: a}, s.audit(ctx, a.Name, "admin.login", a.Name, nil)
+}
+
+// Logout ends the session a token belongs to.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.Admins().DeleteSessions(ctx, "", credential.TokenID(token))
+}
+
+// Authenticate resolves the admin of an Authorization header: a session
+// token from Login ("Bearer …") or, for scripts, name and password ("Basic …").
+func (s *Service) Authenticate(ctx context.Context, authorization string) (store.Admin, error) {
+	scheme, value, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	value = strings.TrimSpace(value)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && value != "":
+		return s.session(ctx, value)
+	case strings.EqualFold(scheme, "Basic") && value != "":
+		raw, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return store.Admin{}, ErrUnauthorized
+		}
+		name, password, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return store.Admin{}, ErrUnauthorized
+		}
+		return s.CheckPassword(ctx, name, password)
+	}
+	return store.Admin{}, ErrUnauthorized
+}
+
+func (s *Service) session(ctx context.Context, token string) (store.Admin, error) {
+	sess, err := s.store.Admins().GetSession(ctx, credential.TokenID(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Admin{}, ErrUnauthorized
+	}
+	if err != nil {
+		return store.Admin{}, err
+	}
+	if !credential.HashEqual(sess.SecretHash, credential.Hash(token)) || !s.now().Before(sess.Expires) {
+		return store.Admin{}, ErrUnauthorized
+	}
+	a, err := s.store.Admins().Get(ctx, sess.Admin)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Admin{}, ErrUnauthorized
+	}
+	return a, err
+}
+
+func (s *Service) audit(ctx context.Context, actor, action, target string, detail map[string]any) error {
+	return s.log.Record(ctx, actor, action, "", target, detail)
+}

@@ -1,0 +1,257 @@
+// Package adminhttp serves Roster's admin API under /admin/api/: JSON over
+// HTTP for everything the CLI does to tenants, credentials and admins, plus
+// reading a tenant's users and groups and the audit log. docs/admin-api.md
+// documents it.
+//
+// Every request authenticates as an admin, with a session token from
+// POST /admin/api/login ("Authorization: Bearer …") or with HTTP Basic
+// name and password, and is checked against the admin's role.
+package adminhttp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/admin"
+	"github.com/rosterhq/roster/internal/audit"
+	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/server/guard"
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/tenant"
+)
+
+// maxBody bounds a request body; admin requests are small.
+const maxBody = 1 << 20
+
+// Config configures the admin API.
+type Config struct {
+	// URLs are where the server is publicly reached, for the Tenant URLs
+	// in answers. An empty Base is derived from each request.
+	URLs   tenant.URLs
+	Logger *slog.Logger
+	// Failures blocks client addresses that fail to sign in too often.
+	// Nil: no limit.
+	Failures *guard.FailureLimiter
+}
+
+// Handler serves the admin API.
+type Handler struct {
+	cfg     Config
+	tenants *tenant.Service
+	admins  *admin.Service
+	dir     *directory.Service
+	audit   *audit.Log
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns the admin API handler.
+func New(cfg Config, tenants *tenant.Service, admins *admin.Service, dir *directory.Service) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		cfg: cfg, tenants: tenants, admins: admins, dir: dir,
+		audit: audit.New(dir.Store(), nil), log: cfg.Logger, mux: http.NewServeMux(),
+	}
+	h.routes()
+	return h
+}
+
+// call is one authenticated admin API request.
+type call struct {
+	*http.Request
+	admin store.Admin
+	urls  tenant.URLs
+}
+
+// actor names the admin in the audit log.
+func (c *call) actor() string { return c.admin.Name }
+
+type handlerFunc func(w http.ResponseWriter, c *call) error
+
+// handle registers an endpoint that needs permission p.
+func (h *Handler) handle(pattern string, p admin.Permission, fn handlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		a, err := h.authenticate(w, r)
+		if err == nil && !admin.Allowed(a.Role, p) {
+			err = errForbidden
+		}
+		if err == nil {
+			err = fn(w, &call{Request: r, admin: a, urls: h.urls(r)})
+		}
+		if err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves an admin API request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("ADMIN-0500 panic while serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) urls(r *http.Request) tenant.URLs {
+	u := h.cfg.URLs
+	if u.Base == "" {
+		c := guard.ClientOf(r)
+		u.Base = c.Scheme + "://" + c.Host
+	}
+	return u
+}
+
+// apiError is an error with the status and code the API answers with.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+var (
+	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "sign in with POST /admin/api/login or HTTP Basic authentication"}
+	errForbidden    = &apiError{http.StatusForbidden, "forbidden", "your role does not allow this"}
+)
+
+func badRequest(format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, "invalid_request", fmt.Sprintf(format, args...)}
+}
+
+// authenticate resolves the admin of a request, blocking addresses that
+// fail too often: each failed password check costs an argon2id hash.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Admin, error) {
+	now := time.Now()
+	addr := guard.ClientOf(r).Addr
+	if err := h.blocked(w, addr, now); err != nil {
+		return store.Admin{}, err
+	}
+	a, err := h.admins.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	if errors.Is(err, admin.ErrUnauthorized) {
+		h.failed(addr, now)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin", Basic realm="roster-admin"`)
+		return a, errUnauthorized
+	}
+	return a, err
+}
+
+// blocked refuses an address that has failed to sign in too often.
+func (h *Handler) blocked(w http.ResponseWriter, addr string, now time.Time) error {
+	if h.cfg.Failures == nil {
+		return nil
+	}
+	if wait, blocked := h.cfg.Failures.Blocked(addr, now); blocked {
+		w.Header().Set("Retry-After", guard.RetryAfter(wait))
+		return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many failed sign-ins from this address"}
+	}
+	return nil
+}
+
+func (h *Handler) failed(addr string, now time.Time) {
+	h.log.Info("ADMIN-0401 admin authentication failed", "remote", addr)
+	if h.cfg.Failures != nil {
+		h.cfg.Failures.Fail(addr, now)
+	}
+}
+
+// fail writes err as a JSON error, logging what the client must not see.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &mbe):
+		ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit)}
+	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, admin.ErrInvalid):
+		ae = &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		ae = &apiError{http.StatusNotFound, "not_found", err.Error()}
+	case errors.Is(err, store.ErrConflict):
+		ae = &apiError{http.StatusConflict, "conflict", err.Error()}
+	case errors.Is(err, store.ErrUnavailable):
+		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "the database is unavailable; retry later"}
+	case scimerr.As(err) != nil:
+		se := scimerr.As(err)
+		ae = &apiError{se.Status, "invalid_request", se.Detail}
+	default:
+		h.log.Error("ADMIN-0501 request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+	}
+	writeError(w, ae.status, ae.code, ae.msg)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": code, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// decode reads a JSON body into v, refusing unknown fields so that a typo
+// in a setting is an error rather than silently ignored.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+// expiry reads an optional lifetime ("720h") or time (RFC 3339).
+func expiry(expiresIn, expiresAt string, now time.Time) (time.Time, error) {
+	switch {
+	case expiresIn != "" && expiresAt != "":
+		return time.Time{}, badRequest("give expires_in or expires_at, not both")
+	case expiresIn != "":
+		d, err := time.ParseDuration(expiresIn)
+		if err != nil || d <= 0 {
+			return time.Time{}, badRequest("expires_in must be a positive duration such as \"720h\"")
+		}
+		return now.Add(d), nil
+	case expiresAt != "":
+		t, err := time.Parse(time.RFC3339, expiresAt)
+		if err != nil {
+			return time.Time{}, badRequest("expires_at must be an RFC 3339 time")
+		}
+		return t, nil
+	}
+	return time.Time{}, nil
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+package guard
+
+// Has reports whether l remembers key, without marking it seen.
+func (l *FailureLimiter) Has(key string) bool {
+	s := l.keys.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	return ok
+}
+
+// Shards returns how many shards l's keys are split into.
+func (l *RateLimiter) Shards() int { return len(l.keys.shards) }

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Tenant is a customer organisation whose resources are kept apart.
+type Tenant struct {
+	ID      string
+	Name    string // URL-safe slug, unique
+	Created time.Time
+	// SCIMDisabled switches the tenant's SCIM endpoint off without deleting data.
+	SCIMDisabled bool
+	Settings     TenantSettings
+}
+
+// TenantSettings are a tenant's configurable options. Backends store them
+// as one JSON document; a zero value means Roster's defaults.
+type TenantSettings struct {
+	// JWT, when set, lets the tenant authenticate with JWTs signed by Roster
+	// (HS256) or by the app (RS256, ES256).
+	JWT *JWTSettings `json:"jwt,omitempty"`
+	// IdP, when set, lets the tenant authenticate with JWTs its identity
+	// provider issues itself (Entra ID sends one when the Secret Token box is
+	// left blank).
+	IdP *IdPSettings `json:"idp,omitempty"`
+	// RateLimit caps the tenant's SCIM requests per second; 0 means the
+	// server-wide default.
+	RateLimit float64 `json:"rate_limit,omitempty"`
+}
+
+// JWTSettings configure JWTs that Roster or the app signs.
+type JWTSettings struct {
+	Algorithm string `json:"alg"` // HS256, RS256 or ES256
+	// Secret is the HS256 signing key, which Roster must keep in the clear
+	// to verify signatures. Empty for RS256 and ES256.
+	Secret []byte `json:"secret,omitempty"`
+	// PublicKeyPEM verifies RS256 and ES256 signatures.
+	PublicKeyPEM string `json:"public_key_pem,omitempty"`
+	Issuer       string `json:"iss,omitempty"` // required iss claim, "" accepts any
+	Audience     string `json:"aud"`           // required aud claim
+}
+
+// IdPSettings configure trust in JWTs the customer's identity provider
+// issues. Keys come from JWKSURL or PublicKeyPEM.
+type IdPSettings struct {
+	Issuer       string `json:"iss"`
+	Audience     string `json:"aud"`
+	JWKSURL      string `json:"jwks_url,omitempty"`
+	PublicKeyPEM string `json:"public_key_pem,omitempty"`
+}
+
+// Token is a tenant's bearer credential: a Secret Token, or an access token
+// issued to an OAuth client. Only a hash of its secret is kept.
+type Token struct {
+	ID         string
+	Tenant     string
+	SecretHash []byte // SHA-256 of the token
+	Label      string
+	CreatedBy  string // the admin or "cli:<user>" that issued it
+	ClientID   string // the OAuth client it was issued to; "" for a Secret Token
+	Created    time.Time
+	LastUsed   time.Time // zero if never used
+	Expires    time.Time // zero if it never expires
+	Revoked    time.Time // zero unless revoked
+}
+
+// OAuthClient is a client id and secret a tenant's identity provider trades
+// for short-lived access tokens (OAuth 2.0 client credentials grant).
+type OAuthClient struct {
+	ID         string
+	Tenant     string
+	SecretHash []byte // SHA-256 of the client secret
+	Label      string
+	CreatedBy  string
+	Created    time.Time
+	Revoked    time.Time // zero unless revoked
+}
+
+// Admin roles, from most to least powerful.
+const (
+	RoleSuperAdmin = "super_admin" // tenants, credentials and admins
+	RoleAdmin      = "admin"       // reads users, groups and history
+	RoleReadOnly   = "read_only"   // reads tenants, users and groups
+)
+
+// Admin is a person who manages Roster through the admin API.
+type Admin struct {
+	ID           string
+	Name         string // unique, case-sensitive
+	PasswordHash string // PHC-format argon2id hash
+	Role         string
+	Created      time.Time
+}
+
+// AdminSession is a signed-in admin's bearer credential.
+type AdminSession struct {
+	ID         string
+	Admin      string // Admin.ID
+	SecretHash []byte
+	Created    time.Time
+	Expires    time.Time
+}
+
+// AuditEvent records who did what to which tenant's credentials or settings.
+type AuditEvent struct {
+	Seq    int64          `json:"seq"` // assigned by the store, ascending
+	Time   time.Time      `json:"time"`
+	Actor  string         `json:"actor"`            // admin name, "cli:<user>" or "system"
+	Action string         `json:"action"`           // such as "token.issue", "tenant.disable"
+	Tenant string         `json:"tenant,omitempty"` // tenant name, "" for server-wide actions
+	Target string         `json:"target,omitempty"` // such as a token id or an admin name
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+// AuditQuery selects audit events, newest last.
+type AuditQuery struct {
+	Tenant string // "" for all
+	After  int64  // events with Seq > After
+	Limit  int    // at most this many; 0 means 100
+}
+
+// TenantStore keeps tenants.
+type TenantStore interface {
+	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
+	Get(ctx context.Context, id string) (Tenant, error)
+	GetByName(ctx context.Context, name string) (Tenant, error)
+	List(ctx context.Context) ([]Tenant, error)
+	// SetSCIMDisabled switches a tenant's SCIM endpoint off (true) or on.
+	SetSCIMDisabled(ctx context.Context, id string, disabled bool) error
+	// SetSettings replaces a tenant's settings.
+	SetSettings(ctx context.Context, id string, s TenantSettings) error
+	// Delete removes the tenant and everything it owns: tokens, OAuth
+	// clients, resources and memberships. Its audit events stay.
+	Delete(ctx context.Context, id string) error
+}
+
+// TokenStore keeps tenants' bearer tokens.
+type TokenStore interface {
+	Create(ctx context.Context, t Token) error // ErrConflict on a duplicate id
+	Get(ctx context.Context, id string) (Token, error)
+	// List returns a tenant's tokens, oldest first.
+	List(ctx context.Context, tenant string) ([]Token, error)
+	// Touch records that the token was used at the given time.
+	Touch(ctx context.Context, id string, at time.Time) error
+	Revoke(ctx context.Context, id string, at time.Time) error
+	// DeleteExpired removes tokens that expired before the given time and
+	// returns how many it removed.
+	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+}
+
+// OAuthClientStore keeps OAuth clients.
+type OAuthClientStore interface {
+	Create(ctx context.Context, c OAuthClient) error // ErrConflict on a duplicate id
+	Get(ctx context.Context, id string) (OAuthClient, error)
+	List(ctx context.Context, tenant string) ([]OAuthClient, error) // oldest first
+	Revoke(ctx context.Context, id string, at time.Time) error
+}
+
+// AdminStore keeps admins and their sessions.
+type AdminStore interface {
+	Create(ctx context.Context, a Admin) error // ErrConflict on a duplicate id or name
+	Get(ctx context.Context, id string) (Admin, error)
+	GetByName(ctx context.Context, name string) (Admin, error)
+	List(ctx context.Context) ([]Admin, error) // by name
+	// Update replaces an admin's password hash and role.
+	Update(ctx context.Context, a Admin) error
+	Delete(ctx context.Context, id string) error // also ends its sessions
+
+	CreateSession(ctx context.Context, s AdminSession) error
+	GetSession(ctx context.Context, id string) (AdminSession, error)
+	// DeleteSessions ends sessions: the one with the given id, or every
+	// session of the admin when id is "" and admin is set.
+	DeleteSessions(ctx context.Context, admin, id string) error
+}
+
+// AuditStore keeps the audit log.
+type AuditStore interface {
+	// Append records an event and sets its Seq.
+	Append(ctx context.Context, e *AuditEvent) error
+	List(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+}
+
+// SettingsStore keeps server-wide settings as key and value, such as the
+// public base URL the server runs at, which the CLI prints Tenant URLs with.
+type SettingsStore interface {
+	Get(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+	Set(ctx context.Context, key, value string) error
+}

@@ -1,0 +1,209 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster/internal/credential"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// Kinds of Principal.
+const (
+	KindToken  = "token"  // a Secret Token
+	KindOAuth  = "oauth"  // an access token issued to an OAuth client
+	KindJWT    = "jwt"    // a JWT Roster or the app signed
+	KindIdPJWT = "idp"    // a JWT the tenant's identity provider issued
+	KindAdmin  = "admin"  // an admin through the admin API
+	KindSystem = "system" // Roster itself
+)
+
+// Principal is who a request authenticated as.
+type Principal struct {
+	Kind  string
+	ID    string // token id, OAuth client id, or the JWT's subject
+	Label string // the token's or client's label
+}
+
+// unauthorized wraps ErrUnauthorized with the reason, for the log only.
+func unauthorized(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
+}
+
+// Authenticate resolves the tenant of a SCIM request and checks its bearer
+// credential. tenantName is the tenant in a per-tenant Tenant URL, or "" on
+// the shared URL, where the credential alone names the tenant.
+//
+// Nothing is cached between requests: each one reads the tenant and token
+// rows (two indexed lookups), so revocation and the SCIM switch take effect
+// on the next request on every node.
+func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (store.Tenant, Principal, error) {
+	if bearer == "" {
+		return store.Tenant{}, Principal{}, unauthorized("no bearer token")
+	}
+	var (
+		t   store.Tenant
+		p   Principal
+		err error
+	)
+	if credential.LooksLikeJWT(bearer) {
+		t, p, err = s.authenticateJWT(ctx, tenantName, bearer)
+	} else {
+		t, p, err = s.authenticateToken(ctx, tenantName, bearer)
+	}
+	if err != nil {
+		return t, p, err
+	}
+	if t.SCIMDisabled {
+		return t, p, ErrDisabled
+	}
+	return t, p, nil
+}
+
+func (s *Service) authenticateToken(ctx context.Context, tenantName, bearer string) (store.Tenant, Principal, error) {
+	id := credential.TokenID(bearer)
+	tok, err := s.store.Tokens().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Tenant{}, Principal{}, unauthorized("unknown token %s", id)
+	}
+	if err != nil {
+		return store.Tenant{}, Principal{}, err
+	}
+	now := s.now()
+	switch {
+	case !credential.HashEqual(tok.SecretHash, credential.Hash(bearer)):
+		return store.Tenant{}, Principal{}, unauthorized("wrong secret for token %s", id)
+	case !tok.Revoked.IsZero():
+		return store.Tenant{}, Principal{}, unauthorized("token %s was revoked", id)
+	case !tok.Expires.IsZero() && !now.Before(tok.Expires):
+		return store.Tenant{}, Principal{}, unauthorized("token %s expired", id)
+	}
+	t, err := s.tenantOf(ctx, tenantName, tok.Tenant)
+	if err != nil {
+		return t, Principal{}, err
+	}
+	p := Principal{Kind: KindToken, ID: tok.ID, Label: tok.Label}
+	if tok.ClientID != "" {
+		c, err := s.store.OAuthClients().Get(ctx, tok.ClientID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return t, p, err
+		}
+		if err != nil || !c.Revoked.IsZero() {
+			return t, p, unauthorized("OAuth client %s of token %s is revoked", tok.ClientID, id)
+		}
+		p = Principal{Kind: KindOAuth, ID: c.ID, Label: c.Label}
+	}
+	s.touch(tok.ID, now)
+	return t, p, nil
+}
+
+// tenantOf returns the tenant a credential belongs to, checking it against
+// the tenant of a per-tenant URL.
+func (s *Service) tenantOf(ctx context.Context, tenantName, tenantID string) (store.Tenant, error) {
+	if tenantName == "" {
+		t, err := s.store.Tenants().Get(ctx, tenantID)
+		if errors.Is(err, store.ErrNotFound) {
+			return t, unauthorized("the credential's tenant no longer exists")
+		}
+		return t, err
+	}
+	t, err := s.store.Tenants().GetByName(ctx, tenantName)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, unauthorized("no tenant %q", tenantName)
+	}
+	if err != nil {
+		return t, err
+	}
+	if t.ID != tenantID {
+		return store.Tenant{}, unauthorized("credential of another tenant presented to %q", tenantName)
+	}
+	return t, nil
+}
+
+func (s *Service) authenticateJWT(ctx context.Context, tenantName, raw string) (store.Tenant, Principal, error) {
+	peek, err := credential.PeekClaims(raw)
+	if err != nil {
+		return store.Tenant{}, Principal{}, unauthorized("malformed JWT: %v", err)
+	}
+	t, err := s.jwtTenant(ctx, tenantName, peek)
+	if err != nil {
+		return t, Principal{}, err
+	}
+	now := s.now()
+	var reasons []error
+	if cfg := t.Settings.JWT; cfg != nil {
+		c, err := s.verifier.VerifyJWT(ctx, raw, *cfg, now)
+		if err == nil && (c.Tenant == "" || c.Tenant == t.Name) {
+			return t, Principal{Kind: KindJWT, ID: c.Subject}, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("JWT names tenant %q", c.Tenant)
+		}
+		reasons = append(reasons, err)
+	}
+	if cfg := t.Settings.IdP; cfg != nil {
+		c, err := s.verifier.VerifyIdP(ctx, raw, *cfg, now)
+		if err == nil {
+			return t, Principal{Kind: KindIdPJWT, ID: c.Subject, Label: c.Issuer}, nil
+		}
+		reasons = append(reasons, err)
+	}
+	if len(reasons) == 0 {
+		return t, Principal{}, unauthorized("tenant %q does not accept JWTs", t.Name)
+	}
+	return t, Principal{}, unauthorized("JWT rejected: %v", errors.Join(reasons...))
+}
+
+// jwtTenant finds the tenant whose keys must verify a JWT: the tenant of a
+// per-tenant URL; on the shared URL the one its tenant claim names, or else
+// the one that trusts its issuer. The claims are not yet verified, so they
+// only choose which keys to verify with.
+func (s *Service) jwtTenant(ctx context.Context, tenantName string, peek credential.Claims) (store.Tenant, error) {
+	name := tenantName
+	if name == "" {
+		name = peek.Tenant
+	}
+	if name != "" {
+		t, err := s.store.Tenants().GetByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return t, unauthorized("no tenant %q", name)
+		}
+		return t, err
+	}
+	if peek.Issuer == "" {
+		return store.Tenant{}, unauthorized("JWT on the shared URL names neither a tenant nor an issuer")
+	}
+	all, err := s.store.Tenants().List(ctx)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	for _, t := range all {
+		if t.Settings.IdP != nil && t.Settings.IdP.Issuer == peek.Issuer {
+			return t, nil
+		}
+	}
+	return store.Tenant{}, unauthorized("no tenant trusts issuer %q", peek.Issuer)
+}
+
+// touch records a token's last use at most once a minute, off the request
+// path, so authentication never waits on a write.
+func (s *Service) touch(id string, now time.Time) {
+	s.mu.Lock()
+	last, seen := s.touched[id]
+	if seen && now.Sub(last) < time.Minute {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.touched) > 100_000 {
+		clear(s.touched) // bounded: at worst a few extra writes
+	}
+	s.touched[id] = now
+	s.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.store.Tokens().Touch(ctx, id, now.UTC())
+	}()
+}
