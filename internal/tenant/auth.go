@@ -148,6 +148,10 @@ func (s *Service) authenticateJWT(ctx context.Context, tenantName, raw string) (
 		if err == nil {
 			return t, Principal{Kind: KindIdPJWT, ID: c.Subject, Label: c.Issuer}, nil
 		}
+		if errors.Is(err, credential.ErrKeysUnavailable) {
+			// Not the client's fault: say "retry later", not "go away".
+			return t, Principal{}, fmt.Errorf("%w: %w", ErrIdPUnavailable, err)
+		}
 		reasons = append(reasons, err)
 	}
 	if len(reasons) == 0 {

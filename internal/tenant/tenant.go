@@ -32,6 +32,10 @@ var ErrUnauthorized = errors.New("invalid credentials")
 // ErrDisabled means the tenant's SCIM endpoint is switched off.
 var ErrDisabled = errors.New("provisioning is disabled for this tenant")
 
+// ErrIdPUnavailable means the signing keys of the tenant's identity provider
+// cannot be fetched, so its JWT can be neither accepted nor refused.
+var ErrIdPUnavailable = errors.New("the identity provider's signing keys are unavailable")
+
 // ErrInvalid wraps errors in what a caller asked for: a bad name, a missing
 // confirmation, an unusable key.
 var ErrInvalid = errors.New("invalid request")

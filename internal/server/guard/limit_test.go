@@ -120,6 +120,15 @@ func TestFailureLimiter(t *testing.T) {
 				{at: time.Minute + time.Second, key: "a", check: true},
 			},
 		},
+		{
+			// Absurdly slow rates are capped rather than overflowing.
+			name: "GlacialRate", perMinute: 1e-30, burst: 1,
+			steps: []step{
+				{key: "a", blocked: true, retry: 100 * 365 * 24 * time.Hour},
+				{at: 24 * time.Hour, key: "a", check: true, blocked: true, retry: 100 * 365 * 24 * time.Hour},
+			},
+		},
+		{name: "DisabledCheck", perMinute: 0, burst: 1, steps: []step{{key: "a"}, {key: "a", check: true}}},
 		{name: "DisabledZero", perMinute: 0, burst: 1, steps: repeat(step{key: "a"}, 100)},
 		{name: "DisabledNegative", perMinute: -1, burst: 1, steps: repeat(step{key: "a"}, 100)},
 		{name: "DisabledNaN", perMinute: math.NaN(), burst: 1, steps: repeat(step{key: "a"}, 100)},

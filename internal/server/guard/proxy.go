@@ -79,8 +79,8 @@ type Client struct {
 // the first untrusted address were written by proxies we trust, and that
 // address is the client. Everything further left is whatever the client
 // chose to send. If every entry is trusted, the left-most one is taken. A
-// malformed entry stops the walk at the last good address, because nothing
-// left of it can be attributed to a trusted proxy.
+// malformed entry (such as "unknown") stops the walk at the last good
+// address: the proxy that wrote it did not say who its peer was.
 //
 // Scheme and Host come from X-Forwarded-Proto and X-Forwarded-Host (or the
 // proto= and host= of Forwarded). When proxies append one value per hop, the

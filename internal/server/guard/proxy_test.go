@@ -242,6 +242,18 @@ func TestClient(t *testing.T) {
 			want:   guard.Client{Addr: "10.0.0.1", Scheme: "http", Host: "roster.test"},
 		},
 		{
+			name:   "ForwardedEscapedClosingQuote",
+			remote: "10.0.0.1:80",
+			header: header{"Forwarded": {`for="198.51.100.7\"`}},
+			want:   guard.Client{Addr: "10.0.0.1", Scheme: "http", Host: "roster.test"},
+		},
+		{
+			name:   "ForwardedStrayQuote",
+			remote: "10.0.0.1:80",
+			header: header{"Forwarded": {`for="198.51.100.7"x"`}},
+			want:   guard.Client{Addr: "10.0.0.1", Scheme: "http", Host: "roster.test"},
+		},
+		{
 			name:   "ForwardedIgnoredForAddrWhenXFFPresent",
 			remote: "10.0.0.1:80",
 			header: header{

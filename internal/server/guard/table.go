@@ -2,6 +2,7 @@ package guard
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,7 +71,8 @@ type entry struct {
 }
 
 func newEntry(key string, limit rate.Limit, burst int) *entry {
-	e := &entry{key: key, lim: rate.NewLimiter(limit, burst)}
+	// Clone so a key sliced from a request does not pin the whole request.
+	e := &entry{key: strings.Clone(key), lim: rate.NewLimiter(limit, burst)}
 	e.set(limit, burst)
 	return e
 }

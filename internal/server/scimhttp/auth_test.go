@@ -308,6 +308,22 @@ func TestIdPIssuedJWT(t *testing.T) {
 	keys.keys = map[string]*rsa.PublicKey{"k2": &key2.PublicKey}
 	keys.mu.Unlock()
 	require.Equal(t, 200, e.do("GET", tenantURL, "", bearer(entra(key2, "k2", claims(aud, iss, "", hour)))...).Status, "rotated key")
+
+	// When the keys cannot be fetched the answer is 503, not 401: the
+	// credential may be fine, and the identity provider should retry.
+	_, err = e.tenants.Create(ctx, "fabrikam", "test")
+	require.NoError(t, err)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	_, err = e.tenants.ConfigureIdP(ctx, "fabrikam", store.IdPSettings{Issuer: iss, Audience: aud, JWKSURL: down.URL}, "test")
+	require.ErrorIs(t, err, store.ErrConflict, "one issuer, one tenant: the shared URL finds the tenant by issuer")
+	const fabrikamIss = "https://sts.windows.net/00000000-0000-4000-8000-00000000fab0/"
+	_, err = e.tenants.ConfigureIdP(ctx, "fabrikam", store.IdPSettings{Issuer: fabrikamIss, Audience: aud, JWKSURL: down.URL}, "test")
+	require.NoError(t, err)
+	r := e.do("GET", e.srv.URL+"/scim/v2/fabrikam/Users", "", bearer(signer{jwt.SigningMethodRS256, key2, "k2"}.sign(t, claims(aud, fabrikamIss, "", hour)))...)
+	require.Equal(t, 503, r.Status, "%s", r.Body)
+	requireSCIMError(t, r, 503)
+	require.NotEmpty(t, r.Header.Get("Retry-After"))
 }
 
 // TestOAuthClientCredentials shows the token endpoint: a client's id and

@@ -199,6 +199,10 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 			}
 		}
 		return nil, errUnauthorized
+	case errors.Is(err, tenant.ErrIdPUnavailable):
+		h.log.Warn("SCIM-0503 cannot verify an identity provider's JWT", "tenant", tenantName, "err", err)
+		w.Header().Set("Retry-After", "30")
+		return nil, scimerr.New(http.StatusServiceUnavailable, "", "the identity provider's signing keys cannot be fetched; retry later")
 	case errors.Is(err, tenant.ErrDisabled):
 		return nil, scimerr.Forbidden("SCIM provisioning is disabled for this tenant; an administrator can enable it")
 	case err != nil:

@@ -31,6 +31,17 @@
 // not call Write itself, and it should do nothing slow: it holds the only
 // write connection.
 //
+// # Deleting a tenant
+//
+// Tenants.Delete removes the tenant row, its tokens and OAuth clients in one
+// transaction, which hides the tenant from every reader and process at once,
+// and then deletes the rows left under its key in batches of a few thousand,
+// one write transaction each, so that a tenant of a million users never
+// holds the write lock for more than some tens of milliseconds. The key is
+// recorded in tenant_deletions until the last batch; a deletion a crash
+// interrupted is finished in the background after the next Open. See
+// purge.go.
+//
 // # Schema
 //
 // Migrations are embedded (migrations/NNNN_name.up.sql) and applied at Open
@@ -81,6 +92,8 @@ type config struct {
 	busyTimeout time.Duration
 	groupCommit bool
 	maxBatch    int
+	purgeRows   int                   // rows a purge batch deletes
+	purgeHook   func(key int64) error // for tests: called before each purge batch
 }
 
 // WithSynchronousFull makes every commit durable against power loss and OS
@@ -147,6 +160,7 @@ type Store struct {
 	reqs    chan *writeReq // to the group commit goroutine
 	closing chan struct{}
 	stopped chan struct{} // closed when the group commit goroutine has exited
+	sw      sweeper
 	closed  atomic.Bool
 	once    sync.Once
 }
@@ -162,6 +176,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		busyTimeout: 5 * time.Second,
 		groupCommit: true,
 		maxBatch:    128,
+		purgeRows:   defaultPurgeRows,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -186,6 +201,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	} else {
 		close(s.stopped)
 	}
+	// Finish the tenant deletions a crash interrupted.
+	s.sw.ctx, s.sw.cancel = context.WithCancel(context.Background())
+	s.sweep()
 	return s, nil
 }
 
@@ -254,6 +272,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.closing)
 		<-s.stopped
+		s.stopSweeper()
 		s.wmu <- struct{}{} // wait for a transaction without group commit
 		s.stmtMu.Lock()
 		for _, st := range s.stmtCache {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-
-	"github.com/rosterhq/roster/internal/scim/schema"
 )
 
 // Columns of a resource as the readers scan them (see scanResource).
@@ -26,31 +24,19 @@ type writeStmts struct {
 	insertTenant, insertToken        *sql.Stmt
 	touchToken, revokeToken          *sql.Stmt
 	setSCIMDisabled, setSettings     *sql.Stmt
-	deleteTenant                     [len(deleteTenantSQL)]*sql.Stmt
+	recordDeletion, recordOrphan     *sql.Stmt
+	unlinkTenant                     [len(unlinkTenantSQL)]*sql.Stmt
+	liveKey, firstGroup              *sql.Stmt
+	clearMembers                     *sql.Stmt
+	firstType, batchEnd              *sql.Stmt
+	purgeRange                       [len(purgeRangeSQL)]*sql.Stmt
+	finishPurge                      [len(finishPurgeSQL)]*sql.Stmt
 	deleteExpiredTokens              *sql.Stmt
 	insertClient, revokeClient       *sql.Stmt
 	insertAdmin, updateAdmin         *sql.Stmt
 	deleteAdmin, deleteAdminSessions *sql.Stmt
 	insertSession, deleteSession     *sql.Stmt
 	insertAudit, setSetting          *sql.Stmt
-}
-
-// deleteTenantSQL removes a tenant, whose key is ?1, and everything it owns.
-// Memberships go first, as they are found through the tenant's resources,
-// and the tenant row last, as tokens and OAuth clients refer to it. Every
-// statement reaches the tenant's rows through an index and reads no other
-// tenant's (TestDeleteTenantPlans).
-var deleteTenantSQL = [...]string{
-	"DELETE FROM memberships WHERE group_seq IN (SELECT seq FROM resources WHERE tenant = ?1 AND type = '" + schema.GroupResource + "')",
-	// Memberships never cross tenants, so this finds none left; it keeps
-	// the delete complete should one ever do.
-	"DELETE FROM memberships WHERE member_seq IN (SELECT seq FROM resources WHERE tenant = ?1)",
-	"DELETE FROM resource_values WHERE tenant = ?1",
-	"DELETE FROM resources WHERE tenant = ?1",
-	"DELETE FROM resource_counts WHERE tenant = ?1",
-	"DELETE FROM tokens WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
-	"DELETE FROM oauth_clients WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
-	"DELETE FROM tenants WHERE key = ?1",
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -105,9 +91,22 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.insertAudit, `INSERT INTO audit_events (time, actor, action, tenant, target, detail)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq`},
 		{&w.setSetting, "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+		{&w.recordDeletion, recordDeletionSQL},
+		{&w.recordOrphan, recordOrphanSQL},
+		{&w.liveKey, liveKeySQL},
+		{&w.firstGroup, firstGroupSQL},
+		{&w.clearMembers, clearMembersSQL},
+		{&w.firstType, firstTypeSQL},
+		{&w.batchEnd, batchEndSQL},
 	}
-	for i, q := range deleteTenantSQL {
-		defs = append(defs, stmtDef{&w.deleteTenant[i], q})
+	for i, q := range unlinkTenantSQL {
+		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})
+	}
+	for i, q := range purgeRangeSQL {
+		defs = append(defs, stmtDef{&w.purgeRange[i], q})
+	}
+	for i, q := range finishPurgeSQL {
+		defs = append(defs, stmtDef{&w.finishPurge[i], q})
 	}
 	return prepareAll(func(q string) (*sql.Stmt, error) { return c.PrepareContext(ctx, q) }, defs)
 }
@@ -133,6 +132,8 @@ type readStmts struct {
 	audit            *sql.Stmt
 	auditTenant      *sql.Stmt
 	setting          *sql.Stmt
+	pendingDeletions *sql.Stmt
+	orphanKeys       *sql.Stmt
 }
 
 const (
@@ -175,6 +176,8 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.audit, "SELECT " + auditCols + " FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
 		{&r.auditTenant, "SELECT " + auditCols + " FROM audit_events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
 		{&r.setting, "SELECT value FROM settings WHERE key = ?1"},
+		{&r.pendingDeletions, pendingDeletionsSQL},
+		{&r.orphanKeys, orphanKeysSQL},
 	})
 }
 

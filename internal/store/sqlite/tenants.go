@@ -97,36 +97,35 @@ func (t tenants) SetSettings(ctx context.Context, id string, ts store.TenantSett
 }
 
 // Delete removes the tenant, its tokens, OAuth clients, resources, their
-// values and memberships, and its counts, in one transaction of set-based
-// DELETEs over the tenant's index ranges (see deleteTenantSQL). A tenant of a
-// million users holds the write connection for as long as that takes.
+// values and memberships, and its counts. The tenant, its tokens and clients
+// go in one transaction, and from then on the tenant is gone for every
+// reader; the rest is deleted in batches of a few thousand rows, one write
+// transaction each, so that other tenants' writes, of this process and of
+// others sharing the file, run in between (see purge.go). Delete returns
+// once all of it is gone. If ctx ends or a batch fails first, it returns the
+// error and the store finishes the job in the background, or the next Open
+// does.
 func (t tenants) Delete(ctx context.Context, id string) error {
 	const op = "delete tenant"
+	var key int64
 	err := t.s.write(ctx, func(w *writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Not from the cache: the tenant may be gone, or have been deleted
-		// and created again, by another process.
-		var key int64
-		if err := w.s.ws.tenantKey.QueryRow(id).Scan(&key); err != nil {
-			return w.s.notFound(op, id, err)
-		}
-		// Forget the key before the commit too, so that no write after it
-		// in this process uses the key.
-		w.s.forgetTenant(id)
-		for _, st := range w.s.ws.deleteTenant {
-			if _, err := st.Exec(key); err != nil {
-				return w.s.fail(op+" "+id, err)
-			}
-		}
-		return nil
+		var err error
+		key, err = w.unlinkTenant(op, id)
+		return err
 	})
-	if err == nil {
-		// And after it, outdating lookups that read the tenant before.
-		t.s.forgetTenant(id)
+	if err != nil {
+		return err
 	}
-	return err
+	// And after the commit, outdating lookups that read the tenant before.
+	t.s.forgetTenant(id)
+	if err := t.s.purge(ctx, key); err != nil {
+		t.s.sweep()
+		return fmt.Errorf("%s %s: the tenant is deleted, its data is still being removed: %w", op, id, err)
+	}
+	return nil
 }
 
 // tokens implements store.TokenStore.
