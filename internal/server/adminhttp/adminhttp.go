@@ -157,7 +157,7 @@ func (h *Handler) blocked(w http.ResponseWriter, addr string, now time.Time) err
 	if h.cfg.Failures == nil {
 		return nil
 	}
-	if wait, blocked := h.cfg.Failures.Blocked(addr, now); blocked {
+	if wait, blocked := h.cfg.Failures.Blocked(guard.AddrKey(addr), now); blocked {
 		w.Header().Set("Retry-After", guard.RetryAfter(wait))
 		return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many failed sign-ins from this address"}
 	}
@@ -167,7 +167,7 @@ func (h *Handler) blocked(w http.ResponseWriter, addr string, now time.Time) err
 func (h *Handler) failed(addr string, now time.Time) {
 	h.log.Info("ADMIN-0401 admin authentication failed", "remote", addr)
 	if h.cfg.Failures != nil {
-		h.cfg.Failures.Fail(addr, now)
+		h.cfg.Failures.Fail(guard.AddrKey(addr), now)
 	}
 }
 

@@ -64,7 +64,7 @@ func (l *FailureLimiter) Fail(key string, now time.Time) (retryAfter time.Durati
 	defer s.mu.Unlock()
 	e := s.get(key)
 	if e == nil {
-		e = s.add(newEntry(key, l.limit, l.burst), now)
+		e = s.add(newEntry(key, l.limit, l.burst, now), now)
 	}
 	// A failure while already blocked takes nothing: AllowN never goes into
 	// debt, so a block lasts at most one refill interval however often the
@@ -112,7 +112,7 @@ func (l *RateLimiter) Allow(key string, perSecond float64, burst int, now time.T
 	defer s.mu.Unlock()
 	e := s.get(key)
 	if e == nil {
-		e = s.add(newEntry(key, limit, burst), now)
+		e = s.add(newEntry(key, limit, burst, now), now)
 	}
 	if e.limit != limit || e.burst != burst {
 		e.lim.SetLimitAt(now, limit)
@@ -137,7 +137,7 @@ const maxWait = 100 * 365 * 24 * time.Hour
 // wait returns how long until e's bucket holds a whole token, 0 if it does
 // now.
 func wait(e *entry, now time.Time) time.Duration {
-	lim := e.lim
+	lim := &e.lim
 	tokens := lim.TokensAt(now)
 	if tokens >= 1 {
 		return 0

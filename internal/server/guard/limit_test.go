@@ -256,6 +256,16 @@ func TestRateLimiter(t *testing.T) {
 			},
 		},
 		{
+			// Callers take now before waiting for the lock, so a new bucket
+			// must be full even for a slightly earlier now.
+			name: "ClockSkew",
+			steps: []step{
+				{at: time.Second, key: "acme", perSec: 1, burst: 2},
+				{key: "acme", perSec: 1, burst: 2},
+				{key: "acme", perSec: 1, burst: 2, blocked: true, retry: time.Second},
+			},
+		},
+		{
 			name: "BurstBelowOne",
 			steps: []step{
 				{key: "acme", perSec: 1, burst: -3},
@@ -407,33 +417,47 @@ func TestLimitersConcurrent(t *testing.T) {
 }
 
 func BenchmarkFailureLimiterParallel(b *testing.B) {
-	for _, bc := range []struct {
-		name    string
-		keys    int
-		maxKeys int
-	}{
-		{"HotKeys", 1 << 12, guard.DefaultMaxKeys},
-		{"Evicting", 1 << 20, 1 << 14}, // an attack from far more addresses than fit
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			keys := benchKeys(bc.keys)
-			l := guard.NewFailureLimiter(10, 5, guard.WithMaxKeys(bc.maxKeys))
-			var seq atomic.Uint64
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := seq.Add(1) << 32
-				for pb.Next() {
-					i++
-					now := t0.Add(time.Duration(i&(1<<32-1)) * time.Microsecond)
-					key := keys[int(i*0x9E3779B97F4A7C15>>40)%len(keys)]
-					if _, blocked := l.Blocked(key, now); !blocked {
-						l.Fail(key, now)
-					}
+	b.Run("HotKeys", func(b *testing.B) {
+		// Some thousand clients, most of them blocked soon.
+		keys := benchKeys(1 << 12)
+		l := guard.NewFailureLimiter(10, 5)
+		var seq atomic.Uint64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := seq.Add(1) << 32
+			for pb.Next() {
+				i++
+				now := t0.Add(time.Duration(i&(1<<32-1)) * time.Microsecond)
+				key := keys[int(i*0x9E3779B97F4A7C15>>40)%len(keys)]
+				if _, blocked := l.Blocked(key, now); !blocked {
+					l.Fail(key, now)
 				}
-			})
+			}
 		})
-	}
+	})
+	b.Run("Evicting", func(b *testing.B) {
+		// An attack from far more addresses than fit: nearly every request
+		// is a new key and evicts one. The key is built per request, as
+		// Client builds Addr.
+		l := guard.NewFailureLimiter(10, 5, guard.WithMaxKeys(1<<14))
+		var seq atomic.Uint64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := seq.Add(1) << 32
+			buf := make([]byte, 0, 32)
+			for pb.Next() {
+				i++
+				now := t0.Add(time.Duration(i&(1<<32-1)) * time.Microsecond)
+				buf = strconv.AppendUint(append(buf[:0], "2001:db8::"...), i*0x9E3779B97F4A7C15>>44, 16)
+				key := string(buf)
+				if _, blocked := l.Blocked(key, now); !blocked {
+					l.Fail(key, now)
+				}
+			}
+		})
+	})
 }
 
 func BenchmarkRateLimiterAllowParallel(b *testing.B) {

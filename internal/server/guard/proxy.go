@@ -219,21 +219,30 @@ func validHost(s string) bool {
 }
 
 // parseAddr parses an IP address with or without a port or brackets:
-// "1.2.3.4", "1.2.3.4:5", "::1", "[::1]", "[::1]:80".
+// "1.2.3.4", "1.2.3.4:5", "::1", "[::1]", "[::1]:80". It picks the parser
+// by shape rather than by trial, because a failed parse allocates its error.
 func parseAddr(s string) (netip.Addr, bool) {
 	s = strings.TrimSpace(s)
-	if a, err := netip.ParseAddr(s); err == nil {
-		return normalize(a), true
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return normalize(ap.Addr()), true
-	}
-	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && a.Is6() {
-			return normalize(a), true
+	var (
+		a   netip.Addr
+		err error
+	)
+	switch {
+	case len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']':
+		if a, err = netip.ParseAddr(s[1 : len(s)-1]); err == nil && !a.Is6() {
+			return netip.Addr{}, false
 		}
+	case strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1:
+		var ap netip.AddrPort
+		ap, err = netip.ParseAddrPort(s)
+		a = ap.Addr()
+	default:
+		a, err = netip.ParseAddr(s)
 	}
-	return netip.Addr{}, false
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return normalize(a), true
 }
 
 // normalize gives each client one spelling: ::ffff:1.2.3.4 is 1.2.3.4, and
@@ -245,7 +254,14 @@ func normalize(a netip.Addr) netip.Addr {
 // splitList splits comma-separated header lines into trimmed, non-empty
 // values.
 func splitList(lines []string) []string {
-	var out []string
+	if len(lines) == 0 {
+		return nil
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ",") + 1
+	}
+	out := make([]string, 0, n)
 	for _, line := range lines {
 		for v := range strings.SplitSeq(line, ",") {
 			if v = strings.TrimSpace(v); v != "" {

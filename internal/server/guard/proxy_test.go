@@ -185,6 +185,12 @@ func TestClient(t *testing.T) {
 			want:   guard.Client{Addr: "10.0.0.1", Scheme: "http", Host: "roster.test"},
 		},
 		{
+			name:   "BracketedIPv4Malformed",
+			remote: "10.0.0.1:80",
+			header: header{"X-Forwarded-For": {"[203.0.113.9]"}},
+			want:   guard.Client{Addr: "10.0.0.1", Scheme: "http", Host: "roster.test"},
+		},
+		{
 			name:   "MalformedLeftOfClientIrrelevant",
 			remote: "10.0.0.1:80",
 			header: header{"X-Forwarded-For": {"<script>, 203.0.113.9"}},

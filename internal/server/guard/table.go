@@ -53,16 +53,18 @@ type shard struct {
 	head, tail *entry // most and least recently seen
 	max        int
 	// credit counts least-recently-seen evictions left before the next
-	// sweep for idle keys. A sweep visits every key in the shard, so it is
-	// run at most once per max/4 inserts, which keeps eviction O(1)
-	// amortised.
-	credit int
-	_      [64]byte // keep neighbouring shards' locks off one cache line
+	// sweep for idle keys. A sweep visits every key in the shard, so one runs
+	// only once per `every` inserts (max/4 or more), which keeps eviction
+	// O(1) amortised. A sweep that frees little doubles `every`, up to
+	// 4*max, so a flood of fresh addresses, where nothing is idle, costs
+	// less still.
+	credit, every int
+	_             [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 type entry struct {
 	key        string
-	lim        *rate.Limiter
+	lim        rate.Limiter
 	limit      rate.Limit // lim's settings, kept here to read without its lock
 	burst      int
 	refill     int64 // ns for lim to fill from empty
@@ -70,10 +72,16 @@ type entry struct {
 	prev, next *entry
 }
 
-func newEntry(key string, limit rate.Limit, burst int) *entry {
+func newEntry(key string, limit rate.Limit, burst int, now time.Time) *entry {
 	// Clone so a key sliced from a request does not pin the whole request.
-	e := &entry{key: strings.Clone(key), lim: rate.NewLimiter(limit, burst)}
+	e := &entry{key: strings.Clone(key)}
 	e.set(limit, burst)
+	// Start the limiter empty long enough ago that it is full by now, which
+	// is a new bucket without a second allocation. The minute's margin
+	// covers callers whose now is a little behind.
+	start := now.Add(-max(2*time.Duration(e.refill), time.Minute))
+	e.lim.SetLimitAt(start, limit)
+	e.lim.SetBurstAt(start, burst)
 	return e
 }
 
@@ -109,6 +117,7 @@ func newTable(maxKeys int) *table {
 			t.shards[i].max++
 		}
 		t.shards[i].m = make(map[string]*entry)
+		t.shards[i].every = max(t.shards[i].max/4, 1)
 	}
 	return t
 }
@@ -145,7 +154,12 @@ func (s *shard) add(e *entry, now time.Time) *entry {
 	if len(s.m) >= s.max {
 		if s.credit <= 0 {
 			freed := s.sweep(now)
-			s.credit = max(s.max/4, 1) - freed
+			if freed < s.max/16 {
+				s.every = min(s.every*2, s.max*4)
+			} else {
+				s.every = max(s.max/4, 1)
+			}
+			s.credit = s.every - freed
 		}
 		for len(s.m) >= s.max {
 			s.credit--

@@ -46,7 +46,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	addr := guard.ClientOf(r).Addr
 	if h.failures != nil {
-		if wait, blocked := h.failures.Blocked(addr, now); blocked {
+		if wait, blocked := h.failures.Blocked(guard.AddrKey(addr), now); blocked {
 			w.Header().Set("Retry-After", guard.RetryAfter(wait))
 			writeError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts from this address")
 			return
@@ -71,7 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, tenant.ErrInvalidClient):
 		h.log.Info("OAUTH-0401 client authentication failed", "remote", addr, "reason", err)
 		if h.failures != nil {
-			h.failures.Fail(addr, now)
+			h.failures.Fail(guard.AddrKey(addr), now)
 		}
 		if basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="roster"`)

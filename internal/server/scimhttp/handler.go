@@ -178,7 +178,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 	now := time.Now()
 	addr := guard.ClientOf(r).Addr
 	if h.cfg.ClientFailures != nil {
-		if wait, blocked := h.cfg.ClientFailures.Blocked(addr, now); blocked {
+		if wait, blocked := h.cfg.ClientFailures.Blocked(guard.AddrKey(addr), now); blocked {
 			return nil, tooManyRequests(w, wait, "too many failed authentications from this address")
 		}
 	}
@@ -191,7 +191,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 	case errors.Is(err, tenant.ErrUnauthorized):
 		h.log.Info("SCIM-0401 authentication failed", "tenant", tenantName, "remote", addr, "reason", err)
 		if h.cfg.ClientFailures != nil {
-			h.cfg.ClientFailures.Fail(addr, now)
+			h.cfg.ClientFailures.Fail(guard.AddrKey(addr), now)
 		}
 		if h.cfg.TenantFailures != nil && tenantName != "" {
 			if wait, blocked := h.cfg.TenantFailures.Fail(tenantName, now); blocked {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sync"
 	"time"
 
@@ -140,7 +141,11 @@ func (w *writer) unlinkTenant(op, id string) (int64, error) {
 // purge deletes the rows left under the key of a deleted tenant, a batch
 // per write transaction, and pauses after each; it returns when none is
 // left, or when ctx ends or the store closes.
+var dbgN int
+var dbgHeld, dbgMaxHeld, dbgMaxTotal time.Duration
+
 func (s *Store) purge(ctx context.Context, key int64) error {
+	begin := time.Now()
 	for {
 		if s.cfg.purgeHook != nil {
 			if err := s.cfg.purgeHook(key); err != nil {
@@ -151,6 +156,7 @@ func (s *Store) purge(ctx context.Context, key int64) error {
 			done bool
 			held time.Duration
 		)
+		start0 := time.Now()
 		err := s.write(ctx, func(w *writer) error {
 			start := time.Now()
 			var err error
@@ -161,7 +167,12 @@ func (s *Store) purge(ctx context.Context, key int64) error {
 		if err != nil {
 			return fmt.Errorf("remove rows of deleted tenant key %d: %w", key, err)
 		}
+		dbgN++
+		dbgHeld += held
+		dbgMaxHeld = max(dbgMaxHeld, held)
+		if tot := time.Since(start0); tot > dbgMaxTotal { dbgMaxTotal = tot }
 		if done {
+			fmt.Fprintf(os.Stderr, "purge: %d batches, held %s total, max held %s, max write %s, took %s\n", dbgN, dbgHeld, dbgMaxHeld, dbgMaxTotal, time.Since(begin))
 			return nil
 		}
 		if err := s.pause(ctx, held); err != nil {
