@@ -66,10 +66,7 @@ func commandTenant() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				views := make([]tenant.TenantView, 0, len(ts))
-				for _, t := range ts {
-					views = append(views, tenant.ViewTenant(t, e.urls))
-				}
+				views := viewsOf(ts, func(t store.Tenant) tenant.TenantView { return tenant.ViewTenant(t, e.urls) })
 				return e.print(views, func(w io.Writer) {
 					fmt.Fprintln(w, "NAME\tSCIM\tCREATED\tTENANT URL")
 					for _, v := range views {

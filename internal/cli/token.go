@@ -74,9 +74,42 @@ With --jwt, mint a JWT for a tenant set up with ` + "`roster tenant jwt NAME --a
 	fl.BoolVar(&asJWT, "jwt", false, "mint an HS256 JWT instead of a Secret Token")
 	fl.DurationVar(&ttl, "ttl", 0, "lifetime of a --jwt token (default one year)")
 
-	list := &cobra.Command{
+	list := listCommand(&f, "List a tenant's Secret Tokens (never their secrets)",
+		func(e *env, t store.Tenant) ([]store.Token, error) { return e.tenants.ListTokens(e.ctx, t.Name) },
+		func(e *env, t store.Tenant, tok store.Token) tenant.TokenView {
+			return tenant.ViewToken(t, tok, e.urls, "")
+		},
+		func(w io.Writer, views []tenant.TokenView) {
+			fmt.Fprintln(w, "ID\tLABEL\tCREATED BY\tCREATED\tLAST USED\tEXPIRES\tSTATE")
+			for _, v := range views {
+				state := "live"
+				switch {
+				case v.Revoked != nil:
+					state = "revoked"
+				case v.Expires != nil && v.Expires.Before(time.Now()):
+					state = "expired"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Label, v.CreatedBy,
+					v.Created.Format(time.DateTime), when(v.LastUsed, "never"), when(v.Expires, "never"), state)
+			}
+		})
+
+	revoke := revokeCommand(&f, "TOKEN_ID", "token", "Revoke a token; its next request, on any node, is refused",
+		func(e *env, name, id string) error { return e.tenants.RevokeToken(e.ctx, name, id, actor()) })
+	cmd.AddCommand(issue, list, revoke)
+	return cmd
+}
+
+// listCommand is `… list TENANT` for a kind of credential: it prints the
+// views of the tenant's items, as a table or JSON.
+func listCommand[T, V any](f *manageFlags, short string,
+	list func(e *env, t store.Tenant) ([]T, error),
+	view func(e *env, t store.Tenant, item T) V,
+	table func(w io.Writer, views []V),
+) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list TENANT",
-		Short: "List a tenant's Secret Tokens (never their secrets)",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
@@ -84,49 +117,43 @@ With --jwt, mint a JWT for a tenant set up with ` + "`roster tenant jwt NAME --a
 				if err != nil {
 					return notFoundHint(err, "tenant")
 				}
-				toks, err := e.tenants.ListTokens(e.ctx, t.Name)
+				items, err := list(e, t)
 				if err != nil {
 					return err
 				}
-				views := make([]tenant.TokenView, 0, len(toks))
-				for _, tok := range toks {
-					views = append(views, tenant.ViewToken(t, tok, e.urls, ""))
-				}
-				return e.print(views, func(w io.Writer) {
-					fmt.Fprintln(w, "ID\tLABEL\tCREATED BY\tCREATED\tLAST USED\tEXPIRES\tSTATE")
-					for _, v := range views {
-						state := "live"
-						switch {
-						case v.Revoked != nil:
-							state = "revoked"
-						case v.Expires != nil && v.Expires.Before(time.Now()):
-							state = "expired"
-						}
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Label, v.CreatedBy,
-							v.Created.Format(time.DateTime), when(v.LastUsed, "never"), when(v.Expires, "never"), state)
-					}
-				})
+				views := viewsOf(items, func(it T) V { return view(e, t, it) })
+				return e.print(views, func(w io.Writer) { table(w, views) })
 			})
 		},
 	}
+}
 
-	revoke := &cobra.Command{
-		Use:   "revoke TENANT TOKEN_ID",
-		Short: "Revoke a token; its next request, on any node, is refused",
+// revokeCommand is `… revoke TENANT ID` for a kind of credential.
+func revokeCommand(f *manageFlags, idName, kind, short string, revoke func(e *env, tenant, id string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke TENANT " + idName,
+		Short: short,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
-				if err := e.tenants.RevokeToken(e.ctx, args[0], args[1], actor()); err != nil {
-					return notFoundHint(err, "token")
+				if err := revoke(e, args[0], args[1]); err != nil {
+					return err
 				}
 				return e.print(map[string]any{"id": args[1], "tenant": args[0], "revoked": true}, func(w io.Writer) {
-					fmt.Fprintf(w, "Revoked token %s of tenant %s.\n", args[1], args[0])
+					fmt.Fprintf(w, "Revoked %s %s of tenant %s.\n", kind, args[1], args[0])
 				})
 			})
 		},
 	}
-	cmd.AddCommand(issue, list, revoke)
-	return cmd
+}
+
+// viewsOf maps items to their views.
+func viewsOf[T, V any](items []T, view func(T) V) []V {
+	views := make([]V, 0, len(items))
+	for _, it := range items {
+		views = append(views, view(it))
+	}
+	return views
 }
 
 func when(t *time.Time, zero string) string {
@@ -165,48 +192,21 @@ func commandOAuth() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&label, "label", "", "label to recognise the client by")
-	list := &cobra.Command{
-		Use:   "list TENANT",
-		Short: "List a tenant's OAuth clients",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(cmd, func(e *env) error {
-				t, err := e.tenants.Get(e.ctx, args[0])
-				if err != nil {
-					return notFoundHint(err, "tenant")
-				}
-				cs, err := e.tenants.ListOAuthClients(e.ctx, t.Name)
-				if err != nil {
-					return err
-				}
-				views := make([]tenant.OAuthClientView, 0, len(cs))
-				for _, c := range cs {
-					views = append(views, tenant.ViewOAuthClient(t, c, e.urls, ""))
-				}
-				return e.print(views, func(w io.Writer) {
-					fmt.Fprintln(w, "CLIENT ID\tLABEL\tCREATED\tREVOKED")
-					for _, v := range views {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", v.ClientID, v.Label, v.Created.Format(time.DateTime), when(v.Revoked, "-"))
-					}
-				})
-			})
+	list := listCommand(&f, "List a tenant's OAuth clients",
+		func(e *env, t store.Tenant) ([]store.OAuthClient, error) {
+			return e.tenants.ListOAuthClients(e.ctx, t.Name)
 		},
-	}
-	revoke := &cobra.Command{
-		Use:   "revoke TENANT CLIENT_ID",
-		Short: "Revoke an OAuth client and the access tokens it holds",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(cmd, func(e *env) error {
-				if err := e.tenants.RevokeOAuthClient(e.ctx, args[0], args[1], actor()); err != nil {
-					return notFoundHint(err, "oauth")
-				}
-				return e.print(map[string]any{"client_id": args[1], "tenant": args[0], "revoked": true}, func(w io.Writer) {
-					fmt.Fprintf(w, "Revoked OAuth client %s of tenant %s.\n", args[1], args[0])
-				})
-			})
+		func(e *env, t store.Tenant, c store.OAuthClient) tenant.OAuthClientView {
+			return tenant.ViewOAuthClient(t, c, e.urls, "")
 		},
-	}
+		func(w io.Writer, views []tenant.OAuthClientView) {
+			fmt.Fprintln(w, "CLIENT ID\tLABEL\tCREATED\tREVOKED")
+			for _, v := range views {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", v.ClientID, v.Label, v.Created.Format(time.DateTime), when(v.Revoked, "-"))
+			}
+		})
+	revoke := revokeCommand(&f, "CLIENT_ID", "OAuth client", "Revoke an OAuth client and the access tokens it holds",
+		func(e *env, name, id string) error { return e.tenants.RevokeOAuthClient(e.ctx, name, id, actor()) })
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
@@ -249,10 +249,7 @@ func commandAdmin() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				views := make([]admin.View, 0, len(as))
-				for _, a := range as {
-					views = append(views, admin.ViewOf(a))
-				}
+				views := viewsOf(as, admin.ViewOf)
 				return e.print(views, func(w io.Writer) {
 					fmt.Fprintln(w, "NAME\tROLE\tCREATED")
 					for _, a := range as {

@@ -48,21 +48,10 @@ func (s *Service) ListOAuthClients(ctx context.Context, name string) ([]store.OA
 // RevokeOAuthClient revokes a client; the access tokens it holds stop
 // working on the next request.
 func (s *Service) RevokeOAuthClient(ctx context.Context, name, id, actor string) error {
-	t, err := s.Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	c, err := s.store.OAuthClients().Get(ctx, id)
-	if err != nil || c.Tenant != t.ID {
-		return fmt.Errorf("OAuth client %s of tenant %q: %w", id, name, store.ErrNotFound)
-	}
-	if !c.Revoked.IsZero() {
-		return nil
-	}
-	if err := s.store.OAuthClients().Revoke(ctx, id, s.now().UTC()); err != nil {
-		return fmt.Errorf("revoke OAuth client %s: %w", id, err)
-	}
-	return s.audit(ctx, actor, "oauth_client.revoke", name, id, map[string]any{"label": c.Label})
+	return s.revoke(ctx, name, id, actor, "oauth_client", func() (string, string, time.Time, error) {
+		c, err := s.store.OAuthClients().Get(ctx, id)
+		return c.Tenant, c.Label, c.Revoked, err
+	}, s.store.OAuthClients().Revoke)
 }
 
 // AccessToken is the answer of the OAuth token endpoint.

@@ -88,21 +88,33 @@ func (s *Service) ListTokens(ctx context.Context, name string) ([]store.Token, e
 // RevokeToken revokes a tenant's token; the next request that presents it,
 // on any node, is refused.
 func (s *Service) RevokeToken(ctx context.Context, name, id, actor string) error {
+	return s.revoke(ctx, name, id, actor, "token", func() (string, string, time.Time, error) {
+		tok, err := s.store.Tokens().Get(ctx, id)
+		return tok.Tenant, tok.Label, tok.Revoked, err
+	}, s.store.Tokens().Revoke)
+}
+
+// revoke revokes a tenant's credential of the given kind, once, and records
+// it: get reads the credential's tenant, label and revocation time.
+func (s *Service) revoke(ctx context.Context, name, id, actor, kind string,
+	get func() (tenantID, label string, revoked time.Time, err error),
+	revoke func(ctx context.Context, id string, at time.Time) error,
+) error {
 	t, err := s.Get(ctx, name)
 	if err != nil {
 		return err
 	}
-	tok, err := s.store.Tokens().Get(ctx, id)
-	if err != nil || tok.Tenant != t.ID {
-		return fmt.Errorf("token %s of tenant %q: %w", id, name, store.ErrNotFound)
+	owner, label, revoked, err := get()
+	if err != nil || owner != t.ID {
+		return fmt.Errorf("%s %s of tenant %q: %w", kind, id, name, store.ErrNotFound)
 	}
-	if !tok.Revoked.IsZero() {
+	if !revoked.IsZero() {
 		return nil
 	}
-	if err := s.store.Tokens().Revoke(ctx, id, s.now().UTC()); err != nil {
-		return fmt.Errorf("revoke token %s: %w", id, err)
+	if err := revoke(ctx, id, s.now().UTC()); err != nil {
+		return fmt.Errorf("revoke %s %s: %w", kind, id, err)
 	}
-	return s.audit(ctx, actor, "token.revoke", name, id, map[string]any{"label": tok.Label})
+	return s.audit(ctx, actor, kind+".revoke", name, id, map[string]any{"label": label})
 }
 
 // Bootstrap makes sure a tenant named name exists. When it creates it, it also
