@@ -132,7 +132,12 @@ type TenantStore interface {
 	// SetSettings replaces a tenant's settings.
 	SetSettings(ctx context.Context, id string, s TenantSettings) error
 	// Delete removes the tenant and everything it owns: tokens, OAuth
-	// clients, resources and memberships. Its audit events stay.
+	// clients, resources and memberships. Its audit events stay. The tenant
+	// is gone for every reader at once; a backend may remove what it owned
+	// in several transactions, letting other tenants' writes run between
+	// them, and Delete returns once all of it is gone. If ctx ends or a
+	// write fails after the tenant is gone, Delete returns the error and the
+	// tenant stays deleted: the backend finishes removing its data later.
 	Delete(ctx context.Context, id string) error
 }
 
@@ -148,6 +153,20 @@ type TokenStore interface {
 	// DeleteExpired removes tokens that expired before the given time and
 	// returns how many it removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
+	// Lookup reads a token together with its tenant and the state of its
+	// OAuth client in one query, for authenticating a request.
+	// ErrNotFound if there is no such token.
+	Lookup(ctx context.Context, id string) (Credential, error)
+}
+
+// Credential is a token read together with what decides whether it may be
+// used: its tenant and, for an access token, whether its client is revoked.
+type Credential struct {
+	Token  Token
+	Tenant Tenant
+	// ClientRevoked is true for a token issued to an OAuth client that is
+	// revoked or no longer exists.
+	ClientRevoked bool
 }
 
 // OAuthClientStore keeps OAuth clients.

@@ -64,14 +64,14 @@ func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (
 
 func (s *Service) authenticateToken(ctx context.Context, tenantName, bearer string) (store.Tenant, Principal, error) {
 	id := credential.TokenID(bearer)
-	tok, err := s.store.Tokens().Get(ctx, id)
+	c, err := s.store.Tokens().Lookup(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Tenant{}, Principal{}, unauthorized("unknown token %s", id)
 	}
 	if err != nil {
 		return store.Tenant{}, Principal{}, err
 	}
-	now := s.now()
+	tok, t, now := c.Token, c.Tenant, s.now()
 	switch {
 	case !credential.HashEqual(tok.SecretHash, credential.Hash(bearer)):
 		return store.Tenant{}, Principal{}, unauthorized("wrong secret for token %s", id)
@@ -79,21 +79,14 @@ func (s *Service) authenticateToken(ctx context.Context, tenantName, bearer stri
 		return store.Tenant{}, Principal{}, unauthorized("token %s was revoked", id)
 	case !tok.Expires.IsZero() && !now.Before(tok.Expires):
 		return store.Tenant{}, Principal{}, unauthorized("token %s expired", id)
-	}
-	t, err := s.tenantOf(ctx, tenantName, tok.Tenant)
-	if err != nil {
-		return t, Principal{}, err
+	case c.ClientRevoked:
+		return store.Tenant{}, Principal{}, unauthorized("OAuth client %s of token %s is revoked", tok.ClientID, id)
+	case tenantName != "" && tenantName != t.Name:
+		return store.Tenant{}, Principal{}, unauthorized("token of tenant %q presented to %q", t.Name, tenantName)
 	}
 	p := Principal{Kind: KindToken, ID: tok.ID, Label: tok.Label}
 	if tok.ClientID != "" {
-		c, err := s.store.OAuthClients().Get(ctx, tok.ClientID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return t, p, err
-		}
-		if err != nil || !c.Revoked.IsZero() {
-			return t, p, unauthorized("OAuth client %s of token %s is revoked", tok.ClientID, id)
-		}
-		p = Principal{Kind: KindOAuth, ID: c.ID, Label: c.Label}
+		p = Principal{Kind: KindOAuth, ID: tok.ClientID, Label: tok.Label}
 	}
 	s.touch(tok.ID, now)
 	return t, p, nil

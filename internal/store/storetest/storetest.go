@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AdminSessions", testAdminSessions},
 		{"Audit", testAudit},
 		{"Settings", testSettings},
+		{"TokenLookup", testTokenLookup},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
