@@ -54,6 +54,12 @@ func TestSecretTokenLifecycle(t *testing.T) {
 	toks, err := e.tenants.ListTokens(ctx, "default")
 	require.NoError(t, err)
 	require.Len(t, toks, 2)
+	require.Equal(t, "rotated", toks[1].Label)
+	require.Equal(t, "test", toks[1].CreatedBy)
+	require.Eventually(t, func() bool {
+		toks, err := e.tenants.ListTokens(ctx, "default")
+		return err == nil && !toks[0].LastUsed.IsZero() && !toks[1].LastUsed.IsZero()
+	}, 5*time.Second, 10*time.Millisecond, "last use is recorded (off the request path)")
 	firstID := credential.TokenID(first)
 	require.NoError(t, e.tenants.RevokeToken(ctx, "default", firstID, "test"))
 	r := e.do("GET", "/Users", "", bearer(first)...)
