@@ -281,4 +281,5 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 	for table, n := range want {
 		require.Equal(t, n, count(table), "%s holds only globex's rows", table)
 	}
+	require.Zero(t, count("tenant_deletions"), "the deletion is finished")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sync"
 	"time"
 
@@ -101,15 +100,19 @@ var purgeRangeSQL = [...]string{
 	"DELETE FROM resources WHERE tenant = ?1 AND type = ?2 AND seq <= ?3",
 }
 
-// finishPurgeSQL ends the deletion of key ?1 once it has no resources left.
+// finishPurgeSQL ends the deletion of key ?1 once it has no resources
+// left: its counts, then its tenant_deletions row (dropDeletionSQL).
 var finishPurgeSQL = [...]string{
 	"DELETE FROM resource_counts WHERE tenant = ?1",
-	"DELETE FROM tenant_deletions WHERE key = ?1",
+	dropDeletionSQL,
 }
 
+const dropDeletionSQL = "DELETE FROM tenant_deletions WHERE key = ?1"
+
 // Batch sizes of a purge: a write transaction deletes about purgeRows rows
-// (resources, values and memberships together), some 20 ms of work; a batch
-// of resources takes purgeRows/purgeRowsPerResource of them.
+// (resources, values and memberships together), some 20 ms of work on two
+// cores at a million users; a batch of resources takes
+// purgeRows/purgeRowsPerResource of them.
 const (
 	defaultPurgeRows     = 4096
 	purgeRowsPerResource = 4
@@ -141,11 +144,7 @@ func (w *writer) unlinkTenant(op, id string) (int64, error) {
 // purge deletes the rows left under the key of a deleted tenant, a batch
 // per write transaction, and pauses after each; it returns when none is
 // left, or when ctx ends or the store closes.
-var dbgN int
-var dbgHeld, dbgMaxHeld, dbgMaxTotal time.Duration
-
 func (s *Store) purge(ctx context.Context, key int64) error {
-	begin := time.Now()
 	for {
 		if s.cfg.purgeHook != nil {
 			if err := s.cfg.purgeHook(key); err != nil {
@@ -156,7 +155,6 @@ func (s *Store) purge(ctx context.Context, key int64) error {
 			done bool
 			held time.Duration
 		)
-		start0 := time.Now()
 		err := s.write(ctx, func(w *writer) error {
 			start := time.Now()
 			var err error
@@ -165,14 +163,9 @@ func (s *Store) purge(ctx context.Context, key int64) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("remove rows of deleted tenant key %d: %w", key, err)
+			return s.fail(fmt.Sprintf("remove rows of deleted tenant key %d", key), err)
 		}
-		dbgN++
-		dbgHeld += held
-		dbgMaxHeld = max(dbgMaxHeld, held)
-		if tot := time.Since(start0); tot > dbgMaxTotal { dbgMaxTotal = tot }
 		if done {
-			fmt.Fprintf(os.Stderr, "purge: %d batches, held %s total, max held %s, max write %s, took %s\n", dbgN, dbgHeld, dbgMaxHeld, dbgMaxTotal, time.Since(begin))
 			return nil
 		}
 		if err := s.pause(ctx, held); err != nil {
@@ -209,7 +202,7 @@ func (w *writer) purgeBatch(k int64, budget int) (done bool, err error) {
 	if live > 0 {
 		// Never the case: a key is listed only once its tenant is gone,
 		// and never reused. Should it be, drop the listing, not the rows.
-		_, err := ws.finishPurge[len(ws.finishPurge)-1].Exec(k)
+		_, err := ws.dropDeletion.Exec(k)
 		return err == nil, err
 	}
 	n := 0

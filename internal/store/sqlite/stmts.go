@@ -31,6 +31,7 @@ type writeStmts struct {
 	firstType, batchEnd              *sql.Stmt
 	purgeRange                       [len(purgeRangeSQL)]*sql.Stmt
 	finishPurge                      [len(finishPurgeSQL)]*sql.Stmt
+	dropDeletion                     *sql.Stmt
 	deleteExpiredTokens              *sql.Stmt
 	insertClient, revokeClient       *sql.Stmt
 	insertAdmin, updateAdmin         *sql.Stmt
@@ -98,6 +99,7 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.clearMembers, clearMembersSQL},
 		{&w.firstType, firstTypeSQL},
 		{&w.batchEnd, batchEndSQL},
+		{&w.dropDeletion, dropDeletionSQL},
 	}
 	for i, q := range unlinkTenantSQL {
 		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})

@@ -119,7 +119,8 @@ func (t tenants) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	// And after the commit, outdating lookups that read the tenant before.
+	// unlinkTenant forgot the key before the commit; forget it after too,
+	// outdating lookups that read the tenant in between.
 	t.s.forgetTenant(id)
 	if err := t.s.purge(ctx, key); err != nil {
 		t.s.sweep()

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -200,11 +199,7 @@ more:
 		}
 		batch = append(batch, r)
 	}
-	c0 := time.Now()
 	_, err := s.ws.commit.Exec()
-	if d := time.Since(c0); d > 50*time.Millisecond {
-		fmt.Fprintf(os.Stderr, "slow commit %s (batch %d)\n", d, len(batch))
-	}
 	if err != nil {
 		s.rollbackTx()
 		err = s.fail("commit", err)
