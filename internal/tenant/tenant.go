@@ -154,6 +154,12 @@ func (s *Service) Delete(ctx context.Context, name, confirm, actor string) error
 		return err
 	}
 	if err := s.store.Tenants().Delete(ctx, t.ID); err != nil {
+		// The store removes the tenant first and its data after; if only
+		// the data is left, the tenant is gone and the deletion is recorded.
+		if _, gerr := s.store.Tenants().Get(ctx, t.ID); errors.Is(gerr, store.ErrNotFound) {
+			return errors.Join(fmt.Errorf("tenant %q is deleted; removing its data goes on in the background: %w", name, err),
+				s.audit(context.WithoutCancel(ctx), actor, "tenant.delete", name, t.ID, nil))
+		}
 		return fmt.Errorf("delete tenant %q: %w", name, err)
 	}
 	return s.audit(ctx, actor, "tenant.delete", name, t.ID, nil)
