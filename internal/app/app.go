@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/admin"
+	"github.com/rosterhq/roster/internal/background"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
@@ -270,7 +271,16 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("debug listener stopped", "err", err)
 		}()
 	}
-	go purgeExpired(ctx, roster.Tenants, cfg.Logger)
+	go background.NewRunner(st.Leases(), cfg.Logger).Run(ctx, background.Task{
+		Name: "purge-expired-tokens", Every: time.Hour,
+		Run: func(ctx context.Context) error {
+			n, err := roster.Tenants.PurgeExpired(ctx)
+			if n > 0 {
+				cfg.Logger.Info("purged expired tokens", "count", n)
+			}
+			return err
+		},
+	})
 
 	errc := make(chan error, 1)
 	go func() {
@@ -295,22 +305,4 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
-}
-
-// purgeExpired removes expired OAuth access tokens every hour.
-func purgeExpired(ctx context.Context, tenants *tenant.Service, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if n, err := tenants.PurgeExpired(ctx); err != nil {
-				log.Warn("purge expired tokens", "err", err)
-			} else if n > 0 {
-				log.Info("purged expired tokens", "count", n)
-			}
-		}
-	}
 }

@@ -207,3 +207,15 @@ type SettingsStore interface {
 	Get(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 	Set(ctx context.Context, key, value string) error
 }
+
+// LeaseStore hands out named leases that expire, so that a piece of
+// background work runs on one node at a time however many share the
+// database. The backend's clock decides expiry.
+type LeaseStore interface {
+	// Acquire gives the lease name to holder for ttl if it is free, expired
+	// or already holder's (renewing it), and reports whether holder now
+	// holds it.
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// Release ends holder's lease early; it does nothing if another holds it.
+	Release(ctx context.Context, name, holder string) error
+}

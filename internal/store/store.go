@@ -89,6 +89,7 @@ type Store interface {
 	Admins() AdminStore
 	Audit() AuditStore
 	Settings() SettingsStore
+	Leases() LeaseStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write

@@ -249,6 +249,9 @@ func (s *Store) Audit() store.AuditStore { return audit{s} }
 // Settings returns the server-wide settings.
 func (s *Store) Settings() store.SettingsStore { return settings{s} }
 
+// Leases returns the lease store.
+func (s *Store) Leases() store.LeaseStore { return leases{s} }
+
 // Resources returns the resource reader.
 func (s *Store) Resources() store.ResourceReader { return reader{s} }
 

@@ -38,6 +38,7 @@ type writeStmts struct {
 	deleteAdmin, deleteAdminSessions *sql.Stmt
 	insertSession, deleteSession     *sql.Stmt
 	insertAudit, setSetting          *sql.Stmt
+	acquireLease, releaseLease       *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -100,6 +101,8 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.firstType, firstTypeSQL},
 		{&w.batchEnd, batchEndSQL},
 		{&w.dropDeletion, dropDeletionSQL},
+		{&w.acquireLease, acquireLeaseSQL},
+		{&w.releaseLease, releaseLeaseSQL},
 	}
 	for i, q := range unlinkTenantSQL {
 		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})

@@ -77,6 +77,7 @@ func TestClosed(t *testing.T) {
 			"tenants.SetSettings": func() error { return s.Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
 			"tenants.Delete":      func() error { return s.Tenants().Delete(ctx, "t") },
 			"tokens.Get":          func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
+			"tokens.Lookup":       func() error { _, err := s.Tokens().Lookup(ctx, "x"); return err },
 			"tokens.DeleteExpired": func() error {
 				_, err := s.Tokens().DeleteExpired(ctx, time.Now())
 				return err
@@ -98,6 +99,11 @@ func TestClosed(t *testing.T) {
 			"audit.List":            func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
 			"settings.Get":          func() error { _, err := s.Settings().Get(ctx, "k"); return err },
 			"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
+			"leases.Acquire": func() error {
+				_, err := s.Leases().Acquire(ctx, "l", "h", time.Second)
+				return err
+			},
+			"leases.Release": func() error { return s.Leases().Release(ctx, "l", "h") },
 		} {
 			require.ErrorIs(t, call(), store.ErrUnavailable, name)
 		}

@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"Settings", testSettings},
 		{"TokenLookup", testTokenLookup},
+		{"Leases", testLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,80 @@
+package background_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/background"
+	"github.com/rosterhq/roster/internal/store/sqlite"
+)
+
+// TestOneNodeRunsEachPeriod runs the same task on three "nodes" — three
+// stores on one database file, as three processes would be — and shows it
+// ran about once per period in all, never twice at once, and that another
+// node takes over when the holder stops.
+func TestOneNodeRunsEachPeriod(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	const period = 100 * time.Millisecond
+	var runs, running, overlaps atomic.Int32
+	perNode := make([]atomic.Int32, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	cancels := make([]context.CancelFunc, 3)
+	for i := range 3 {
+		st, err := sqlite.Open(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		nctx, ncancel := context.WithCancel(ctx)
+		cancels[i] = ncancel
+		r := background.NewRunner(st.Leases(), nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Run(nctx, background.Task{Name: "count", Every: period, Run: func(context.Context) error {
+				if running.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				runs.Add(1)
+				perNode[i].Add(1)
+				time.Sleep(period / 4)
+				running.Add(-1)
+				return nil
+			}})
+		}()
+	}
+	time.Sleep(20 * period)
+	n := runs.Load()
+	require.Zero(t, overlaps.Load(), "two nodes ran the task at once")
+	require.InDelta(t, 20, n, 6, "about one run per period across all nodes, not one per node (%d)", n)
+
+	// Stop whichever node holds the lease: another takes over.
+	holder := 0
+	for i := range perNode {
+		if perNode[i].Load() > perNode[holder].Load() {
+			holder = i
+		}
+	}
+	before := make([]int32, 3)
+	for i := range perNode {
+		before[i] = perNode[i].Load()
+	}
+	cancels[holder]()
+	time.Sleep(10 * period)
+	others := int32(0)
+	for i := range perNode {
+		if i != holder {
+			others += perNode[i].Load() - before[i]
+		}
+	}
+	require.GreaterOrEqual(t, others, int32(5), "another node took over")
+	cancel()
+	wg.Wait()
+}
