@@ -54,6 +54,15 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
+// latestMigration is the schema version this build migrates to.
+func latestMigration() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0 // Open has already failed on the same error
+	}
+	return ms[len(ms)-1].version
+}
+
 // migrate applies the migrations that schema_migrations does not list, each
 // in its own IMMEDIATE transaction together with its schema_migrations row,
 // so that a failed migration leaves nothing behind and two processes opening

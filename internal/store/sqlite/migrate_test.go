@@ -61,7 +61,15 @@ func TestUpgradeFrom0001(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []int{1, 2, 3}, versions)
+	all, err := migrations()
+	require.NoError(t, err)
+	var want []int
+	for _, m := range all {
+		want = append(want, m.version)
+	}
+	require.Equal(t, want, versions, "every migration applied once")
+	require.Equal(t, latestMigration(), versions[len(versions)-1])
+	require.NoError(t, s.Ping(ctx), "the schema is current")
 
 	for id, want := range map[string]int64{"t-acme": 1, "t-globex": 2} {
 		k, ok, err := s.tenantKey(id, s.rs.tenantKey)

@@ -260,9 +260,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrUnavailable
 	}
-	var one int
-	if err := s.rs.ping.QueryRowContext(ctx).Scan(&one); err != nil {
+	var version int
+	if err := s.rs.ping.QueryRowContext(ctx).Scan(&version); err != nil {
 		return s.fail("ping", err)
+	}
+	if latest := latestMigration(); version != latest {
+		// Another process with a different build migrated the file.
+		return fmt.Errorf("ping: database schema is at version %d, this build expects %d", version, latest)
 	}
 	return nil
 }

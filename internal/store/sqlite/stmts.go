@@ -152,7 +152,7 @@ const (
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	return prepareAll(func(q string) (*sql.Stmt, error) { return db.PrepareContext(ctx, q) }, []stmtDef{
-		{&r.ping, "SELECT 1"},
+		{&r.ping, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"},
 		{&r.tenantKey, "SELECT key FROM tenants WHERE id = ?1"},
 		{&r.getResource, "SELECT " + resourceCols + " FROM resources r WHERE r.tenant = ?1 AND r.id = ?2 AND r.type = ?3"},
 		{&r.count, "SELECT n FROM resource_counts WHERE tenant = ?1 AND type = ?2"},
