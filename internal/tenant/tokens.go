@@ -129,6 +129,11 @@ func (s *Service) Bootstrap(ctx context.Context, name, plaintext string) (t stor
 		return t, nil, fmt.Errorf("look up tenant %q: %w", name, err)
 	}
 	if t, err = s.Create(ctx, name, "system"); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another node starting at the same time created it.
+			t, err = s.store.Tenants().GetByName(ctx, name)
+			return t, nil, err
+		}
 		return t, nil, err
 	}
 	iss, err := s.issueToken(ctx, t, TokenRequest{Label: "bootstrap", CreatedBy: "system", Plaintext: plaintext})
