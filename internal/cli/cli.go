@@ -51,7 +51,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(commandServe(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(),
+	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(),
 		commandBench(), commandVersion())
 	return root
 }
