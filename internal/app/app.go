@@ -26,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/internal/server/oauthhttp"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -42,7 +43,7 @@ const (
 // Config is what `roster serve` is started with.
 type Config struct {
 	Addr    string // listen address
-	DB      string // "roster.db", "sqlite:path"
+	DB      string // "roster.db", "sqlite:path" or "postgres://…"
 	BaseURL string // public base URL; "" means derived from each request
 	Prefix  string // SCIM path prefix
 	// BootstrapToken, when set, becomes the default tenant's first token
@@ -80,7 +81,11 @@ const (
 func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("PostgreSQL storage is not available yet; use a SQLite file")
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+		}
+		return st, nil
 	case strings.HasPrefix(dsn, "sqlite://"):
 		dsn = strings.TrimPrefix(dsn, "sqlite://")
 	case strings.HasPrefix(dsn, "sqlite:"):

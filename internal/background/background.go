@@ -22,7 +22,9 @@ import (
 type Task struct {
 	Name  string // names the lease; the same on every node
 	Every time.Duration
-	Run   func(ctx context.Context) error
+	// Run does one period's work. Its ctx ends when the lease may have
+	// passed to another node, at most one period after the run began.
+	Run func(ctx context.Context) error
 }
 
 // Runner runs tasks under leases held as Holder.
@@ -73,17 +75,23 @@ func (r *Runner) loop(ctx context.Context, t Task) {
 		case <-tick.C:
 		}
 		// The lease lasts one period: renewed by its holder at each tick,
-		// free for another node one period after the holder goes quiet.
+		// free for another node one period after the holder goes quiet. It
+		// is good at least until asked+Every, whenever the database granted
+		// it, so the run must end by then; a grant that arrives late (a slow
+		// database) leaves too little of the lease to start on.
+		asked := time.Now()
 		held, err := r.leases.Acquire(ctx, t.Name, r.holder, t.Every)
 		if err != nil {
 			r.log.Warn("background task: cannot take its lease", "task", t.Name, "err", err)
 			continue
 		}
-		if !held {
+		if !held || time.Since(asked) > t.Every/2 {
 			continue
 		}
-		if err := t.Run(ctx); err != nil && ctx.Err() == nil {
+		rctx, cancel := context.WithDeadline(ctx, asked.Add(t.Every))
+		if err := t.Run(rctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("background task failed", "task", t.Name, "err", err)
 		}
+		cancel()
 	}
 }

@@ -2,15 +2,21 @@ package background_test
 
 import (
 	"context"
+	"crypto/rand"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/background"
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
@@ -21,6 +27,31 @@ import (
 func TestOneNodeRunsEachPeriod(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "roster.db")
+	runOnNodes(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) })
+}
+
+// TestOneNodeRunsEachPeriodPostgres is the same with three nodes on one
+// PostgreSQL schema.
+func TestOneNodeRunsEachPeriodPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
+	if dsn == "" {
+		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL variant (.ci/run sets it)")
+	}
+	schema := "roster_bg_" + strings.ToLower(rand.Text()[:10])
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	runOnNodes(t, func(ctx context.Context) (store.Store, error) {
+		return postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	})
+}
+
+func runOnNodes(t *testing.T, open func(context.Context) (store.Store, error)) {
 	const period = 100 * time.Millisecond
 	var runs, running, overlaps atomic.Int32
 	perNode := make([]atomic.Int32, 3)
@@ -29,7 +60,7 @@ func TestOneNodeRunsEachPeriod(t *testing.T) {
 	var wg sync.WaitGroup
 	cancels := make([]context.CancelFunc, 3)
 	for i := range 3 {
-		st, err := sqlite.Open(ctx, path)
+		st, err := open(ctx)
 		require.NoError(t, err)
 		t.Cleanup(func() { st.Close() })
 		nctx, ncancel := context.WithCancel(ctx)

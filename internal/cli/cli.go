@@ -100,7 +100,7 @@ that first token yourself (for automation).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", app.DefaultAddr, "address to listen on")
-	f.StringVar(&cfg.DB, "db", app.DefaultDB, `database: a SQLite file path or "sqlite:PATH"`)
+	f.StringVar(&cfg.DB, "db", app.DefaultDB, `database: a SQLite file path, "sqlite:PATH", or "postgres://USER@HOST/DB" for several nodes`)
 	f.StringVar(&cfg.BaseURL, "base-url", "", "public base URL for Tenant URLs and meta.location, such as https://roster.example.com (default: from each request)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")

@@ -2,7 +2,7 @@
 // scim/filter) into a parameterised SQL WHERE fragment, and a sortBy path into
 // an ORDER BY clause, for the relational layout every SQL backend of Roster
 // shares. SQL differences between engines live behind the Dialect interface;
-// this package ships the SQLite dialect.
+// this package ships the SQLite and PostgreSQL dialects.
 //
 // # Layout
 //

@@ -1,0 +1,277 @@
+package main_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// pgDatabase returns the DSN of a fresh, empty schema on the test
+// PostgreSQL server, dropped when the test ends, or skips the test when
+// ROSTER_TEST_PG_DSN is not set.
+func pgDatabase(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
+	if dsn == "" {
+		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL multi-node tests (.ci/run sets it)")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	schema := "roster_nodes_" + strings.ToLower(rand.Text()[:10])
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// scimCall sends a SCIM request with a token and returns the status and the
+// decoded body.
+func scimCall(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
+}
+
+// TestTwoNodesOnePostgres starts two `roster serve` processes on one
+// PostgreSQL database, as behind a load balancer, and shows that they act
+// as one: reads see the other node's writes at once, revocation through one
+// is refused by the other on the next request, concurrent creates of one
+// userName give exactly one 201, and concurrent membership changes through
+// both lose nothing.
+func TestTwoNodesOnePostgres(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	var a, b *server
+	var wg sync.WaitGroup
+	wg.Add(2)
+	// Both start at once: migrations and the default tenant race.
+	go func() { defer wg.Done(); a = start(t, db) }()
+	go func() { defer wg.Done(); b = start(t, db) }()
+	wg.Wait()
+	require.False(t, a == nil || b == nil, "both nodes started")
+	require.NotEqual(t, a.tenantURL, b.tenantURL, "two listeners")
+
+	code, body := scimCall(t, "POST", a.tenantURL+"/Users", bootstrapToken, `{"userName":"ada@example.com"}`)
+	require.Equal(t, 201, code, "%v", body)
+	id := body["id"].(string)
+	code, body = scimCall(t, "GET", b.tenantURL+"/Users/"+id, bootstrapToken, "")
+	require.Equal(t, 200, code, "a user created through A is read through B at once")
+	require.Equal(t, "ada@example.com", body["userName"])
+
+	// A token issued with the CLI, revoked through node A's admin API, is
+	// refused by node B on its next request.
+	var tok struct{ ID, Token string }
+	cliJSON(t, &tok, "token", "issue", "default", "--db", db)
+	require.Equal(t, 200, status(t, b.tenantURL+"/Users", tok.Token))
+	cli(t, 0, "a long enough password\n", "admin", "create", "root", "--password-stdin", "--db", db)
+	base := strings.TrimSuffix(a.tenantURL, "/scim/v2/default")
+	req, err := http.NewRequest("DELETE", base+"/admin/api/tenants/default/tokens/"+tok.ID, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("root", "a long enough password")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 204, res.StatusCode)
+	require.Equal(t, 401, status(t, b.tenantURL+"/Users", tok.Token), "revoked through A, refused by B")
+
+	// Concurrent creates of one userName through both nodes.
+	const racers = 20
+	codes := make(chan int, racers)
+	var race sync.WaitGroup
+	for i := range racers {
+		race.Add(1)
+		go func() {
+			defer race.Done()
+			node := []*server{a, b}[i%2]
+			code, _ := scimCall(t, "POST", node.tenantURL+"/Users", bootstrapToken, `{"userName":"Grace@Example.com"}`)
+			codes <- code
+		}()
+	}
+	race.Wait()
+	close(codes)
+	counts := map[int]int{}
+	for c := range codes {
+		counts[c]++
+	}
+	require.Equal(t, map[int]int{201: 1, 409: racers - 1}, counts)
+
+	// Concurrent PATCHes of one group through both nodes lose no member.
+	code, body = scimCall(t, "POST", a.tenantURL+"/Groups", bootstrapToken, `{"displayName":"engineering"}`)
+	require.Equal(t, 201, code)
+	group := body["id"].(string)
+	const members = 40
+	ids := make([]string, members)
+	for i := range ids {
+		code, body := scimCall(t, "POST", []*server{a, b}[i%2].tenantURL+"/Users", bootstrapToken, fmt.Sprintf(`{"userName":"member%d@example.com"}`, i))
+		require.Equal(t, 201, code)
+		ids[i] = body["id"].(string)
+	}
+	var patch sync.WaitGroup
+	for i, id := range ids {
+		patch.Add(1)
+		go func() {
+			defer patch.Done()
+			node := []*server{a, b}[i%2]
+			code, body := scimCall(t, "PATCH", node.tenantURL+"/Groups/"+group, bootstrapToken,
+				`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"}]}]}`)
+			require.Contains(t, []int{200, 204}, code, "%v", body)
+		}()
+	}
+	patch.Wait()
+	code, body = scimCall(t, "GET", b.tenantURL+"/Groups/"+group, bootstrapToken, "")
+	require.Equal(t, 200, code)
+	require.Len(t, body["members"], members, "no member lost")
+}
+
+// cutProxy forwards TCP connections to a backend until cut: then it drops
+// every open connection and refuses new ones, as a database host that goes
+// away would, until restored.
+type cutProxy struct {
+	ln      net.Listener
+	backend string
+	mu      sync.Mutex
+	cut     bool
+	conns   map[net.Conn]bool
+}
+
+func newCutProxy(t *testing.T, backend string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &cutProxy{ln: ln, backend: backend, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	p.mu.Lock()
+	if p.cut {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	up, err := net.Dial("tcp", p.backend)
+	if err != nil {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+// setCut cuts (true) or restores (false) the connection to the backend.
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+// TestPostgresGoesAway cuts Roster off its PostgreSQL server mid-load:
+// requests fail fast with 503 and a SCIM error, /readyz says unavailable,
+// and when the server is back Roster recovers by itself; every create it
+// acknowledged is there.
+func TestPostgresGoesAway(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	u, err := url.Parse(db)
+	require.NoError(t, err)
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	node := start(t, u.String())
+	base := strings.TrimSuffix(node.tenantURL, "/scim/v2/default")
+
+	var acked []string
+	create := func(i int) int {
+		code, body := scimCall(t, "POST", node.tenantURL+"/Users", bootstrapToken, fmt.Sprintf(`{"userName":"u%d@example.com"}`, i))
+		if code == 201 {
+			acked = append(acked, body["id"].(string))
+		}
+		return code
+	}
+	for i := range 20 {
+		require.Equal(t, 201, create(i))
+	}
+
+	proxy.setCut(true)
+	for i := 20; i < 30; i++ {
+		begin := time.Now()
+		code, body := scimCall(t, "POST", node.tenantURL+"/Users", bootstrapToken, fmt.Sprintf(`{"userName":"down%d@example.com"}`, i))
+		require.Equal(t, 503, code, "%v", body)
+		require.Equal(t, "503", body["status"], "a SCIM error body")
+		require.Less(t, time.Since(begin), 5*time.Second, "fails fast")
+	}
+	res, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 503, res.StatusCode)
+	res, err = http.Get(base + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 200, res.StatusCode, "the process is up")
+
+	proxy.setCut(false)
+	attempt := 100
+	require.Eventually(t, func() bool { attempt++; return create(attempt) == 201 }, 30*time.Second, 200*time.Millisecond, "recovers by itself")
+	for i := 200; i < 220; i++ {
+		require.Equal(t, 201, create(i))
+	}
+	for _, id := range acked {
+		code, _ := scimCall(t, "GET", node.tenantURL+"/Users/"+id, bootstrapToken, "")
+		require.Equal(t, 200, code, "acknowledged user %s is kept", id)
+	}
+}

@@ -1,0 +1,486 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/postgres"
+	"github.com/rosterhq/roster/internal/store/storetest"
+)
+
+// testDSN returns the DSN of the test server, or skips the test when
+// ROSTER_TEST_PG_DSN is not set.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
+	if dsn == "" {
+		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL tests " +
+			"(CI sets postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	return dsn
+}
+
+// newSchema returns the name of a schema no one uses yet, and drops it,
+// with everything in it, when the test ends (after the stores opened on it
+// are closed: cleanups run last-in first-out).
+func newSchema(t testing.TB) string {
+	t.Helper()
+	dsn := testDSN(t)
+	name := "roster_test_" + strings.ToLower(rand.Text()[:12])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// openStore opens a store on the schema, closed when the test ends.
+func openStore(t testing.TB, sch string, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	opts = append([]postgres.Option{postgres.WithSchema(sch), postgres.WithMaxConns(4)}, opts...)
+	s, err := postgres.Open(context.Background(), testDSN(t), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// newStore opens a store on a fresh, empty schema of its own.
+func newStore(t testing.TB, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	return openStore(t, newSchema(t), opts...)
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	storetest.RunTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+// Several nodes starting at once on an empty schema: one migrates, the
+// others wait for it and find nothing to do.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sch := newSchema(t)
+	const nodes = 6
+	stores := make([]*postgres.Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = postgres.Open(ctx, testDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(2))
+		}()
+	}
+	wg.Wait()
+	for i := range nodes {
+		require.NoError(t, errs[i], "node %d", i)
+		defer stores[i].Close()
+	}
+	for _, s := range stores {
+		ok, err := s.MigrationsCurrent(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, s.Ping(ctx))
+	}
+	var versions, distinct int
+	require.NoError(t, stores[0].Pool().QueryRow(ctx, "SELECT count(*), count(DISTINCT version) FROM schema_migrations").
+		Scan(&versions, &distinct))
+	require.Equal(t, distinct, versions, "each migration applied once")
+	require.Positive(t, versions)
+
+	// Opening again is a no-op, and what one node writes the others read.
+	again := openStore(t, sch)
+	require.NoError(t, again.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	for _, s := range stores {
+		tn, err := s.Tenants().Get(ctx, "t1")
+		require.NoError(t, err)
+		require.Equal(t, "acme", tn.Name)
+	}
+}
+
+// MigrationsCurrent and Ping report a schema that lacks migrations.
+func TestMigrationsCurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	ok, err := s.MigrationsCurrent(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = s.Pool().Exec(ctx, "DELETE FROM schema_migrations")
+	require.NoError(t, err)
+	ok, err = s.MigrationsCurrent(ctx)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Error(t, s.Ping(ctx), "Ping reports a schema this build does not expect")
+}
+
+// Of concurrent creates of one userName on two nodes exactly one wins; the
+// unique index decides, not the process.
+func TestConcurrentUserNameAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sch := newSchema(t)
+	a, b := openStore(t, sch), openStore(t, sch)
+	require.NoError(t, a.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	for round := range 5 {
+		var (
+			wg               sync.WaitGroup
+			mu               sync.Mutex
+			won, conflicts   int
+			start            = make(chan struct{})
+			name             = fmt.Sprintf("Racer%d", round)
+			nodes            = []*postgres.Store{a, b}
+			perNode, workers = 8, 0
+		)
+		for n, s := range nodes {
+			for i := range perNode {
+				workers++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					r := store.Resource{Tenant: "t1", Type: schema.UserResource, ID: fmt.Sprintf("r%d-n%d-%d", round, n, i),
+						Attrs: map[string]any{"userName": strings.ToUpper(name[:1]) + strings.ToLower(name[1:])}, Version: 1}
+					if i%2 == 1 {
+						r.Attrs["userName"] = strings.ToLower(name)
+					}
+					err := s.Write(ctx, func(w store.Writer) error { return w.Create(ctx, r) })
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						won++
+					case errors.Is(err, store.ErrConflict):
+						conflicts++
+					default:
+						t.Errorf("create: %v", err)
+					}
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, 1, won, "round %d", round)
+		require.Equal(t, workers-1, conflicts, "round %d", round)
+	}
+}
+
+// Concurrent adds of members to one group on two nodes lose none.
+func TestConcurrentAddMembersAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sch := newSchema(t)
+	a, b := openStore(t, sch), openStore(t, sch)
+	require.NoError(t, a.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	const users = 300
+	ids := make([]string, users)
+	require.NoError(t, a.Write(ctx, func(w store.Writer) error {
+		if err := w.Create(ctx, store.Resource{Tenant: "t1", Type: "Group", ID: "g", Attrs: map[string]any{"displayName": "G"}, Version: 1}); err != nil {
+			return err
+		}
+		for i := range ids {
+			ids[i] = fmt.Sprintf("u%03d", i)
+			if err := w.Create(ctx, store.Resource{Tenant: "t1", Type: "User", ID: ids[i], Attrs: map[string]any{"userName": ids[i]}, Version: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	// Each worker adds a window of 40 ids; windows overlap, so the same
+	// member is often added by both nodes at once.
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		added = map[string]int{}
+		start = make(chan struct{})
+	)
+	for n, s := range []*postgres.Store{a, b} {
+		for i := 0; i < users; i += 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				window := ids[i:min(i+40, users)]
+				if n == 1 {
+					window = reversed(window)
+				}
+				var got []string
+				err := s.Write(ctx, func(w store.Writer) error {
+					var err error
+					got, err = w.AddMembers(ctx, "t1", "g", window)
+					return err
+				})
+				assert.NoError(t, err)
+				mu.Lock()
+				for _, id := range got {
+					added[id]++
+				}
+				mu.Unlock()
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	var members []string
+	require.NoError(t, b.Resources().Members(ctx, "t1", "g", func(m store.Member) error {
+		members = append(members, m.Value)
+		return nil
+	}))
+	require.Equal(t, ids, members, "every member, once, in creation order")
+	for _, id := range ids {
+		require.Equal(t, 1, added[id], "%s reported added once", id)
+	}
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+// A server that cannot be reached is store.ErrUnavailable, at once.
+func TestUnavailable(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	start := time.Now()
+	_, err = postgres.Open(ctx, "postgres://postgres@"+addr+"/test?sslmode=disable")
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.Less(t, time.Since(start), 3*time.Second)
+
+	// A deadline that ends while connecting is ErrUnavailable too.
+	dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	hang, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	require.NoError(t, err)
+	defer hang.Close()
+	start = time.Now()
+	_, err = postgres.Open(dctx, "postgres://postgres@"+hang.Addr().String()+"/test?sslmode=disable")
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 3*time.Second)
+}
+
+// A server that goes away while the store is open is store.ErrUnavailable,
+// fast, for reads and writes; the store recovers when it is back.
+func TestServerGoesAway(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	ctx := context.Background()
+	sch := newSchema(t)
+	openStore(t, sch) // migrate directly
+
+	p := newProxy(t, dsn)
+	s, err := postgres.Open(ctx, p.dsn, postgres.WithSchema(sch), postgres.WithMaxConns(2), postgres.WithConnectTimeout(time.Second))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+
+	p.down()
+	start := time.Now()
+	_, err = s.Tenants().Get(ctx, "t1")
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	err = s.Write(ctx, func(w store.Writer) error {
+		return w.Create(ctx, store.Resource{Tenant: "t1", Type: "User", ID: "u1", Attrs: map[string]any{"userName": "x"}, Version: 1})
+	})
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.ErrorIs(t, s.Ping(ctx), store.ErrUnavailable)
+	require.Less(t, time.Since(start), 3*time.Second)
+
+	p.up()
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
+	_, err = s.Tenants().Get(ctx, "t1")
+	require.NoError(t, err)
+}
+
+// proxy forwards TCP connections to the test server and can cut them all
+// and refuse new ones, as a server that goes away does.
+type proxy struct {
+	dsn    string
+	target string
+	l      net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	isDown bool
+}
+
+func newProxy(t *testing.T, dsn string) *proxy {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{target: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), l: l}
+	p.dsn = strings.Replace(dsn, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), l.Addr().String(), 1)
+	require.NotEqual(t, dsn, p.dsn, "the DSN names host:port")
+	go p.serve()
+	t.Cleanup(func() { l.Close(); p.down() })
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.isDown {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.isDown = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *proxy) up() {
+	p.mu.Lock()
+	p.isDown = false
+	p.mu.Unlock()
+}
+
+// A closed store reports store.ErrUnavailable.
+func TestClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(newSchema(t)), postgres.WithMaxConns(2))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close is idempotent")
+	require.ErrorIs(t, s.Write(ctx, func(store.Writer) error { return nil }), store.ErrUnavailable)
+	require.ErrorIs(t, s.Ping(ctx), store.ErrUnavailable)
+	_, err = s.MigrationsCurrent(ctx)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	for name, call := range map[string]func() error{
+		"resources.Get": func() error { _, err := s.Resources().Get(ctx, "t", "User", "u"); return err },
+		"resources.Query": func() error {
+			_, err := s.Resources().Query(ctx, "t", schema.Default().User(), store.Query{})
+			return err
+		},
+		"resources.Members": func() error {
+			return s.Resources().Members(ctx, "t", "g", func(store.Member) error { return nil })
+		},
+		"resources.Groups":      func() error { _, err := s.Resources().Groups(ctx, "t", "u"); return err },
+		"resources.GroupsOf":    func() error { _, err := s.Resources().GroupsOf(ctx, "t", []string{"u"}); return err },
+		"tenants.Create":        func() error { return s.Tenants().Create(ctx, store.Tenant{ID: "t", Name: "t"}) },
+		"tenants.Get":           func() error { _, err := s.Tenants().Get(ctx, "t"); return err },
+		"tenants.List":          func() error { _, err := s.Tenants().List(ctx); return err },
+		"tenants.SetSettings":   func() error { return s.Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
+		"tenants.Delete":        func() error { return s.Tenants().Delete(ctx, "t") },
+		"tokens.Get":            func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
+		"tokens.Lookup":         func() error { _, err := s.Tokens().Lookup(ctx, "x"); return err },
+		"tokens.DeleteExpired":  func() error { _, err := s.Tokens().DeleteExpired(ctx, time.Now()); return err },
+		"clients.Create":        func() error { return s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"}) },
+		"clients.List":          func() error { _, err := s.OAuthClients().List(ctx, "t"); return err },
+		"admins.Create":         func() error { return s.Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
+		"admins.Delete":         func() error { return s.Admins().Delete(ctx, "a") },
+		"admins.DeleteSessions": func() error { return s.Admins().DeleteSessions(ctx, "a", "") },
+		"audit.Append":          func() error { return s.Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"}) },
+		"audit.List":            func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
+		"settings.Get":          func() error { _, err := s.Settings().Get(ctx, "k"); return err },
+		"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
+		"leases.Acquire":        func() error { _, err := s.Leases().Acquire(ctx, "l", "h", time.Second); return err },
+		"leases.Release":        func() error { return s.Leases().Release(ctx, "l", "h") },
+	} {
+		require.ErrorIs(t, call(), store.ErrUnavailable, name)
+	}
+}
+
+// Close waits for the writes in progress; those that come later fail.
+func TestCloseDuringWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(newSchema(t)), postgres.WithMaxConns(4))
+	require.NoError(t, err)
+	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	errs := make(chan error, 100)
+	for i := range 100 {
+		go func() {
+			errs <- s.Write(ctx, func(w store.Writer) error {
+				return w.Create(ctx, store.Resource{Tenant: "t1", Type: "User", ID: fmt.Sprint(i), Attrs: map[string]any{"userName": fmt.Sprint(i)}, Version: 1})
+			})
+		}()
+	}
+	require.NoError(t, s.Close())
+	for range 100 {
+		if err := <-errs; err != nil {
+			require.ErrorIs(t, err, store.ErrUnavailable)
+		}
+	}
+}
+
+// Open reaches the schema named by search_path in the DSN too, as the
+// multi-node tests configure it.
+func TestSearchPathInDSN(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sch := newSchema(t)
+	conn, err := pgx.Connect(ctx, testDSN(t))
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+sch)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+	sep := "?"
+	if strings.Contains(testDSN(t), "?") {
+		sep = "&"
+	}
+	s, err := postgres.Open(ctx, testDSN(t)+sep+"search_path="+sch, postgres.WithMaxConns(2))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	other := openStore(t, sch)
+	_, err = other.Tenants().Get(ctx, "t1")
+	require.NoError(t, err)
+}
