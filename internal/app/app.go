@@ -276,16 +276,16 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("debug listener stopped", "err", err)
 		}()
 	}
-	go background.NewRunner(st.Leases(), cfg.Logger).Run(ctx, background.Task{
-		Name: "purge-expired-tokens", Every: time.Hour,
-		Run: func(ctx context.Context) error {
+	go background.NewRunner(st.Leases(), cfg.Logger).Run(ctx,
+		background.Task{Name: "purge-expired-tokens", Every: time.Hour, Run: func(ctx context.Context) error {
 			n, err := roster.Tenants.PurgeExpired(ctx)
 			if n > 0 {
 				cfg.Logger.Info("purged expired tokens", "count", n)
 			}
 			return err
-		},
-	})
+		}},
+		background.Task{Name: "database-statistics", Every: time.Minute, Run: st.Maintain},
+	)
 
 	errc := make(chan error, 1)
 	go func() {

@@ -46,7 +46,8 @@ func NewRunner(leases store.LeaseStore, log *slog.Logger) *Runner {
 // Holder is the name this runner holds leases under.
 func (r *Runner) Holder() string { return r.holder }
 
-// Run runs every task each period, when this node holds its lease, until
+// Run runs every task at once and then each period, when this node holds
+// its lease, until
 // ctx is done; then it releases its leases so another node need not wait.
 func (r *Runner) Run(ctx context.Context, tasks ...Task) {
 	var wg sync.WaitGroup
@@ -68,11 +69,13 @@ func (r *Runner) loop(ctx context.Context, t Task) {
 		defer cancel()
 		_ = r.leases.Release(rctx, t.Name, r.holder)
 	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 		// The lease lasts one period: renewed by its holder at each tick,
 		// free for another node one period after the holder goes quiet. It

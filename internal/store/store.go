@@ -95,8 +95,13 @@ type Store interface {
 	// it wrote is kept and the error is returned unchanged. When Write
 	// returns nil the change is durable against a crash of the process.
 	Write(ctx context.Context, fn func(w Writer) error) error
-	// Ping reports whether the database answers.
+	// Ping reports whether the database answers and its schema is the one
+	// this build expects.
 	Ping(ctx context.Context) error
+	// Maintain keeps the query planner's statistics fresh, for databases
+	// where nothing else does; it is cheap when there is nothing to do and
+	// is run periodically by one node.
+	Maintain(ctx context.Context) error
 	Close() error
 }
 

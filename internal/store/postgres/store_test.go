@@ -484,3 +484,35 @@ func TestSearchPathInDSN(t *testing.T) {
 	_, err = other.Tenants().Get(ctx, "t1")
 	require.NoError(t, err)
 }
+
+// TestMaintainAnalyzesStaleTables shows Maintain gathering statistics for a
+// table that grew while nothing analyzed it (as on a server with autovacuum
+// off), so that the planner stops taking it for empty.
+func TestMaintainAnalyzesStaleTables(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
+		for i := range 3000 {
+			r := store.Resource{Tenant: "t1", Type: "User", ID: fmt.Sprint("u", i), Attrs: map[string]any{"userName": fmt.Sprint("user", i)}, Version: 1}
+			if err := w.Create(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	analyzed := func() bool {
+		var n int
+		err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = 'resources' AND last_analyze IS NOT NULL`).Scan(&n)
+		require.NoError(t, err)
+		return n == 1
+	}
+	require.False(t, analyzed())
+	// Table statistics reach pg_stat_user_tables shortly after the commit.
+	require.Eventually(t, func() bool {
+		require.NoError(t, s.Maintain(ctx))
+		return analyzed()
+	}, 10*time.Second, 200*time.Millisecond, "resources was analyzed")
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -66,4 +67,19 @@ func testLeases(t *testing.T, s store.Store) {
 	wg.Wait()
 	close(wins)
 	require.Len(t, wins, 1, "exactly one of the contenders holds the lease")
+}
+
+// testMaintain checks that maintenance runs on a store with data, twice,
+// and leaves the data as it was.
+func testMaintain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newTenant(t, s, "a")
+	for i := range 50 {
+		mustCreate(t, s, user(a, fmt.Sprint("u", i), map[string]any{"userName": fmt.Sprint("user", i)}, i))
+	}
+	require.NoError(t, s.Maintain(ctx))
+	require.NoError(t, s.Maintain(ctx))
+	r, err := s.Resources().Get(ctx, a, "User", "u7")
+	require.NoError(t, err)
+	require.Equal(t, "user7", r.Attrs["userName"])
 }
