@@ -275,3 +275,43 @@ func TestPostgresGoesAway(t *testing.T) {
 		require.Equal(t, 200, code, "acknowledged user %s is kept", id)
 	}
 }
+
+// TestUnstorableInputOnPostgres sends what PostgreSQL cannot store — the
+// NUL character, in bodies, filters, paths and credentials — and gets clear
+// 4xx answers, never a 500.
+func TestUnstorableInputOnPostgres(t *testing.T) {
+	t.Parallel()
+	node := start(t, pgDatabase(t))
+	base := strings.TrimSuffix(node.tenantURL, "/scim/v2/default")
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/Users", `{"userName":"a\u0000b@example.com"}`, 400},
+		{"POST", "/Groups", `{"displayName":"x","members":[{"value":"\u0000"}]}`, 400},
+		{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "a\u0000"`), "", 400},
+		{"GET", "/Users/%00", "", 404},
+		{"GET", "/Users/x%00y", "", 404},
+		{"POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","path":"/Users","bulkId":"\u0000","data":{"userName":"b"}}]}`, 400},
+	} {
+		code, body := scimCall(t, c.method, node.tenantURL+c.path, bootstrapToken, c.body)
+		require.Equal(t, c.status, code, "%s %s: %v", c.method, c.path, body)
+		require.Equal(t, fmt.Sprint(c.status), body["status"], "a SCIM error body")
+	}
+	res, err := http.Post(base+"/admin/api/login", "application/json", strings.NewReader(`{"name":"root\u0000","password":"x"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 400, res.StatusCode)
+	req, _ := http.NewRequest("GET", base+"/admin/api/tenants", nil)
+	req.SetBasicAuth("root\x00", "a long enough password")
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 401, res.StatusCode)
+	res, err = http.PostForm(base+"/oauth/default/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"a\x00"}, "client_secret": {"b"}})
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 400, res.StatusCode)
+	code, _ := scimCall(t, "GET", node.tenantURL+"/Users", bootstrapToken, "")
+	require.Equal(t, 200, code, "the node is fine")
+}

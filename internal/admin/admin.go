@@ -92,7 +92,7 @@ func New(st store.Store) *Service {
 
 // Create creates an admin.
 func (s *Service) Create(ctx context.Context, name, password, role, actor string) (store.Admin, error) {
-	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": \t\r\n") {
+	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": \t\r\n\x00") {
 		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces or colons", ErrInvalid)
 	}
 	if err := ValidRole(role); err != nil {
@@ -234,7 +234,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (store
 			return store.Admin{}, ErrUnauthorized
 		}
 		name, password, ok := strings.Cut(string(raw), ":")
-		if !ok {
+		if !ok || strings.IndexByte(name, 0) >= 0 {
 			return store.Admin{}, ErrUnauthorized
 		}
 		return s.CheckPassword(ctx, name, password)

@@ -485,6 +485,10 @@ func (p *parser) escape() (rune, error) {
 		if !ok {
 			return 0, p.errorf(at, `invalid \u escape; expected four hex digits`)
 		}
+		if r == 0 {
+			// No stored value holds U+0000 (PostgreSQL text cannot).
+			return 0, p.errorf(at, `a string may not contain \u0000`)
+		}
 		if !utf16.IsSurrogate(r) {
 			return r, nil
 		}

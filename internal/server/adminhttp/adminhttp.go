@@ -9,9 +9,11 @@
 package adminhttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -215,13 +217,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // decode reads a JSON body into v, refusing unknown fields so that a typo
 // in a setting is an error rather than silently ignored.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // a *http.MaxBytesError, or the client went away
+	}
+	if guard.HasNULEscape(body) {
+		return badRequest(`strings may not contain \u0000`)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return badRequest("invalid JSON body: %v", err)
 	}
 	return nil

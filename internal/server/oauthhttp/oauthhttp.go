@@ -57,6 +57,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded and at most 16 KiB")
 		return
 	}
+	for _, vs := range r.Form {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				writeError(w, http.StatusBadRequest, "invalid_request", "parameters may not contain NUL characters")
+				return
+			}
+		}
+	}
 	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
 		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "only grant_type=client_credentials is supported")
 		return
@@ -100,7 +108,7 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 		if id, err = url.QueryUnescape(u); err == nil {
 			secret, err = url.QueryUnescape(p)
 		}
-		if err != nil {
+		if err != nil || strings.IndexByte(id+secret, 0) >= 0 {
 			return "", "", true, errors.New("malformed client credentials in the Authorization header")
 		}
 		return id, secret, true, nil

@@ -108,7 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rest, ok := strings.CutPrefix(r.URL.Path, h.cfg.Prefix+"/")
-	if !ok {
+	if !ok || strings.IndexByte(rest, 0) >= 0 {
 		return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
 	}
 	// On the shared Tenant URL an endpoint name follows the prefix and the
@@ -319,8 +319,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, scimerr.InvalidSyntax("request body is empty")
 	}
+	if guard.HasNULEscape(body) {
+		return nil, scimerr.InvalidValue(`strings may not contain \u0000`)
+	}
 	return body, nil
 }
+
 
 // stream is a buffered response writer for resources written piece by piece.
 type stream struct {

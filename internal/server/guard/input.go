@@ -1,0 +1,26 @@
+package guard
+
+import "bytes"
+
+// HasNULEscape reports whether a JSON text escapes U+0000 in a string, as
+// \u0000 after an even number of other backslashes. No Roster backend can
+// store it (PostgreSQL text cannot), so the HTTP handlers refuse such a body
+// with a 400 up front rather than failing deep inside a write. A raw NUL
+// byte inside a JSON string is invalid JSON and refused by the decoder.
+func HasNULEscape(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		n := 0
+		for k := at - 1; k >= 0 && body[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = at + 1
+	}
+}
