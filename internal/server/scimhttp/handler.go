@@ -325,7 +325,6 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-
 // stream is a buffered response writer for resources written piece by piece.
 type stream struct {
 	*bufio.Writer
