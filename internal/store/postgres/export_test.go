@@ -55,8 +55,8 @@ func ExactFoldFunction(name string) (string, error) {
 
 // EncodeAttrs and DecodeAttrs are the codec of resources.attrs.
 var (
-	EncodeAttrs = encodeAttrs
-	DecodeAttrs = decodeAttrs
+	EncodeAttrs = sqlfilter.EncodeAttrs
+	DecodeAttrs = sqlfilter.DecodeAttrs
 )
 
 // BulkLoad adds n resources made by res(i) to the store with COPY, far

@@ -31,7 +31,7 @@ func scanResource(row pgx.Row, tenant, typ string) (store.Resource, error) {
 		return r, err
 	}
 	var err error
-	if r.Attrs, err = decodeAttrs(attrs); err != nil {
+	if r.Attrs, err = sqlfilter.DecodeAttrs(attrs); err != nil {
 		return r, err
 	}
 	if r.Created, err = parseTime(created); err != nil {
@@ -182,7 +182,7 @@ func (r reader) page(ctx context.Context, sql string, args []any, tenant, typ st
 			continue // an empty page
 		}
 		res.ID, res.Version = *id, *version
-		if res.Attrs, err = decodeAttrs(*attrs); err != nil {
+		if res.Attrs, err = sqlfilter.DecodeAttrs(*attrs); err != nil {
 			return store.Page{}, false, err
 		}
 		if res.Created, err = parseTime(*created); err != nil {

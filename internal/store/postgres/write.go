@@ -338,7 +338,7 @@ func (w *writer) Create(ctx context.Context, r store.Resource) error {
 
 // resourceArgs returns the arguments $1-$17 of createSQL and updateSQL.
 func resourceArgs(k int64, r store.Resource, now time.Time) ([]any, error) {
-	attrs, err := encodeAttrs(r.Attrs)
+	attrs, err := sqlfilter.EncodeAttrs(r.Attrs)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +368,7 @@ func elementArrays(args []any, attrs map[string]any) ([]any, error) {
 		elems   = make([]string, len(els))
 	)
 	for i, e := range els {
-		elem, err := encodeValue(e.Elem)
+		elem, err := sqlfilter.EncodeValue(e.Elem)
 		if err != nil {
 			return nil, err
 		}

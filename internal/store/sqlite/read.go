@@ -72,7 +72,7 @@ func scanResource(row rowScanner, tenant, typ string) (store.Resource, error) {
 		return r, err
 	}
 	var err error
-	if r.Attrs, err = decodeAttrs(attrs); err != nil {
+	if r.Attrs, err = sqlfilter.DecodeAttrs(attrs); err != nil {
 		return r, err
 	}
 	if r.Created, err = parseTime(created); err != nil {

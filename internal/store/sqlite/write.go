@@ -261,7 +261,7 @@ func (w *writer) Create(ctx context.Context, r store.Resource) error {
 	if err != nil {
 		return err
 	}
-	attrs, err := encodeAttrs(r.Attrs)
+	attrs, err := sqlfilter.EncodeAttrs(r.Attrs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -298,7 +298,7 @@ func (w *writer) Update(ctx context.Context, r store.Resource) error {
 	if err != nil {
 		return err
 	}
-	attrs, err := encodeAttrs(r.Attrs)
+	attrs, err := sqlfilter.EncodeAttrs(r.Attrs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -437,7 +437,7 @@ func (w *writer) ClearMembers(ctx context.Context, tenant, groupID string) error
 // insertValues writes the resource_values rows of attrs.
 func (w *writer) insertValues(k, seq int64, attrs map[string]any) error {
 	for _, e := range sqlfilter.Elements(attrs) {
-		elem, err := encodeValue(e.Elem)
+		elem, err := sqlfilter.EncodeValue(e.Elem)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlfilter
 
 import (
 	"encoding/json"
@@ -20,15 +20,15 @@ func TestCodecRoundTrip(t *testing.T) {
 		"list":  []any{"a", int64(1), 1.5, true, map[string]any{"k": "v"}},
 		"obj":   map[string]any{"nested": map[string]any{"x": int64(0)}},
 	}
-	text, err := encodeAttrs(attrs)
+	text, err := EncodeAttrs(attrs)
 	require.NoError(t, err)
 	require.True(t, json.Valid([]byte(text)))
-	got, err := decodeAttrs(text)
+	got, err := DecodeAttrs(text)
 	require.NoError(t, err)
 	require.Equal(t, attrs, got)
 
 	// Keys are sorted, so equal attributes are equal text.
-	again, err := encodeAttrs(got)
+	again, err := EncodeAttrs(got)
 	require.NoError(t, err)
 	require.Equal(t, text, again)
 }
@@ -48,7 +48,7 @@ func TestCodecStrings(t *testing.T) {
 func TestCodecRejects(t *testing.T) {
 	t.Parallel()
 	for _, v := range []any{math.NaN(), math.Inf(1), struct{}{}} {
-		_, err := encodeAttrs(map[string]any{"x": v})
+		_, err := EncodeAttrs(map[string]any{"x": v})
 		require.Error(t, err, "%v", v)
 	}
 }
