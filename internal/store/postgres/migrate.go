@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rosterhq/roster/internal/store/migration"
 )
 
 // migrationFS holds the schema migrations, named NNNN_name.up.sql and
@@ -19,49 +17,11 @@ import (
 //go:embed migrations/*.up.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in order.
-func migrations() ([]migration, error) {
-	entries, err := fs.Glob(migrationFS, "migrations/*.up.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, path := range entries {
-		base := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".up.sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.up.sql", path)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, path, v)
-		}
-		seen[v] = path
-		body, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
+func migrations() ([]migration.Migration, error) { return migration.Load(migrationFS) }
 
 // latestMigration is the schema version this build migrates to.
-func latestMigration() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
-		return 0 // Open has already failed on the same error
-	}
-	return ms[len(ms)-1].version
-}
+func latestMigration() int { return migration.Latest(migrationFS) }
 
 // migrateLockKey is the advisory lock that serialises migrations: one
 // constant for the whole database, so that nodes migrating different schemas
@@ -100,15 +60,15 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 			return err
 		}
 		for _, m := range ms {
-			if applied[m.version] {
+			if applied[m.Version] {
 				continue
 			}
 			// Simple protocol: a migration is several statements.
-			if _, err := tx.Exec(ctx, m.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
 		return ensureFold(ctx, tx)
@@ -151,7 +111,7 @@ func migrationsCurrent(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 		return false, err
 	}
 	for _, m := range ms {
-		if !applied[m.version] {
+		if !applied[m.Version] {
 			return false, nil
 		}
 	}

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/internal/store/migration"
 )
 
 // migrationFS holds the schema migrations, named NNNN_name.up.sql and
@@ -19,49 +17,11 @@ import (
 //go:embed migrations/*.up.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in order.
-func migrations() ([]migration, error) {
-	entries, err := fs.Glob(migrationFS, "migrations/*.up.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, path := range entries {
-		base := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".up.sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.up.sql", path)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, path, v)
-		}
-		seen[v] = path
-		body, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
+func migrations() ([]migration.Migration, error) { return migration.Load(migrationFS) }
 
 // latestMigration is the schema version this build migrates to.
-func latestMigration() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
-		return 0 // Open has already failed on the same error
-	}
-	return ms[len(ms)-1].version
-}
+func latestMigration() int { return migration.Latest(migrationFS) }
 
 // migrate applies the migrations that schema_migrations does not list, each
 // in its own IMMEDIATE transaction together with its schema_migrations row,
@@ -83,11 +43,11 @@ func migrateTo(ctx context.Context, conn *sql.Conn, last int) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if m.version > last {
+		if m.Version > last {
 			break
 		}
 		if err := apply(ctx, conn, m); err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
@@ -97,7 +57,7 @@ func migrateTo(ctx context.Context, conn *sql.Conn, last int) error {
 // rebuilding a table requires (dropping a table that others refer to would
 // otherwise fail or cascade), and checks them before it commits. The pragma
 // is a no-op inside a transaction, hence around it.
-func apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+func apply(ctx context.Context, conn *sql.Conn, m migration.Migration) (err error) {
 	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
 		return err
 	}
@@ -115,21 +75,21 @@ func apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
 		}
 	}()
 	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?1", m.version).Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?1", m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		_, err := conn.ExecContext(ctx, "COMMIT")
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, m.sql); err != nil {
+	if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if err := foreignKeyCheck(ctx, conn); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?1, ?2, ?3)",
-		m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		m.Version, m.Name, time.Now().UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")

@@ -65,7 +65,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 	require.NoError(t, err)
 	var want []int
 	for _, m := range all {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	require.Equal(t, want, versions, "every migration applied once")
 	require.Equal(t, latestMigration(), versions[len(versions)-1])
