@@ -2,10 +2,12 @@ package scimhttp_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -43,9 +46,7 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, cfg app.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	roster, err := app.New(cfg, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
@@ -58,6 +59,31 @@ func newEnvWith(t *testing.T, cfg app.Config) *env {
 		tenantURL: srv.URL + "/scim/v2/default", token: issued.Plaintext,
 		vars: map[string]string{},
 	}
+}
+
+// openStore opens a fresh, empty store: a SQLite file, or with
+// ROSTER_TEST_SCIM_BACKEND=postgres (and ROSTER_TEST_PG_DSN) a new schema
+// on PostgreSQL, so that the whole HTTP suite — the Entra and Okta replays
+// included — runs on either backend (.ci/run runs both).
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	if os.Getenv("ROSTER_TEST_SCIM_BACKEND") != "postgres" {
+		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
+	require.NotEmpty(t, dsn, "ROSTER_TEST_SCIM_BACKEND=postgres needs ROSTER_TEST_PG_DSN")
+	schema := "roster_http_" + strings.ToLower(rand.Text()[:10])
+	st, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema), postgres.WithMaxConns(4))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = st.Pool().Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		st.Close()
+	})
+	return st
 }
 
 // resp is an HTTP response with its body decoded when it is JSON.
