@@ -215,6 +215,11 @@ func (s *Service) Login(ctx context.Context, name, password string) (Session, er
 	return Session{Token: token, Expires: sess.Expires, Admin: a}, s.audit(ctx, a.Name, "admin.login", a.Name, nil)
 }
 
+// PurgeExpired removes sessions that expired more than a day ago.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	return s.store.Admins().DeleteExpiredSessions(ctx, s.now().Add(-24*time.Hour))
+}
+
 // Logout ends the session a token belongs to.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.store.Admins().DeleteSessions(ctx, "", credential.TokenID(token))

@@ -277,10 +277,14 @@ func Serve(ctx context.Context, cfg Config) error {
 		}()
 	}
 	go background.NewRunner(st.Leases(), cfg.Logger).Run(ctx,
-		background.Task{Name: "purge-expired-tokens", Every: time.Hour, Run: func(ctx context.Context) error {
-			n, err := roster.Tenants.PurgeExpired(ctx)
-			if n > 0 {
-				cfg.Logger.Info("purged expired tokens", "count", n)
+		background.Task{Name: "purge-expired-credentials", Every: time.Hour, Run: func(ctx context.Context) error {
+			tokens, err := roster.Tenants.PurgeExpired(ctx)
+			if err != nil {
+				return err
+			}
+			sessions, err := roster.Admins.PurgeExpired(ctx)
+			if tokens+sessions > 0 {
+				cfg.Logger.Info("purged expired credentials", "tokens", tokens, "admin_sessions", sessions)
 			}
 			return err
 		}},

@@ -192,6 +192,9 @@ type AdminStore interface {
 	// DeleteSessions ends sessions: the one with the given id, or every
 	// session of the admin when id is "" and admin is set.
 	DeleteSessions(ctx context.Context, admin, id string) error
+	// DeleteExpiredSessions removes sessions that expired before the given
+	// time and returns how many it removed.
+	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
 }
 
 // AuditStore keeps the audit log.

@@ -129,6 +129,11 @@ func (a admins) GetSession(ctx context.Context, id string) (store.AdminSession, 
 	return get(ctx, a.s, "SELECT "+sessionCols+" FROM admin_sessions WHERE id = $1", "get admin session", id, scanSession)
 }
 
+// DeleteExpiredSessions removes the sessions that expired before the given time.
+func (a admins) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	return a.s.deleteBefore(ctx, "delete expired sessions", "DELETE FROM admin_sessions WHERE expires < $1", before)
+}
+
 // DeleteSessions ends the session with the given id (only if it is the
 // admin's, when admin is set too), or every session of the admin when id is
 // "". Ending sessions that do not exist is not an error, so that signing out

@@ -170,13 +170,18 @@ func (t tokens) Revoke(ctx context.Context, id string, at time.Time) error {
 
 // DeleteExpired removes the tokens that expired before the given time.
 func (t tokens) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
-	const op = "delete expired tokens"
-	if t.s.closed.Load() {
+	return t.s.deleteBefore(ctx, "delete expired tokens", "DELETE FROM tokens WHERE expires < $1", before)
+}
+
+// deleteBefore runs a DELETE whose one argument is a time and returns how
+// many rows it removed.
+func (s *Store) deleteBefore(ctx context.Context, op, sql string, before time.Time) (int, error) {
+	if s.closed.Load() {
 		return 0, store.ErrUnavailable
 	}
-	tag, err := t.s.pool.Exec(ctx, "DELETE FROM tokens WHERE expires < $1", before)
+	tag, err := s.pool.Exec(ctx, sql, before)
 	if err != nil {
-		return 0, t.s.fail(op, err)
+		return 0, s.fail(op, err)
 	}
 	return int(tag.RowsAffected()), nil
 }

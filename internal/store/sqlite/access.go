@@ -140,6 +140,11 @@ func (a admins) GetSession(ctx context.Context, id string) (store.AdminSession, 
 	return get(ctx, a.s, a.s.rs.session, "get admin session", id, scanSession)
 }
 
+// DeleteExpiredSessions removes the sessions that expired before the given time.
+func (a admins) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	return a.s.deleteBefore(ctx, a.s.ws.deleteExpiredSessions, "delete expired sessions", before)
+}
+
 // DeleteSessions ends the session with the given id (only if it is the
 // admin's, when admin is set too), or every session of the admin when id is
 // "". Ending sessions that do not exist is not an error, so that signing out

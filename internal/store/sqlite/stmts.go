@@ -33,6 +33,7 @@ type writeStmts struct {
 	finishPurge                      [len(finishPurgeSQL)]*sql.Stmt
 	dropDeletion                     *sql.Stmt
 	deleteExpiredTokens              *sql.Stmt
+	deleteExpiredSessions            *sql.Stmt
 	insertClient, revokeClient       *sql.Stmt
 	insertAdmin, updateAdmin         *sql.Stmt
 	deleteAdmin, deleteAdminSessions *sql.Stmt
@@ -81,6 +82,7 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.setSCIMDisabled, "UPDATE tenants SET scim_disabled = ?2 WHERE id = ?1"},
 		{&w.setSettings, "UPDATE tenants SET settings = ?2 WHERE id = ?1"},
 		{&w.deleteExpiredTokens, "DELETE FROM tokens WHERE expires < ?1"},
+		{&w.deleteExpiredSessions, "DELETE FROM admin_sessions WHERE expires < ?1"},
 		{&w.insertClient, `INSERT INTO oauth_clients (id, tenant_id, secret_hash, label, created_by, created, revoked)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`},
 		{&w.revokeClient, "UPDATE oauth_clients SET revoked = ?2 WHERE id = ?1"},

@@ -174,14 +174,20 @@ func (t tokens) update(ctx context.Context, st *sql.Stmt, op, id string, at time
 
 // DeleteExpired removes the tokens that expired before the given time.
 func (t tokens) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	return t.s.deleteBefore(ctx, t.s.ws.deleteExpiredTokens, "delete expired tokens", before)
+}
+
+// deleteBefore runs a DELETE whose one argument is a time, in a write, and
+// returns how many rows it removed.
+func (s *Store) deleteBefore(ctx context.Context, st *sql.Stmt, op string, before time.Time) (int, error) {
 	var n int64
-	err := t.s.write(ctx, func(w *writer) error {
-		res, err := w.s.ws.deleteExpiredTokens.Exec(formatTime(before))
+	err := s.write(ctx, func(w *writer) error {
+		res, err := st.Exec(formatTime(before))
 		if err != nil {
-			return w.s.fail("delete expired tokens", err)
+			return w.s.fail(op, err)
 		}
 		n, err = res.RowsAffected()
-		return w.s.fail("delete expired tokens", err)
+		return w.s.fail(op, err)
 	})
 	if err != nil {
 		return 0, err

@@ -442,6 +442,17 @@ func testAdminSessions(t *testing.T, s store.Store) {
 	createAll(t, a1, a2)
 	require.NoError(t, s.Admins().Delete(ctx, "alice"))
 	require.Equal(t, []string{"b1"}, exist(t, "a1", "a2", "b1"))
+
+	// Expired sessions are purged; live ones stay.
+	old := store.AdminSession{ID: "b0", Admin: "bob", SecretHash: []byte("b0"), Created: base, Expires: base.Add(time.Hour)}
+	createAll(t, old)
+	n, err := s.Admins().DeleteExpiredSessions(ctx, base.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, []string{"b1"}, exist(t, "b0", "b1"))
+	n, err = s.Admins().DeleteExpiredSessions(ctx, base.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
 
 func testAudit(t *testing.T, s store.Store) {
