@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/rerun"
 )
 
 // Option configures Open.
@@ -64,7 +65,7 @@ type Store struct {
 	keyMu sync.RWMutex
 	keys  map[string]int64 // tenant id → tenants.key; keys are never reused
 
-	sw     sweeper
+	sw     *rerun.Runner // finishes tenant deletions left unfinished
 	closed atomic.Bool
 	once   sync.Once
 }
@@ -111,8 +112,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, s.fail("open postgres", err)
 	}
-	s.sw.ctx, s.sw.cancel = context.WithCancel(context.Background())
-	s.sweep()
+	s.sw = rerun.New(s.sweepRound)
+	s.sw.Trigger()
 	return s, nil
 }
 
@@ -178,7 +179,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		s.stopSweeper()
+		s.sw.Stop()
 		s.pool.Close()
 	})
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -178,66 +177,6 @@ func (w *writer) purgeBatch(ctx context.Context, k int64, budget int) (done bool
 		n += purgeRowsPerResource * int(tag.RowsAffected())
 	}
 	return false, nil
-}
-
-// sweeper finishes, in the background, the tenant deletions listed in
-// tenant_deletions.
-type sweeper struct {
-	mu      sync.Mutex
-	ctx     context.Context // cancelled by Close
-	cancel  context.CancelFunc
-	stopped bool // by Close: start no more rounds
-	running bool
-	again   bool // a round was asked for while one ran
-	wg      sync.WaitGroup
-}
-
-// sweep runs a round of the sweeper in the background, or another one after
-// the round in progress.
-func (s *Store) sweep() {
-	sw := &s.sw
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	if sw.stopped {
-		return
-	}
-	if sw.running {
-		sw.again = true
-		return
-	}
-	sw.running = true
-	sw.wg.Add(1)
-	go s.sweepLoop()
-}
-
-func (s *Store) sweepLoop() {
-	sw := &s.sw
-	defer sw.wg.Done()
-	for {
-		// An error ends the round; the next Open, or the next Delete
-		// that stops early, tries again.
-		_ = s.sweepRound(sw.ctx)
-		sw.mu.Lock()
-		if !sw.again || sw.stopped {
-			sw.running = false
-			sw.mu.Unlock()
-			return
-		}
-		sw.again = false
-		sw.mu.Unlock()
-	}
-}
-
-// stopSweeper cancels the sweeper and waits for it to return.
-func (s *Store) stopSweeper() {
-	sw := &s.sw
-	sw.mu.Lock()
-	sw.stopped = true
-	sw.mu.Unlock()
-	if sw.cancel != nil {
-		sw.cancel()
-	}
-	sw.wg.Wait()
 }
 
 // sweepRound finishes every deletion listed in tenant_deletions.

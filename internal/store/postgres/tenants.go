@@ -123,7 +123,7 @@ func (t tenants) Delete(ctx context.Context, id string) error {
 	}
 	t.s.forgetKey(id)
 	if err := t.s.purge(ctx, key); err != nil {
-		t.s.sweep()
+		t.s.sw.Trigger()
 		return fmt.Errorf("%s %s: the tenant is deleted, its data is still being removed: %w", op, id, err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -274,64 +273,6 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-// sweeper finishes, in the background, the tenant deletions listed in
-// tenant_deletions.
-type sweeper struct {
-	mu      sync.Mutex
-	ctx     context.Context // cancelled by Close
-	cancel  context.CancelFunc
-	stopped bool // by Close: start no more rounds
-	running bool
-	again   bool // a round was asked for while one ran
-	wg      sync.WaitGroup
-}
-
-// sweep runs a round of the sweeper in the background, or another one after
-// the round in progress.
-func (s *Store) sweep() {
-	sw := &s.sw
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	if sw.stopped {
-		return
-	}
-	if sw.running {
-		sw.again = true
-		return
-	}
-	sw.running = true
-	sw.wg.Add(1)
-	go s.sweepLoop()
-}
-
-func (s *Store) sweepLoop() {
-	sw := &s.sw
-	defer sw.wg.Done()
-	for {
-		// An error ends the round; the next Open, or the next Delete
-		// that stops early, tries again.
-		_ = s.sweepRound(sw.ctx)
-		sw.mu.Lock()
-		if !sw.again || sw.stopped {
-			sw.running = false
-			sw.mu.Unlock()
-			return
-		}
-		sw.again = false
-		sw.mu.Unlock()
-	}
-}
-
-// stopSweeper cancels the sweeper and waits for it to return.
-func (s *Store) stopSweeper() {
-	sw := &s.sw
-	sw.mu.Lock()
-	sw.stopped = true
-	sw.mu.Unlock()
-	sw.cancel()
-	sw.wg.Wait()
 }
 
 // sweepRound lists the keys that have rows but no tenant as deletions, then

@@ -277,7 +277,7 @@ func TestDeleteTenantResumesAfterCrash(t *testing.T) {
 	err = s.Tenants().Delete(ctx, "big")
 	require.ErrorIs(t, err, errCrash)
 	// The sweeper the failed Delete started stops at the hook too.
-	s.sw.wg.Wait()
+	s.sw.Wait()
 	require.NoError(t, s.Close())
 
 	s = openTest(t, path, withPurge(batch, func(int64) error { return errCrash }))
@@ -289,7 +289,7 @@ func TestDeleteTenantResumesAfterCrash(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.Resources().Get(ctx, "big", schema.UserResource, "u99")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	s.sw.wg.Wait()
+	s.sw.Wait()
 	left := counts(dump(t, s, big))
 	require.Equal(t, 1, left["tenant_deletions"])
 	require.Zero(t, left["dangling"])
@@ -300,7 +300,7 @@ func TestDeleteTenantResumesAfterCrash(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	s = openTest(t, path)
-	s.sw.wg.Wait()
+	s.sw.Wait()
 	require.Equal(t, noRows, counts(dump(t, s, big)))
 	require.Equal(t, before, dump(t, s, other))
 	tn, err := s.Tenants().List(ctx)
@@ -330,7 +330,7 @@ func TestDeleteTenantCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = s.Tenants().Get(context.Background(), "big")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	s.sw.wg.Wait()
+	s.sw.Wait()
 	require.Greater(t, calls.Load(), int64(4), "the sweeper went on")
 	require.Equal(t, noRows, counts(dump(t, s, big)))
 	require.Equal(t, before, dump(t, s, other))
@@ -361,7 +361,7 @@ func TestSweepRemovesRowsUnderDeletedKeys(t *testing.T) {
 	require.NoError(t, err)
 
 	s := openTest(t, path)
-	s.sw.wg.Wait()
+	s.sw.Wait()
 	require.Equal(t, noRows, counts(dump(t, s, old)))
 	require.Equal(t, before, dump(t, s, other))
 }

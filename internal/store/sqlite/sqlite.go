@@ -81,6 +81,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/rerun"
 )
 
 // Option configures Open.
@@ -160,7 +161,7 @@ type Store struct {
 	reqs    chan *writeReq // to the group commit goroutine
 	closing chan struct{}
 	stopped chan struct{} // closed when the group commit goroutine has exited
-	sw      sweeper
+	sw      *rerun.Runner // finishes tenant deletions left unfinished
 	closed  atomic.Bool
 	once    sync.Once
 }
@@ -202,8 +203,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		close(s.stopped)
 	}
 	// Finish the tenant deletions a crash interrupted.
-	s.sw.ctx, s.sw.cancel = context.WithCancel(context.Background())
-	s.sweep()
+	s.sw = rerun.New(s.sweepRound)
+	s.sw.Trigger()
 	return s, nil
 }
 
@@ -279,7 +280,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.closing)
 		<-s.stopped
-		s.stopSweeper()
+		s.sw.Stop()
 		s.wmu <- struct{}{} // wait for a transaction without group commit
 		s.stmtMu.Lock()
 		for _, st := range s.stmtCache {
