@@ -19,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/background"
 	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/adminhttp"
@@ -29,6 +30,7 @@ import (
 	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
+	"github.com/rosterhq/roster/internal/webhook"
 )
 
 // Defaults for `roster serve`.
@@ -69,6 +71,12 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiling endpoints (/debug/pprof/)
 	// on a separate listener, never on the public one.
 	DebugAddr string
+	// HistoryRetention and EventRetention are how long revision history
+	// and outbox events are kept; 0 keeps them forever.
+	HistoryRetention, EventRetention time.Duration
+	// Webhook tunes webhook delivery; zero values take the package's
+	// defaults. Store, Jobs and Logger are filled in by New.
+	Webhook webhook.Config
 }
 
 // Defaults of the abuse limits.
@@ -107,13 +115,128 @@ type Roster struct {
 	Tenants   *tenant.Service
 	Admins    *admin.Service
 	Directory *directory.Service
+	// Feed reads change events: the admin API's pull feed and in-process
+	// subscriptions.
+	Feed *feed.Feed
+	// Webhooks delivers events to the tenants' endpoints once Run starts it.
+	Webhooks *webhook.Service
+
+	cfg   Config
+	store store.Store
+	jobs  *webhook.Jobs
 }
 
-// Close stops the background work of the services.
-func (r *Roster) Close() { r.Tenants.Close() }
+// Close stops the background work of the services, ends long polls and
+// closes the webhook jobs database. Run must have returned.
+func (r *Roster) Close() {
+	r.Feed.Close()
+	r.Tenants.Close()
+	if err := r.jobs.Close(); err != nil {
+		r.cfg.Logger.Warn("close webhook jobs database", "err", err)
+	}
+}
 
-// New assembles Roster's services and HTTP surface over st.
-func New(cfg Config, st store.Store) (*Roster, error) {
+// OpenJobs opens the webhook jobs database that goes with st: a file
+// beside a SQLite database (river's polling writes must not queue behind
+// SCIM writes on SQLite's single writer), the same database on PostgreSQL.
+func OpenJobs(ctx context.Context, st store.Store) (*webhook.Jobs, error) {
+	switch s := st.(type) {
+	case *sqlite.Store:
+		return webhook.OpenSQLiteJobs(ctx, webhook.SQLiteJobsPath(s.Path()))
+	case *postgres.Store:
+		return webhook.OpenPostgresJobs(ctx, s.Pool())
+	}
+	return nil, fmt.Errorf("no webhook jobs database for a %T", st)
+}
+
+// Retention defaults: how long history entries and outbox events are kept.
+const (
+	DefaultHistoryRetention = 365 * 24 * time.Hour
+	DefaultEventRetention   = 30 * 24 * time.Hour
+)
+
+// Run does the periodic work of a node until ctx ends: purging expired
+// credentials and old history and events, and keeping planner statistics
+// fresh. Each task runs on one node at a time however many share the
+// database.
+func (r *Roster) Run(ctx context.Context) {
+	log := r.cfg.Logger
+	if err := r.Webhooks.Start(ctx); err != nil {
+		log.Error("webhook delivery did not start; events stay in the outbox until it does", "err", err)
+	} else {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := r.Webhooks.Stop(sctx); err != nil {
+				log.Warn("stop webhook delivery", "err", err)
+			}
+		}()
+		// Dispatch as soon as a change commits on this node.
+		go func() {
+			for {
+				select {
+				case <-r.Directory.Committed():
+					r.Webhooks.Notify()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	background.NewRunner(r.store.Leases(), log).Run(ctx,
+		background.Task{Name: "purge-expired-credentials", Every: time.Hour, Run: func(ctx context.Context) error {
+			tokens, err := r.Tenants.PurgeExpired(ctx)
+			if err != nil {
+				return err
+			}
+			sessions, err := r.Admins.PurgeExpired(ctx)
+			if tokens+sessions > 0 {
+				log.Info("purged expired credentials", "tokens", tokens, "admin_sessions", sessions)
+			}
+			return err
+		}},
+		background.Task{Name: "purge-history-and-events", Every: time.Hour, Run: r.purgeOld},
+		background.Task{Name: "database-statistics", Every: time.Minute, Run: r.store.Maintain},
+	)
+}
+
+// purgeOld deletes history and events past retention, in batches so that
+// SCIM writes run between them.
+func (r *Roster) purgeOld(ctx context.Context) error {
+	now := time.Now()
+	const batch = 5000
+	for _, p := range []struct {
+		what   string
+		keep   time.Duration
+		delete func(context.Context, time.Time, int) (int, error)
+	}{
+		{"history", r.cfg.HistoryRetention, r.store.History().Purge},
+		{"events", r.cfg.EventRetention, r.store.Events().Purge},
+	} {
+		if p.keep <= 0 {
+			continue
+		}
+		total := 0
+		for {
+			n, err := p.delete(ctx, now.Add(-p.keep), batch)
+			total += n
+			if err != nil {
+				return fmt.Errorf("purge %s: %w", p.what, err)
+			}
+			if n < batch {
+				break
+			}
+		}
+		if total > 0 {
+			r.cfg.Logger.Info("purged entries past retention", "what", p.what, "count", total, "retention", p.keep)
+		}
+	}
+	return nil
+}
+
+// New assembles Roster's services and HTTP surface over st, opening the
+// webhook jobs database that goes with it.
+func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -138,15 +261,31 @@ func New(cfg Config, st store.Store) (*Roster, error) {
 		TenantFailures: guard.NewFailureLimiter(cfg.TenantAuthFailures, max(1, int(cfg.TenantAuthFailures))),
 		Requests:       guard.NewRateLimiter(), RequestRate: cfg.RateLimit,
 	}, dir, tenants)
+	jobs, err := OpenJobs(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("open webhook jobs database: %w", err)
+	}
+	wcfg := cfg.Webhook
+	wcfg.Store, wcfg.Jobs, wcfg.Logger = st, jobs, cfg.Logger
+	hooks, err := webhook.New(wcfg)
+	if err != nil {
+		jobs.Close()
+		return nil, err
+	}
+	events := feed.New(st, dir.Committed, 0)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
+		Feed: events, Webhooks: hooks,
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
 		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger),
 		Store: st, Logger: cfg.Logger, Proxies: proxies,
 	})
-	return &Roster{Handler: h, Tenants: tenants, Admins: admins, Directory: dir}, nil
+	return &Roster{
+		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
+		cfg: cfg, store: st, jobs: jobs,
+	}, nil
 }
 
 // NormalizePrefix returns a path prefix with one leading slash and none
@@ -212,7 +351,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
-	roster, err := New(cfg, st)
+	roster, err := New(ctx, cfg, st)
 	if err != nil {
 		return err
 	}
@@ -276,20 +415,19 @@ func Serve(ctx context.Context, cfg Config) error {
 			cfg.Logger.Warn("debug listener stopped", "err", err)
 		}()
 	}
-	go background.NewRunner(st.Leases(), cfg.Logger).Run(ctx,
-		background.Task{Name: "purge-expired-credentials", Every: time.Hour, Run: func(ctx context.Context) error {
-			tokens, err := roster.Tenants.PurgeExpired(ctx)
-			if err != nil {
-				return err
-			}
-			sessions, err := roster.Admins.PurgeExpired(ctx)
-			if tokens+sessions > 0 {
-				cfg.Logger.Info("purged expired credentials", "tokens", tokens, "admin_sessions", sessions)
-			}
-			return err
-		}},
-		background.Task{Name: "database-statistics", Every: time.Minute, Run: st.Maintain},
-	)
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		roster.Run(runCtx)
+	}()
+	// Background work (webhook delivery among it) stops before the
+	// deferred Close closes what it uses.
+	defer func() {
+		stopRun()
+		<-runDone
+	}()
+	srv.RegisterOnShutdown(roster.Feed.Close)
 
 	errc := make(chan error, 1)
 	go func() {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/webhook"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -51,7 +52,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(),
+	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(), commandHistory(), commandEvents(), commandWebhook(),
 		commandBench(), commandVersion())
 	return root
 }
@@ -110,6 +111,12 @@ that first token yourself (for automation).`,
 	f.Float64Var(&cfg.TenantAuthFailures, "auth-failures-per-tenant", app.DefaultTenantAuthFailures, "failed authentications per minute against one tenant before 429 (0: no limit)")
 	f.StringVar(&cfg.Prefix, "prefix", app.DefaultPrefix, "path prefix of the SCIM endpoints")
 	f.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060")
+	f.DurationVar(&cfg.HistoryRetention, "history-retention", app.DefaultHistoryRetention, "how long the revision history is kept (0: forever)")
+	f.DurationVar(&cfg.EventRetention, "event-retention", app.DefaultEventRetention, "how long change events stay readable in the pull feed (0: forever)")
+	f.DurationVar(&cfg.Webhook.Timeout, "webhook-timeout", webhook.DefaultTimeout, "how long a webhook request may take before it counts as failed")
+	f.DurationVar(&cfg.Webhook.RetryBase, "webhook-retry-base", webhook.DefaultRetryBase, "first retry delay of a failed webhook delivery; doubles each attempt, with jitter")
+	f.DurationVar(&cfg.Webhook.RetryMax, "webhook-retry-max", webhook.DefaultRetryMax, "longest retry delay of a webhook delivery")
+	f.IntVar(&cfg.Webhook.MaxBatch, "webhook-max-batch", webhook.DefaultMaxBatch, "most events one webhook request carries (1: one event per request)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

@@ -29,6 +29,7 @@ func commandTenant() *cobra.Command {
 			fmt.Fprintf(w, "Shared URL:\t%s (the token names the tenant)\n", e.urls.SCIM())
 			fmt.Fprintf(w, "SCIM enabled:\t%s\n", yesNo(v.SCIMEnabled))
 			fmt.Fprintf(w, "Created:\t%s\n", v.Created.Format(time.RFC3339))
+			fmt.Fprintf(w, "History actor:\t%s\n", v.HistoryActor)
 			if v.RateLimit > 0 {
 				fmt.Fprintf(w, "Rate limit:\t%g requests/s\n", v.RateLimit)
 			}
@@ -132,24 +133,35 @@ func commandTenant() *cobra.Command {
 	del.Flags().StringVar(&confirm, "confirm", "", "the tenant's name, to confirm")
 
 	var rateLimit float64
+	var historyActor string
 	set := &cobra.Command{
-		Use:   "set NAME --rate-limit N",
+		Use:   "set NAME [--rate-limit N] [--history-actor NAME]",
 		Short: "Change a tenant's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("rate-limit") {
+			setRate, setActor := cmd.Flags().Changed("rate-limit"), cmd.Flags().Changed("history-actor")
+			if !setRate && !setActor {
 				return usageError{fmt.Errorf("nothing to set; see --help")}
 			}
 			return f.run(cmd, func(e *env) error {
-				t, err := e.tenants.SetRateLimit(e.ctx, args[0], rateLimit, actor())
-				if err != nil {
-					return notFoundHint(err, "tenant")
+				var t store.Tenant
+				var err error
+				if setRate {
+					if t, err = e.tenants.SetRateLimit(e.ctx, args[0], rateLimit, actor()); err != nil {
+						return notFoundHint(err, "tenant")
+					}
+				}
+				if setActor {
+					if t, err = e.tenants.SetHistoryActor(e.ctx, args[0], historyActor, actor()); err != nil {
+						return notFoundHint(err, "tenant")
+					}
 				}
 				return printTenant(e, t)
 			})
 		},
 	}
 	set.Flags().Float64Var(&rateLimit, "rate-limit", 0, "SCIM requests per second the tenant may make (0: the server's default)")
+	set.Flags().StringVar(&historyActor, "history-actor", "", `actor the revision history shows for SCIM changes ("": Scim System User)`)
 
 	cmd.AddCommand(create, list, show,
 		toggle("disable", "Switch a tenant's SCIM endpoint off: its requests get 403, its data is kept", false),

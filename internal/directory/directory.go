@@ -33,6 +33,7 @@ type Service struct {
 	store    store.Store
 	registry *schema.Registry
 	now      func() time.Time
+	commits  signal
 }
 
 // New returns a Service over st.
@@ -45,6 +46,22 @@ func (s *Service) Registry() *schema.Registry { return s.registry }
 
 // Store returns the underlying store, for streaming reads.
 func (s *Service) Store() store.Store { return s.store }
+
+// Committed returns a channel that is closed when the next change made
+// through this Service commits, so that event readers in this process
+// (the pull feed, webhook dispatch, in-process subscribers) wake at once
+// instead of polling. Changes committed by other processes on the same
+// database do not close it.
+func (s *Service) Committed() <-chan struct{} { return s.commits.wait() }
+
+// write runs fn in a store write and announces the commit.
+func (s *Service) write(ctx context.Context, fn func(w store.Writer) error) error {
+	if err := s.store.Write(ctx, fn); err != nil {
+		return err
+	}
+	s.commits.fire()
+	return nil
+}
 
 // Result is a resource after a write, with what the write did to a group's
 // membership (for events and audit) and whether anything changed at all.
@@ -82,16 +99,19 @@ func (s *Service) Create(ctx context.Context, tenant string, rt *schema.Resource
 		Created: now, Modified: now, Version: 1,
 	}
 	res := Result{Resource: r, Changed: true}
-	err = s.store.Write(ctx, func(w store.Writer) error {
+	err = s.write(ctx, func(w store.Writer) error {
+		res.MembersAdded = nil
 		if err := w.Create(ctx, r); err != nil {
 			return err
 		}
 		if len(members) > 0 {
 			added, err := w.AddMembers(ctx, tenant, r.ID, members)
+			if err != nil {
+				return err
+			}
 			res.MembersAdded = added
-			return err
 		}
-		return nil
+		return s.record(ctx, w, change{rt: rt, op: "create", after: &r, added: res.MembersAdded})
 	})
 	if err != nil {
 		return Result{}, writeError(rt, attrs, err)
@@ -127,7 +147,7 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 		return Result{}, err
 	}
 	var res Result
-	err = s.store.Write(ctx, func(w store.Writer) error {
+	err = s.write(ctx, func(w store.Writer) error {
 		old, err := w.Get(ctx, tenant, rt.Name, id)
 		if err != nil {
 			return notFound(rt, id, err)
@@ -140,22 +160,29 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 				attrs["password"] = pw
 			}
 		}
-		res.Resource = old
+		res = Result{Resource: old}
 		if hasMembers {
-			if err := w.ClearMembers(ctx, tenant, id); err != nil {
+			var delta memberDelta
+			removed, err := w.ClearMembers(ctx, tenant, id)
+			if err != nil {
 				return err
 			}
+			delta.remove(removed)
 			added, err := w.AddMembers(ctx, tenant, id, members)
 			if err != nil {
 				return err
 			}
-			res.MembersAdded = added
+			delta.add(added)
+			res.MembersAdded, res.MembersRemoved = delta.lists()
 		}
 		res.Attrs = attrs
 		res.Changed = true
 		res.Version = old.Version + 1
 		res.Modified = s.now().UTC()
-		return w.Update(ctx, res.Resource)
+		if err := w.Update(ctx, res.Resource); err != nil {
+			return err
+		}
+		return s.record(ctx, w, change{rt: rt, op: "replace", before: &old, after: &res.Resource, added: res.MembersAdded, removed: res.MembersRemoved})
 	})
 	if err != nil {
 		return Result{}, writeError(rt, attrs, err)
@@ -169,7 +196,7 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, req patch.Request) (Result, error) {
 	var res Result
 	var attrs map[string]any
-	err := s.store.Write(ctx, func(w store.Writer) error {
+	err := s.write(ctx, func(w store.Writer) error {
 		old, err := w.Get(ctx, tenant, rt.Name, id)
 		if err != nil {
 			return notFound(rt, id, err)
@@ -185,12 +212,14 @@ func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceT
 		if err := check(rt, pr.Attrs); err != nil {
 			return err
 		}
-		res.Resource = old
+		res = Result{Resource: old}
+		var delta memberDelta
 		for _, op := range pr.Members {
-			if err := s.applyMemberOp(ctx, w, tenant, id, op, &res); err != nil {
+			if err := s.applyMemberOp(ctx, w, tenant, id, op, &delta); err != nil {
 				return err
 			}
 		}
+		res.MembersAdded, res.MembersRemoved = delta.lists()
 		if len(pr.Changes) == 0 && len(res.MembersAdded) == 0 && len(res.MembersRemoved) == 0 {
 			return nil
 		}
@@ -198,7 +227,10 @@ func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceT
 		res.Changed = true
 		res.Version = old.Version + 1
 		res.Modified = s.now().UTC()
-		return w.Update(ctx, res.Resource)
+		if err := w.Update(ctx, res.Resource); err != nil {
+			return err
+		}
+		return s.record(ctx, w, change{rt: rt, op: "patch", before: &old, after: &res.Resource, added: res.MembersAdded, removed: res.MembersRemoved})
 	})
 	if err != nil {
 		return Result{}, writeError(rt, attrs, err)
@@ -206,7 +238,7 @@ func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceT
 	return res, nil
 }
 
-func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, groupID string, op patch.MemberOp, res *Result) error {
+func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, groupID string, op patch.MemberOp, delta *memberDelta) error {
 	for _, m := range op.IDs {
 		if m == groupID {
 			return scimerr.InvalidValue("a group cannot be a member of itself")
@@ -215,30 +247,34 @@ func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, gro
 	switch op.Op {
 	case "add":
 		added, err := w.AddMembers(ctx, tenant, groupID, op.IDs)
-		res.MembersAdded = append(res.MembersAdded, added...)
+		delta.add(added)
 		return err
 	case "replace":
-		if err := w.ClearMembers(ctx, tenant, groupID); err != nil {
+		removed, err := w.ClearMembers(ctx, tenant, groupID)
+		if err != nil {
 			return err
 		}
+		delta.remove(removed)
 		added, err := w.AddMembers(ctx, tenant, groupID, op.IDs)
-		res.MembersAdded = append(res.MembersAdded, added...)
+		delta.add(added)
 		return err
 	case "remove":
 		switch {
 		case op.All:
-			return w.ClearMembers(ctx, tenant, groupID)
+			removed, err := w.ClearMembers(ctx, tenant, groupID)
+			delta.remove(removed)
+			return err
 		case op.Filter != nil:
 			ids, err := s.matchingMembers(ctx, tenant, groupID, op.Filter)
 			if err != nil {
 				return err
 			}
 			removed, err := w.RemoveMembers(ctx, tenant, groupID, ids)
-			res.MembersRemoved = append(res.MembersRemoved, removed...)
+			delta.remove(removed)
 			return err
 		default:
 			removed, err := w.RemoveMembers(ctx, tenant, groupID, op.IDs)
-			res.MembersRemoved = append(res.MembersRemoved, removed...)
+			delta.remove(removed)
 			return err
 		}
 	}
@@ -265,7 +301,7 @@ func (s *Service) matchingMembers(ctx context.Context, tenant, groupID string, f
 
 // Delete deletes a resource and its memberships, per RFC 7644 §3.6.
 func (s *Service) Delete(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string) error {
-	return s.store.Write(ctx, func(w store.Writer) error {
+	return s.write(ctx, func(w store.Writer) error {
 		old, err := w.Get(ctx, tenant, rt.Name, id)
 		if err != nil {
 			return notFound(rt, id, err)
@@ -273,7 +309,10 @@ func (s *Service) Delete(ctx context.Context, tenant string, rt *schema.Resource
 		if err := checkVersion(old, ifMatch); err != nil {
 			return err
 		}
-		return w.Delete(ctx, tenant, rt.Name, id)
+		if err := w.Delete(ctx, tenant, rt.Name, id); err != nil {
+			return err
+		}
+		return s.record(ctx, w, change{rt: rt, op: "delete", before: &old})
 	})
 }
 

@@ -98,7 +98,7 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r.WithContext(guard.WithRequestID(r.Context(), id)))
 		level := slog.LevelDebug
 		if rec.status >= 500 {
 			level = slog.LevelError

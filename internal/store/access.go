@@ -28,6 +28,9 @@ type TenantSettings struct {
 	// RateLimit caps the tenant's SCIM requests per second; 0 means the
 	// server-wide default.
 	RateLimit float64 `json:"rate_limit,omitempty"`
+	// HistoryActor is the actor the revision history shows for changes
+	// made by SCIM clients; empty means "Scim System User".
+	HistoryActor string `json:"history_actor,omitempty"`
 }
 
 // JWTSettings configure JWTs that Roster or the app signs.

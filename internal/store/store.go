@@ -90,6 +90,9 @@ type Store interface {
 	Audit() AuditStore
 	Settings() SettingsStore
 	Leases() LeaseStore
+	History() HistoryStore
+	Events() EventStore
+	Webhooks() WebhookStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write
@@ -143,6 +146,12 @@ type Writer interface {
 	// RemoveMembers removes the given members, ignoring ids that are not
 	// members, and returns the ids it removed.
 	RemoveMembers(ctx context.Context, tenant, groupID string, ids []string) (removed []string, err error)
-	// ClearMembers removes every member of a group.
-	ClearMembers(ctx context.Context, tenant, groupID string) error
+	// ClearMembers removes every member of a group and returns the ids it
+	// removed.
+	ClearMembers(ctx context.Context, tenant, groupID string) (removed []string, err error)
+	// Record appends the change's history entry and its events to the
+	// transaction. c.Tenant is the tenant id; ErrNotFound if it names no
+	// tenant. c.Seq and each event's Tenant and Cursor are set by the time
+	// Write returns nil (a backend may send the rows with the commit).
+	Record(ctx context.Context, c *Change) error
 }

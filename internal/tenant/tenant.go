@@ -175,6 +175,17 @@ func (s *Service) SetRateLimit(ctx context.Context, name string, perSecond float
 		func(st *store.TenantSettings) error { st.RateLimit = perSecond; return nil })
 }
 
+// SetHistoryActor sets the actor the revision history shows for the
+// tenant's SCIM changes; "" restores "Scim System User".
+func (s *Service) SetHistoryActor(ctx context.Context, name, historyActor, actor string) (store.Tenant, error) {
+	historyActor = strings.TrimSpace(historyActor)
+	if len(historyActor) > 200 {
+		return store.Tenant{}, fmt.Errorf("%w: a history actor has at most 200 characters", ErrInvalid)
+	}
+	return s.updateSettings(ctx, name, actor, "tenant.history_actor", map[string]any{"history_actor": historyActor},
+		func(st *store.TenantSettings) error { st.HistoryActor = historyActor; return nil })
+}
+
 func (s *Service) updateSettings(ctx context.Context, name, actor, action string, detail map[string]any, change func(*store.TenantSettings) error) (store.Tenant, error) {
 	t, err := s.Get(ctx, name)
 	if err != nil {

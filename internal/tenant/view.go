@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/rosterhq/roster/internal/store"
@@ -33,8 +34,10 @@ type TenantView struct {
 	SCIMEnabled bool      `json:"scim_enabled"`
 	Created     time.Time `json:"created"`
 	RateLimit   float64   `json:"rate_limit,omitempty"`
-	JWT         *JWTView  `json:"jwt,omitempty"`
-	IdP         *IdPView  `json:"idp,omitempty"`
+	// HistoryActor is the actor the revision history shows for SCIM changes.
+	HistoryActor string   `json:"history_actor"`
+	JWT          *JWTView `json:"jwt,omitempty"`
+	IdP          *IdPView `json:"idp,omitempty"`
 }
 
 // JWTView describes a tenant's JWT settings; Secret only when revealed.
@@ -59,6 +62,7 @@ func ViewTenant(t store.Tenant, u URLs) TenantView {
 	v := TenantView{
 		ID: t.ID, Name: t.Name, TenantURL: u.TenantURL(t.Name),
 		SCIMEnabled: !t.SCIMDisabled, Created: t.Created, RateLimit: t.Settings.RateLimit,
+		HistoryActor: cmp.Or(t.Settings.HistoryActor, store.DefaultHistoryActor),
 	}
 	if j := t.Settings.JWT; j != nil {
 		v.JWT = &JWTView{Algorithm: j.Algorithm, Issuer: j.Issuer, Audience: j.Audience, PublicKeyPEM: j.PublicKeyPEM}

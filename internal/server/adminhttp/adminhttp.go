@@ -22,10 +22,12 @@ import (
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
+	"github.com/rosterhq/roster/internal/webhook"
 )
 
 // maxBody bounds a request body; admin requests are small.
@@ -40,17 +42,24 @@ type Config struct {
 	// Failures blocks client addresses that fail to sign in too often.
 	// Nil: no limit.
 	Failures *guard.FailureLimiter
+	// Feed serves the pull feed of change events; nil makes one over the
+	// directory's store.
+	Feed *feed.Feed
+	// Webhooks lists and redelivers webhook deliveries.
+	Webhooks *webhook.Service
 }
 
 // Handler serves the admin API.
 type Handler struct {
-	cfg     Config
-	tenants *tenant.Service
-	admins  *admin.Service
-	dir     *directory.Service
-	audit   *audit.Log
-	log     *slog.Logger
-	mux     *http.ServeMux
+	cfg      Config
+	tenants  *tenant.Service
+	admins   *admin.Service
+	dir      *directory.Service
+	audit    *audit.Log
+	feed     *feed.Feed
+	webhooks *webhook.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
 }
 
 // New returns the admin API handler.
@@ -58,9 +67,12 @@ func New(cfg Config, tenants *tenant.Service, admins *admin.Service, dir *direct
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Feed == nil {
+		cfg.Feed = feed.New(dir.Store(), dir.Committed, 0)
+	}
 	h := &Handler{
 		cfg: cfg, tenants: tenants, admins: admins, dir: dir,
-		audit: audit.New(dir.Store(), nil), log: cfg.Logger, mux: http.NewServeMux(),
+		audit: audit.New(dir.Store(), nil), feed: cfg.Feed, webhooks: cfg.Webhooks, log: cfg.Logger, mux: http.NewServeMux(),
 	}
 	h.routes()
 	return h
@@ -181,7 +193,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
 		ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit)}
-	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, admin.ErrInvalid):
+	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, admin.ErrInvalid), errors.Is(err, webhook.ErrInvalid):
 		ae = &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		ae = &apiError{http.StatusNotFound, "not_found", err.Error()}

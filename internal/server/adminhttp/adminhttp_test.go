@@ -33,7 +33,7 @@ func newEnv(t *testing.T) *env {
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	roster, err := app.New(app.Config{ClientAuthFailures: 1000}, st)
+	roster, err := app.New(context.Background(), app.Config{ClientAuthFailures: 1000}, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
 	for name, role := range map[string]string{"root": store.RoleSuperAdmin, "ada": store.RoleAdmin, "reader": store.RoleReadOnly} {
@@ -291,7 +291,7 @@ func TestAdminLoginRateLimit(t *testing.T) {
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	roster, err := app.New(app.Config{ClientAuthFailures: 3}, st)
+	roster, err := app.New(context.Background(), app.Config{ClientAuthFailures: 3}, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
 	srv := httptest.NewServer(roster.Handler)

@@ -48,6 +48,16 @@ func (h *Handler) routes() {
 	h.handle("GET /admin/api/tenants/{tenant}/groups", admin.ReadDirectory, h.listResources(schema.GroupResource))
 	h.handle("GET /admin/api/tenants/{tenant}/groups/{id}", admin.ReadDirectory, h.getResource(schema.GroupResource))
 
+	h.handle("GET /admin/api/tenants/{tenant}/history", admin.ReadHistory, h.history)
+	h.handle("GET /admin/api/tenants/{tenant}/events", admin.ReadHistory, h.events)
+
+	h.handle("GET /admin/api/tenants/{tenant}/webhooks", admin.ManageCredentials, h.listWebhooks)
+	h.handle("POST /admin/api/tenants/{tenant}/webhooks", admin.ManageCredentials, h.createWebhook)
+	h.handle("PATCH /admin/api/tenants/{tenant}/webhooks/{id}", admin.ManageCredentials, h.updateWebhook)
+	h.handle("DELETE /admin/api/tenants/{tenant}/webhooks/{id}", admin.ManageCredentials, h.deleteWebhook)
+	h.handle("GET /admin/api/tenants/{tenant}/webhooks/{id}/deliveries", admin.ReadHistory, h.deliveries)
+	h.handle("POST /admin/api/tenants/{tenant}/webhooks/{id}/redeliver", admin.ManageCredentials, h.redeliver)
+
 	h.handle("GET /admin/api/audit", admin.ReadHistory, h.listAudit)
 
 	h.handle("GET /admin/api/admins", admin.ManageAdmins, h.listAdmins)
@@ -131,8 +141,9 @@ func (h *Handler) showTenant(w http.ResponseWriter, c *call) error {
 
 func (h *Handler) updateTenant(w http.ResponseWriter, c *call) error {
 	var body struct {
-		SCIMEnabled *bool    `json:"scim_enabled"`
-		RateLimit   *float64 `json:"rate_limit"`
+		SCIMEnabled  *bool    `json:"scim_enabled"`
+		RateLimit    *float64 `json:"rate_limit"`
+		HistoryActor *string  `json:"history_actor"`
 	}
 	if err := decode(c.Request, &body); err != nil {
 		return err
@@ -149,6 +160,11 @@ func (h *Handler) updateTenant(w http.ResponseWriter, c *call) error {
 	}
 	if body.RateLimit != nil {
 		if t, err = h.tenants.SetRateLimit(c.Context(), name, *body.RateLimit, c.actor()); err != nil {
+			return err
+		}
+	}
+	if body.HistoryActor != nil {
+		if t, err = h.tenants.SetHistoryActor(c.Context(), name, *body.HistoryActor, c.actor()); err != nil {
 			return err
 		}
 	}

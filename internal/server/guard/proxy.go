@@ -411,3 +411,17 @@ func AddrKey(addr string) string {
 	pf, _ := a.WithZone("").Prefix(64)
 	return pf.String()
 }
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id (the one echoed in
+// X-Request-Id), for the revision history.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id ctx carries, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

@@ -400,7 +400,7 @@ func TestDatabaseHoldsNoSecret(t *testing.T) {
 	dbPath := filepath.Join(dir, "roster.db")
 	st, err := sqlite.Open(ctx, dbPath)
 	require.NoError(t, err)
-	roster, err := app.New(app.Config{}, st)
+	roster, err := app.New(context.Background(), app.Config{}, st)
 	require.NoError(t, err)
 	var secrets []string
 	_, issued, err := roster.Tenants.Bootstrap(ctx, "default", "")

@@ -218,7 +218,16 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 	if tenantName != "" {
 		base += "/" + t.Name
 	}
-	return &request{Request: r, tenant: t, principal: p, baseURL: base}, nil
+	// Changes this request makes are recorded in history as made by the
+	// tenant's actor, with the credential and request they came through.
+	ctx := directory.WithOrigin(r.Context(), directory.Origin{
+		Actor:      cmp.Or(t.Settings.HistoryActor, directory.DefaultActor),
+		ActorLabel: p.Label,
+		Credential: p.Kind + ":" + p.ID,
+		RequestID:  guard.RequestID(r.Context()),
+		ClientAddr: addr,
+	})
+	return &request{Request: r.WithContext(ctx), tenant: t, principal: p, baseURL: base}, nil
 }
 
 // scimBase is the public URL of the SCIM root for a request.

@@ -47,7 +47,7 @@ func newEnvWith(t *testing.T, cfg app.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := openStore(t)
-	roster, err := app.New(cfg, st)
+	roster, err := app.New(ctx, cfg, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
 	_, issued, err := roster.Tenants.Bootstrap(ctx, "default", "")

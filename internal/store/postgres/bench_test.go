@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -61,6 +63,42 @@ func benchUser(id string, i int) store.Resource {
 				map[string]any{"value": benchUserName(i), "type": "work", "primary": true},
 			},
 		},
+	}
+}
+
+// withParam adds a run-time parameter such as "synchronous_commit=off" to
+// a URL DSN.
+func withParam(dsn, param string) string {
+	if param == "" {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + param
+}
+
+// benchChange is the change of creating r as the SCIM service records it:
+// every attribute set, and a user.created event carrying the resource.
+func benchChange(r store.Resource) *store.Change {
+	attrs := make([]store.AttrChange, 0, len(r.Attrs))
+	for _, k := range slices.Sorted(maps.Keys(r.Attrs)) {
+		attrs = append(attrs, store.AttrChange{Path: k, After: r.Attrs[k]})
+	}
+	body := map[string]any{"id": r.ID, "schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}}
+	maps.Copy(body, r.Attrs)
+	data, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	name, _ := r.Attrs["userName"].(string)
+	return &store.Change{
+		Tenant: r.Tenant, Time: r.Created, ResourceType: r.Type, ResourceID: r.ID, ResourceName: name,
+		Operation: "create", Version: 1, Actor: "Scim System User", ActorLabel: "Okta", Credential: "token:bench",
+		RequestID: "req-" + r.ID, ClientAddr: "203.0.113.7", Attributes: attrs,
+		Events: []store.Event{{ID: "ev-" + r.ID, Type: store.UserCreated, Time: r.Created, ResourceType: r.Type,
+			ResourceID: r.ID, Data: data}},
 	}
 }
 
@@ -213,18 +251,24 @@ func (l *latencies) report(b *testing.B) {
 // empty schema: with the count spread over 16 rows (the default) and over
 // one, which every create then locks until it commits; with
 // synchronous_commit off, which does not wait for the WAL flush (SQLite's
-// synchronous=NORMAL does not either); and into the seeded tenant.
+// synchronous=NORMAL does not either); and into the seeded tenant. The
+// Record variants also record each create's change, with its history entry
+// and event, as the SCIM service does.
 func BenchmarkCreateUser(b *testing.B) {
 	for _, mode := range []struct {
 		name   string
 		param  string
 		opts   []postgres.Option
 		seeded bool
+		record bool
 	}{
-		{"CountShards16", "", nil, false},
-		{"CountShards1", "", []postgres.Option{postgres.WithCountShards(1)}, false},
-		{"SyncCommitOff", "synchronous_commit=off", nil, false},
-		{"SeededTenant", "", nil, true},
+		{"CountShards16", "", nil, false, false},
+		{"CountShards16Record", "", nil, false, true},
+		{"CountShards1", "", []postgres.Option{postgres.WithCountShards(1)}, false, false},
+		{"SyncCommitOff", "synchronous_commit=off", nil, false, false},
+		{"SyncCommitOffRecord", "synchronous_commit=off", nil, false, true},
+		{"SeededTenant", "", nil, true, false},
+		{"SeededTenantRecord", "", nil, true, true},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -234,16 +278,8 @@ func BenchmarkCreateUser(b *testing.B) {
 				s = seededStore(b)
 				prefix = "bench-create-" + strconv.FormatUint(rand.Uint64(), 36) + "-"
 			} else {
-				dsn := testDSN(b)
-				if mode.param != "" {
-					sep := "?"
-					if strings.Contains(dsn, "?") {
-						sep = "&"
-					}
-					dsn += sep + mode.param
-				}
 				var err error
-				s, err = postgres.Open(ctx, dsn, append([]postgres.Option{postgres.WithSchema(newSchema(b))}, mode.opts...)...)
+				s, err = postgres.Open(ctx, withParam(testDSN(b), mode.param), append([]postgres.Option{postgres.WithSchema(newSchema(b))}, mode.opts...)...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -264,8 +300,17 @@ func BenchmarkCreateUser(b *testing.B) {
 				for pb.Next() {
 					i := int(next.Add(1))
 					r := benchUser(prefix+benchID(i), i)
+					var c *store.Change
+					if mode.record {
+						c = benchChange(r)
+					}
 					t0 := time.Now()
-					if err := s.Write(ctx, func(w store.Writer) error { return w.Create(ctx, r) }); err != nil {
+					if err := s.Write(ctx, func(w store.Writer) error {
+						if err := w.Create(ctx, r); err != nil || c == nil {
+							return err
+						}
+						return w.Record(ctx, c)
+					}); err != nil {
 						b.Error(err)
 						return
 					}
@@ -275,6 +320,50 @@ func BenchmarkCreateUser(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
 			b.StopTimer()
 			lat.report(b)
+		})
+	}
+}
+
+// BenchmarkCreateUserSerial creates users one at a time, from one
+// goroutine, into an empty schema: the latency of one Write, without and
+// with Record.
+func BenchmarkCreateUserSerial(b *testing.B) {
+	for _, mode := range []struct {
+		name   string
+		param  string
+		record bool
+	}{
+		{"Create", "", false},
+		{"CreateRecord", "", true},
+		{"SyncCommitOffCreate", "synchronous_commit=off", false},
+		{"SyncCommitOffCreateRecord", "synchronous_commit=off", true},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := postgres.Open(ctx, withParam(testDSN(b), mode.param), postgres.WithSchema(newSchema(b)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Tenants().Create(ctx, store.Tenant{ID: benchTenant, Name: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				r := benchUser(benchID(i), i)
+				var c *store.Change
+				if mode.record {
+					c = benchChange(r)
+				}
+				if err := s.Write(ctx, func(w store.Writer) error {
+					if err := w.Create(ctx, r); err != nil || c == nil {
+						return err
+					}
+					return w.Record(ctx, c)
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -59,7 +59,34 @@
 // resource and its resource_values rows with data-modifying CTEs (the rows
 // travel as arrays), AddMembers looks up and inserts in one. BEGIN goes in
 // one round trip with the first statement (the tenant lock) and COMMIT in
-// one with the counts, so a Write of one Create is three round trips.
+// one with the counts and the history and events Record queued, so a Write
+// of one Create and its Record is three round trips.
+//
+// # History and events
+//
+// Writer.Record checks a change and queues one statement that inserts its
+// history row and, from arrays, its events; the statement goes with the
+// COMMIT, and c.Seq and the events' cursors are set once Write has
+// committed. History rows keep the columns their filters use ((tenant,
+// seq), (tenant, resource_type, resource_id, seq), (tenant, folded name)
+// and time are indexed) and the rest of the change as json, byte for byte
+// as written, with attribute values in the codec of resources' attributes
+// so that integers stay int64.
+//
+// An event's position, and its cursor "txid.seq", is the id of the
+// transaction that wrote it (xid8, pg_current_xact_id) and a bigserial.
+// EventStore.List reads events after the cursor in position order, up to a
+// horizon below which no event can appear any more, so that a reader that
+// follows the cursor never skips one, whatever order transactions commit
+// in. The horizon is not the snapshot's xmin, which any long transaction
+// anywhere in the cluster holds back (including one's own view of a write
+// just committed, while another schema migrates): every write transaction
+// takes, shared, one of 16 advisory locks keyed by the schema before it has
+// an id (lockTenantSQL), and the horizon is the lowest id of the
+// transactions holding one, read from pg_locks and pg_stat_activity by one
+// statement before the events are read by the next. Such a lock costs no
+// round trip and blocks nothing, as no one takes it exclusively. EventStore.Oldest is
+// the position of the newest event Purge deleted, kept in events_purged.
 //
 // # Reads
 //
@@ -75,8 +102,9 @@
 // The tables follow the layout package store/sqlfilter documents, as in the
 // SQLite backend, with PostgreSQL types:
 //
-//   - bigint identity keys (tenants.key, resources.seq, audit_events.seq),
-//     jsonb for attributes, settings and audit details, bytea for hashes,
+//   - bigint identity keys (tenants.key, resources.seq, audit_events.seq,
+//     history.seq, events.seq), jsonb for attributes, settings and audit
+//     details, json for history details and event data, bytea for hashes,
 //     timestamptz for the times of tenants, credentials, admins and audit
 //     events (kept to the microsecond), and text in sqlfilter.TimeLayout for
 //     resources.created and modified, which filters compare as that text
@@ -104,8 +132,9 @@
 // # Deleting a tenant
 //
 // As in the SQLite backend, in two stages: one transaction removes the
-// tenant row, its tokens and OAuth clients and records the key in
-// tenant_deletions; then the rows under the key go a batch of about 10,000
-// per transaction, and a deletion that stops early is finished by a
-// background sweeper on the next Open of any node. See purge.go.
+// tenant row, its tokens, OAuth clients and webhook endpoints and records
+// the key in tenant_deletions; then the rows under the key (resources,
+// history, events) go a batch of about 10,000 per transaction, and a
+// deletion that stops early is finished by a background sweeper on the
+// next Open of any node. See purge.go.
 package postgres

@@ -138,3 +138,11 @@ func (s *Store) BulkLoad(ctx context.Context, tenant string, n int, res func(i i
 
 // FormatTime is sqlfilter.FormatTime, for comparing with roster_time.
 var FormatTime = sqlfilter.FormatTime
+
+// Horizon is horizon, for testing its arithmetic across epochs.
+var Horizon = horizon
+
+// EventWriterLock returns the keys of the advisory lock that transactions
+// writing events hold (see lockTenantSQL), for tests that write events
+// with SQL of their own.
+func (s *Store) EventWriterLock() (int32, int32) { return eventWriterLock, s.eventKey }

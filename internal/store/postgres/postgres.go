@@ -65,6 +65,12 @@ type Store struct {
 	keyMu sync.RWMutex
 	keys  map[string]int64 // tenant id → tenants.key; keys are never reused
 
+	// eventKey is the second key of the first shard of the advisory lock
+	// that writers of events hold (see events.List): from a hash of the
+	// schema's name, so that stores in other schemas of the database do not
+	// hold back this one's readers.
+	eventKey int32
+
 	sw     *rerun.Runner // finishes tenant deletions left unfinished
 	closed atomic.Bool
 	once   sync.Once
@@ -112,6 +118,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, s.fail("open postgres", err)
 	}
+	var sch string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&sch); err != nil {
+		pool.Close()
+		return nil, s.fail("open postgres", err)
+	}
+	s.eventKey = schemaKey(sch)
 	s.sw = rerun.New(s.sweepRound)
 	s.sw.Trigger()
 	return s, nil

@@ -17,12 +17,14 @@ import (
 //  1. Unlink: one transaction locks the tenant row FOR UPDATE, which waits
 //     for the writes in progress (each holds it FOR KEY SHARE) and keeps new
 //     ones out, records the key in tenant_deletions and deletes the tenant's
-//     tokens, OAuth clients and row. From the commit on, the tenant is gone
-//     for every reader and node, and no write can add rows under its key,
-//     which an identity column never hands out again.
+//     tokens, OAuth clients, webhook endpoints and row. From the commit on,
+//     the tenant is gone for every reader and node, and no write can add
+//     rows under its key, which an identity column never hands out again.
 //  2. Purge: the rows left under the key (resources, resource_values,
-//     memberships, resource_counts) are deleted a batch per transaction
-//     until none is left; the tenant_deletions row goes with the last batch.
+//     memberships, resource_counts, history, events) are deleted a batch per
+//     transaction until none is left; the tenant_deletions row goes with the
+//     last batch. Until then, readers of every tenant's events leave out
+//     those under a key listed there.
 //     PostgreSQL locks rows, not the database, so other tenants' writes run
 //     alongside.
 //
@@ -54,6 +56,7 @@ func (s *Store) unlinkTenant(ctx context.Context, op, id string) (int64, error) 
 		b.Queue("INSERT INTO tenant_deletions (key, id, started) VALUES ($1, $2, now())", key, id)
 		b.Queue("DELETE FROM tokens WHERE tenant_id = $1", id)
 		b.Queue("DELETE FROM oauth_clients WHERE tenant_id = $1", id)
+		b.Queue("DELETE FROM webhook_endpoints WHERE tenant_id = $1", id)
 		b.Queue("DELETE FROM tenants WHERE key = $1", key)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -109,12 +112,18 @@ const (
 		DELETE FROM resource_values v USING b WHERE v.resource_seq = b.seq
 	)
 	DELETE FROM resources r USING b WHERE r.seq = b.seq`
+	// purgeHistorySQL deletes the tenant's oldest $2 history entries.
+	purgeHistorySQL = "DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE tenant = $1 ORDER BY seq LIMIT $2)"
+	// purgeEventsOfSQL deletes the tenant's oldest $2 events.
+	purgeEventsOfSQL = `DELETE FROM events WHERE (txid, seq) IN
+		(SELECT txid, seq FROM events WHERE tenant = $1 ORDER BY txid, seq LIMIT $2)`
 )
 
 // purgeBatch deletes about budget rows under key k: chunks of the members
 // of the oldest group, that group once it has none, then resources of one
-// type at a time, oldest first. done reports that nothing was left, in which
-// case it also deleted k's counts and its tenant_deletions row.
+// type at a time, oldest first, then history entries and events. done
+// reports that nothing was left, in which case it also deleted k's counts
+// and its tenant_deletions row.
 func (w *writer) purgeBatch(ctx context.Context, k int64, budget int) (done bool, err error) {
 	if err := w.begin(ctx); err != nil {
 		return false, err
@@ -161,6 +170,22 @@ func (w *writer) purgeBatch(ctx context.Context, k int64, budget int) (done bool
 		var typ string
 		err = tx.QueryRow(ctx, firstTypeSQL, k).Scan(&typ)
 		if errors.Is(err, pgx.ErrNoRows) {
+			more := false
+			for _, sql := range []string{purgeHistorySQL, purgeEventsOfSQL} {
+				limit := int64(budget - n)
+				tag, err := tx.Exec(ctx, sql, k, limit)
+				if err != nil {
+					return false, err
+				}
+				n += int(tag.RowsAffected())
+				if tag.RowsAffected() == limit {
+					more = true // there may be more, and the budget is spent
+					break
+				}
+			}
+			if more {
+				continue
+			}
 			b := &pgx.Batch{}
 			b.Queue("DELETE FROM resource_counts WHERE tenant = $1", k)
 			b.Queue("DELETE FROM tenant_deletions WHERE key = $1", k)

@@ -433,6 +433,17 @@ func TestClosed(t *testing.T) {
 		"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
 		"leases.Acquire":        func() error { _, err := s.Leases().Acquire(ctx, "l", "h", time.Second); return err },
 		"leases.Release":        func() error { return s.Leases().Release(ctx, "l", "h") },
+		"history.List": func() error {
+			_, err := s.History().List(ctx, store.HistoryQuery{Tenant: "t"})
+			return err
+		},
+		"history.Purge":   func() error { _, err := s.History().Purge(ctx, time.Now(), 10); return err },
+		"events.List":     func() error { _, _, err := s.Events().List(ctx, store.EventQuery{}); return err },
+		"events.Purge":    func() error { _, err := s.Events().Purge(ctx, time.Now(), 10); return err },
+		"events.Oldest":   func() error { _, err := s.Events().Oldest(ctx); return err },
+		"webhooks.Create": func() error { return s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "w", Tenant: "t"}) },
+		"webhooks.List":   func() error { _, err := s.Webhooks().List(ctx, ""); return err },
+		"webhooks.Delete": func() error { return s.Webhooks().Delete(ctx, "w") },
 	} {
 		require.ErrorIs(t, call(), store.ErrUnavailable, name)
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,12 +98,16 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*writer) error) (err erro
 // COMMIT, because a statement in it had failed.
 var errRolledBack = errors.New("the transaction was aborted by an earlier error and rolled back")
 
-// commit writes the counts and commits, in one round trip.
+// commit writes the changes Record queued and the counts, and commits, in
+// one round trip.
 func (w *writer) commit(ctx context.Context) error {
 	if !w.begun {
 		return nil
 	}
 	b := &pgx.Batch{}
+	for _, r := range w.records {
+		b.Queue(recordSQL, r.args...)
+	}
 	flush := w.queueCounts(b)
 	b.Queue("COMMIT")
 	br := w.conn.SendBatch(ctx, b)
@@ -110,7 +115,16 @@ func (w *writer) commit(ctx context.Context) error {
 		err error
 		tag pgconn.CommandTag
 	)
-	if flush {
+	for _, r := range w.records {
+		if err != nil {
+			break
+		}
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			err = r.scan(rows)
+		}
+	}
+	if flush && err == nil {
 		_, err = br.Exec()
 	}
 	if err == nil {
@@ -127,6 +141,9 @@ func (w *writer) commit(ctx context.Context) error {
 		return w.s.fail("commit", err)
 	}
 	w.begun = false
+	for _, r := range w.records {
+		r.apply()
+	}
 	return nil
 }
 
@@ -146,12 +163,13 @@ func (w *writer) rollback(ctx context.Context) {
 
 // writer implements store.Writer on one transaction.
 type writer struct {
-	s      *Store
-	conn   *pgxpool.Conn
-	begun  bool               // BEGIN has been sent
-	keys   map[string]int64   // tenants locked by this transaction
-	counts map[countKey]int64 // changes to resource_counts, written at the end
-	order  []countKey         // keys of counts, in first-use order
+	s       *Store
+	conn    *pgxpool.Conn
+	begun   bool               // BEGIN has been sent
+	keys    map[string]int64   // tenants locked by this transaction
+	counts  map[countKey]int64 // changes to resource_counts, written at the end
+	order   []countKey         // keys of counts, in first-use order
+	records []*pendingRecord   // changes Record queued for the commit
 }
 
 type countKey struct {
@@ -177,7 +195,17 @@ func (w *writer) begin(ctx context.Context) error {
 // the transaction ends. Many transactions hold that lock at once, but
 // deleting the tenant waits for all of them, so no write can add rows under
 // the key of a tenant already deleted.
-const lockTenantSQL = "SELECT key FROM tenants WHERE id = $1 FOR KEY SHARE"
+//
+// It first takes, shared, a shard of the advisory lock ($2, $3) that marks
+// the transaction as one that may write events (see events.List): the
+// function scan runs before the row is locked, which is what gives the
+// transaction its id, so every transaction id that may write events
+// belongs to a holder of that lock.
+const lockTenantSQL = "SELECT t.key FROM pg_advisory_xact_lock_shared($2, $3) l, tenants t WHERE t.id = $1 FOR KEY SHARE OF t"
+
+// eventLockShard returns the second key of a shard of the event writer
+// lock, picked at random.
+func (s *Store) eventLockShard() int32 { return s.eventKey + int32(rand.IntN(eventLockShards)) }
 
 // tenant returns the key of a tenant and locks it (lockTenantSQL); every
 // writer method calls it first, so it also begins the transaction, in the
@@ -192,11 +220,11 @@ func (w *writer) tenant(ctx context.Context, op, tenant string) (int64, error) {
 	var k int64
 	var err error
 	if w.begun {
-		err = w.conn.QueryRow(ctx, lockTenantSQL, tenant).Scan(&k)
+		err = w.conn.QueryRow(ctx, lockTenantSQL, tenant, eventWriterLock, w.s.eventLockShard()).Scan(&k)
 	} else {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		b.Queue(lockTenantSQL, tenant)
+		b.Queue(lockTenantSQL, tenant, eventWriterLock, w.s.eventLockShard())
 		br := w.conn.SendBatch(ctx, b)
 		if _, err = br.Exec(); err == nil {
 			w.begun = true
@@ -579,27 +607,66 @@ func (w *writer) RemoveMembers(ctx context.Context, tenant, groupID string, ids 
 	return removed, nil
 }
 
-// ClearMembers deletes every membership row of the group.
-func (w *writer) ClearMembers(ctx context.Context, tenant, groupID string) error {
+// clearMembersOfSQL deletes every membership of group $2 of tenant $1. One
+// row holds the group's seq (NULL if there is no such group) and no id, the
+// others the seq and id of each member removed.
+const clearMembersOfSQL = `WITH g AS (
+	SELECT seq FROM resources WHERE tenant = $1 AND id = $2 AND type = '` + schema.GroupResource + `'
+), d AS (
+	DELETE FROM memberships m USING g, resources x WHERE m.group_seq = g.seq AND x.seq = m.member_seq
+	RETURNING m.member_seq, x.id
+)
+SELECT (SELECT seq FROM g), NULL
+UNION ALL
+SELECT member_seq, id FROM d`
+
+// ClearMembers deletes every membership row of the group and returns the
+// ids of the members it removed, in the order of their creation.
+func (w *writer) ClearMembers(ctx context.Context, tenant, groupID string) ([]string, error) {
 	const op = "clear members"
 	k, err := w.tenant(ctx, op, tenant)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var found bool
-	err = w.conn.QueryRow(ctx, `WITH g AS (
-		SELECT seq FROM resources WHERE tenant = $1 AND id = $2 AND type = '`+schema.GroupResource+`'
-	), d AS (
-		DELETE FROM memberships m USING g WHERE m.group_seq = g.seq
-	)
-	SELECT EXISTS (SELECT 1 FROM g)`, k, groupID).Scan(&found)
+	rows, err := w.conn.Query(ctx, clearMembersOfSQL, k, groupID)
 	if err != nil {
-		return w.s.fail(op, err)
+		return nil, w.s.fail(op, err)
 	}
-	if !found {
-		return fmt.Errorf("%s: group %s: %w", op, groupID, store.ErrNotFound)
+	type member struct {
+		seq int64
+		id  string
 	}
-	return nil
+	var (
+		group   *int64
+		removed []member
+	)
+	for rows.Next() {
+		var (
+			seq *int64
+			id  *string
+		)
+		if err := rows.Scan(&seq, &id); err != nil {
+			rows.Close()
+			return nil, w.s.fail(op, err)
+		}
+		if id == nil {
+			group = seq
+			continue
+		}
+		removed = append(removed, member{*seq, *id})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, w.s.fail(op, err)
+	}
+	if group == nil {
+		return nil, fmt.Errorf("%s: group %s: %w", op, groupID, store.ErrNotFound)
+	}
+	slices.SortFunc(removed, func(a, b member) int { return cmp.Compare(a.seq, b.seq) })
+	ids := make([]string, len(removed))
+	for i, m := range removed {
+		ids[i] = m.id
+	}
+	return ids, nil
 }
 
 // uniq returns ids without repetitions, in their order.

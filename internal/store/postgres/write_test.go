@@ -112,6 +112,9 @@ func seedDeletable(t *testing.T, s *postgres.Store, tenant string, users int) in
 			}}); err != nil {
 				return err
 			}
+			if err := w.Record(ctx, createdChange(tenant, ids[i])); err != nil {
+				return err
+			}
 		}
 		for _, g := range []string{"all", "half", "nested"} {
 			if err := w.Create(ctx, store.Resource{Tenant: tenant, Type: schema.GroupResource, ID: g, Version: 1,
@@ -129,6 +132,7 @@ func seedDeletable(t *testing.T, s *postgres.Store, tenant string, users int) in
 		return err
 	}))
 	require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + tenant, Tenant: tenant, SecretHash: []byte{1}}))
+	require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tenant, Tenant: tenant, URL: "https://example.com/hook", MaxAttempts: 1}))
 	var k int64
 	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT key FROM tenants WHERE id = $1", tenant).Scan(&k))
 	return k
@@ -144,6 +148,8 @@ func leftUnder(t *testing.T, s *postgres.Store, k int64) int {
 		(SELECT count(*) FROM resource_values WHERE tenant = $1) +
 		(SELECT count(*) FROM memberships m WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.seq = m.group_seq)) +
 		(SELECT count(*) FROM resource_counts WHERE tenant = $1) +
+		(SELECT count(*) FROM history WHERE tenant = $1) +
+		(SELECT count(*) FROM events WHERE tenant = $1) +
 		(SELECT count(*) FROM tenant_deletions WHERE key = $1)`, k).Scan(&n))
 	return n
 }
@@ -161,9 +167,14 @@ func TestDeleteTenantInBatches(t *testing.T) {
 	require.NoError(t, s.Tenants().Delete(ctx, "doomed"))
 	require.Zero(t, leftUnder(t, s, k))
 	require.Equal(t, before, leftUnder(t, s, other))
-	require.Greater(t, batches.Load(), int32(8), "about 1,200 rows in batches of 100")
+	require.Greater(t, batches.Load(), int32(14), "about 1,800 rows in batches of 100")
 	_, err := s.Tokens().Get(ctx, "tok-doomed")
 	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.Webhooks().Get(ctx, "wh-doomed")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	kept, _, err := s.Events().List(ctx, store.EventQuery{Limit: store.EventsMaxLimit})
+	require.NoError(t, err)
+	require.Len(t, kept, 20, "the other tenant's events")
 }
 
 // A deletion cut short is finished by the sweeper of the next Open; the
@@ -190,6 +201,17 @@ func TestDeleteTenantInterrupted(t *testing.T) {
 	_, err = s.Resources().Get(ctx, "doomed", schema.UserResource, "u0001")
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.Positive(t, leftUnder(t, s, k))
+	// Its history and events are gone for readers at once, though their
+	// rows are not yet.
+	hs, err := s.History().List(ctx, store.HistoryQuery{Tenant: "doomed"})
+	require.NoError(t, err)
+	require.Empty(t, hs)
+	es, _, err := s.Events().List(ctx, store.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, es)
+	var rows int
+	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant = $1", k).Scan(&rows))
+	require.Positive(t, rows)
 	require.NoError(t, s.Close())
 
 	s2 := openStore(t, sch)

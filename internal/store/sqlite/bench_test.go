@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -167,7 +169,14 @@ func (l *latencies) report(b *testing.B) {
 // BenchmarkCreateUser creates users from 32 goroutines (GOMAXPROCS×16 on
 // two cores), the concurrency of the HTTP target, with and without group
 // commit.
-func BenchmarkCreateUser(b *testing.B) {
+func BenchmarkCreateUser(b *testing.B) { benchCreate(b, false) }
+
+// BenchmarkCreateWithRecord is BenchmarkCreateUser with the history entry
+// and the user.created event that every SCIM create records in its write
+// (Writer.Record): the cost of the history and the outbox.
+func BenchmarkCreateWithRecord(b *testing.B) { benchCreate(b, true) }
+
+func benchCreate(b *testing.B, record bool) {
 	for _, mode := range []struct {
 		name string
 		opts []sqlite.Option
@@ -194,7 +203,21 @@ func BenchmarkCreateUser(b *testing.B) {
 				for pb.Next() {
 					i := int(next.Add(1))
 					r := benchUser(benchID(i), i)
-					if err := s.Write(ctx, func(w store.Writer) error { return w.Create(ctx, r) }); err != nil {
+					var c *store.Change
+					if record {
+						var err error
+						if c, err = benchChange(r); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+					err := s.Write(ctx, func(w store.Writer) error {
+						if err := w.Create(ctx, r); err != nil || c == nil {
+							return err
+						}
+						return w.Record(ctx, c)
+					})
+					if err != nil {
 						b.Error(err)
 						return
 					}
@@ -203,6 +226,25 @@ func BenchmarkCreateUser(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
 		})
 	}
+}
+
+// benchChange is the change of creating r as the SCIM service records it:
+// every attribute set, and a user.created event carrying the resource.
+func benchChange(r store.Resource) (*store.Change, error) {
+	data, err := json.Marshal(map[string]any{"id": r.ID, "resource": r.Attrs})
+	if err != nil {
+		return nil, err
+	}
+	c := &store.Change{
+		Tenant: r.Tenant, Time: r.Created, ResourceType: r.Type, ResourceID: r.ID, ResourceName: r.Attrs["userName"].(string),
+		Operation: "create", Version: 1, Actor: "Scim System User", ActorLabel: "Okta", Credential: "token:bench",
+		RequestID: "req-" + r.ID, ClientAddr: "203.0.113.7",
+		Events: []store.Event{{ID: r.ID, Type: store.UserCreated, Time: r.Created, Data: data}},
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Attrs)) {
+		c.Attributes = append(c.Attributes, store.AttrChange{Path: k, After: r.Attrs[k]})
+	}
+	return c, nil
 }
 
 // BenchmarkLookupUserName answers `userName eq "…"`, the lookup every

@@ -200,6 +200,9 @@ func TestDeleteTenantPlans(t *testing.T) {
 	for _, q := range finishPurgeSQL {
 		stmts = append(stmts, stmt{q, []any{1}})
 	}
+	for _, q := range purgeChangesSQL {
+		stmts = append(stmts, stmt{q, []any{1, 100}})
+	}
 	for _, q := range stmts {
 		rows, err := s.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
 		require.NoError(t, err, q.query)
@@ -257,16 +260,24 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 		}))
 		require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + tn, Tenant: tn}))
 		require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + tn, Tenant: tn}))
+		require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tn, Tenant: tn, URL: "https://x.example", MaxAttempts: 1}))
+		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
+			return w.Record(ctx, &store.Change{Tenant: tn, ResourceType: schema.UserResource, ResourceID: "u1", Operation: "create",
+				Actor: "test", Events: []store.Event{{ID: "e-" + tn, Type: store.UserCreated, Data: []byte(`{}`)}}})
+		}))
 	}
 	rows := func(tenant string) map[string]int {
 		out := map[string]int{}
 		for table, q := range map[string]string{
-			"tenants":         "SELECT count(*) FROM tenants WHERE id = ?1",
-			"tokens":          "SELECT count(*) FROM tokens WHERE tenant_id = ?1",
-			"oauth_clients":   "SELECT count(*) FROM oauth_clients WHERE tenant_id = ?1",
-			"resources":       "SELECT count(*) FROM resources r JOIN tenants t ON t.key = r.tenant WHERE t.id = ?1",
-			"resource_values": "SELECT count(*) FROM resource_values v JOIN tenants t ON t.key = v.tenant WHERE t.id = ?1",
-			"resource_counts": "SELECT count(*) FROM resource_counts c JOIN tenants t ON t.key = c.tenant WHERE t.id = ?1",
+			"tenants":           "SELECT count(*) FROM tenants WHERE id = ?1",
+			"tokens":            "SELECT count(*) FROM tokens WHERE tenant_id = ?1",
+			"oauth_clients":     "SELECT count(*) FROM oauth_clients WHERE tenant_id = ?1",
+			"resources":         "SELECT count(*) FROM resources r JOIN tenants t ON t.key = r.tenant WHERE t.id = ?1",
+			"resource_values":   "SELECT count(*) FROM resource_values v JOIN tenants t ON t.key = v.tenant WHERE t.id = ?1",
+			"resource_counts":   "SELECT count(*) FROM resource_counts c JOIN tenants t ON t.key = c.tenant WHERE t.id = ?1",
+			"history":           "SELECT count(*) FROM history h JOIN tenants t ON t.key = h.tenant WHERE t.id = ?1",
+			"events":            "SELECT count(*) FROM events e JOIN tenants t ON t.key = e.tenant WHERE t.id = ?1",
+			"webhook_endpoints": "SELECT count(*) FROM webhook_endpoints WHERE tenant_id = ?1",
 			"memberships": `SELECT count(*) FROM memberships m JOIN resources r ON r.seq = m.group_seq
 				JOIN tenants t ON t.key = r.tenant WHERE t.id = ?1`,
 		} {
@@ -280,7 +291,8 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 		require.NoError(t, s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n))
 		return n
 	}
-	want := map[string]int{"tenants": 1, "tokens": 1, "oauth_clients": 1, "resources": 4, "resource_values": 2, "resource_counts": 2, "memberships": 4}
+	want := map[string]int{"tenants": 1, "tokens": 1, "oauth_clients": 1, "resources": 4, "resource_values": 2, "resource_counts": 2, "memberships": 4,
+		"history": 1, "events": 1, "webhook_endpoints": 1}
 	require.Equal(t, want, rows("acme"))
 	require.Equal(t, want, rows("globex"))
 

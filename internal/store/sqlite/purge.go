@@ -16,12 +16,13 @@ import (
 // the database's only write lock for long:
 //
 //  1. Unlink: one transaction records the tenant's key in tenant_deletions
-//     and deletes its tokens, its OAuth clients and its row. From the commit
+//     and deletes its tokens, its OAuth clients, its webhook endpoints and
+//     its row. From the commit
 //     on, the tenant is gone for every reader and every process: the rows
 //     left under its key are reached only through the key, which
 //     AUTOINCREMENT never hands out again.
-//  2. Purge: those rows (resources, resource_values, memberships,
-//     resource_counts) are deleted a batch per write transaction through the
+//  2. Purge: those rows (resources, resource_values, memberships, history,
+//     events, resource_counts) are deleted a batch per write transaction through the
 //     ordinary write path, until none is left; the tenant_deletions row goes
 //     with the last batch. Between batches the write lock is free: in this
 //     process group commit runs the writes that queued up behind a batch, and
@@ -32,8 +33,9 @@ import (
 // finished by the sweeper, a goroutine that purges every key listed in
 // tenant_deletions. Open starts it, and so does a Delete that stopped while
 // the store stays open. It also lists there any key that has rows in
-// resources or resource_counts but no tenant: another process that still had
-// a deleted tenant's key cached may have written under it.
+// resources, resource_counts, history or events but no tenant: another
+// process that still had a deleted tenant's key cached may have written
+// under it.
 
 // Statements of a tenant deletion. Each reaches the rows it reads or deletes
 // through an index, and none reads another tenant's rows
@@ -63,9 +65,9 @@ const (
 		SELECT ?1, '', ?2 WHERE NOT EXISTS (SELECT 1 FROM tenants WHERE key = ?1)`
 	// pendingDeletionsSQL lists the deletions to finish.
 	pendingDeletionsSQL = "SELECT key FROM tenant_deletions ORDER BY key"
-	// orphanKeysSQL returns the keys that have rows in resources or
-	// resource_counts but no tenant. It visits each distinct key with one
-	// index seek (a loose index scan), not each row.
+	// orphanKeysSQL returns the keys that have rows in resources,
+	// resource_counts, history or events but no tenant. It visits each
+	// distinct key with one index seek (a loose index scan), not each row.
 	orphanKeysSQL = `WITH RECURSIVE
 		resource_keys(k) AS (
 			SELECT min(tenant) FROM resources
@@ -74,17 +76,31 @@ const (
 		count_keys(k) AS (
 			SELECT min(tenant) FROM resource_counts
 			UNION ALL
-			SELECT (SELECT min(tenant) FROM resource_counts WHERE tenant > k) FROM count_keys WHERE k IS NOT NULL)
+			SELECT (SELECT min(tenant) FROM resource_counts WHERE tenant > k) FROM count_keys WHERE k IS NOT NULL),
+		history_keys(k) AS (
+			SELECT min(tenant) FROM history
+			UNION ALL
+			SELECT (SELECT min(tenant) FROM history WHERE tenant > k) FROM history_keys WHERE k IS NOT NULL),
+		event_keys(k) AS (
+			SELECT min(tenant) FROM events
+			UNION ALL
+			SELECT (SELECT min(tenant) FROM events WHERE tenant > k) FROM event_keys WHERE k IS NOT NULL)
 		SELECT k FROM resource_keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenants WHERE key = k)
 		UNION
-		SELECT k FROM count_keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenants WHERE key = k)`
+		SELECT k FROM count_keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenants WHERE key = k)
+		UNION
+		SELECT k FROM history_keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenants WHERE key = k)
+		UNION
+		SELECT k FROM event_keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenants WHERE key = k)`
 )
 
-// unlinkTenantSQL is the rest of the first stage, for tenant ?1: tokens and
-// OAuth clients refer to the tenant row, so it goes last.
+// unlinkTenantSQL is the rest of the first stage, for tenant ?1: tokens,
+// OAuth clients and webhook endpoints refer to the tenant row, so it goes
+// last.
 var unlinkTenantSQL = [...]string{
 	"DELETE FROM tokens WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
 	"DELETE FROM oauth_clients WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
+	"DELETE FROM webhook_endpoints WHERE tenant_id = (SELECT id FROM tenants WHERE key = ?1)",
 	"DELETE FROM tenants WHERE key = ?1",
 }
 
@@ -99,6 +115,18 @@ var purgeRangeSQL = [...]string{
 	"DELETE FROM resources WHERE tenant = ?1 AND type = ?2 AND seq <= ?3",
 }
 
+// purgeChangesSQL deletes the oldest ?2 history entries of tenant ?1, or
+// all of them if it has fewer, then the same of its events; they go once
+// its resources are gone.
+var purgeChangesSQL = [...]string{
+	`DELETE FROM history WHERE tenant = ?1 AND seq <= coalesce(
+		(SELECT seq FROM history WHERE tenant = ?1 ORDER BY seq LIMIT 1 OFFSET ?2 - 1),
+		9223372036854775807)`,
+	`DELETE FROM events WHERE tenant = ?1 AND seq <= coalesce(
+		(SELECT seq FROM events WHERE tenant = ?1 ORDER BY seq LIMIT 1 OFFSET ?2 - 1),
+		9223372036854775807)`,
+}
+
 // finishPurgeSQL ends the deletion of key ?1 once it has no resources
 // left: its counts, then its tenant_deletions row (dropDeletionSQL).
 var finishPurgeSQL = [...]string{
@@ -111,10 +139,13 @@ const dropDeletionSQL = "DELETE FROM tenant_deletions WHERE key = ?1"
 // Batch sizes of a purge: a write transaction deletes about purgeRows rows
 // (resources, values and memberships together), some 20 ms of work on two
 // cores at a million users; a batch of resources takes
-// purgeRows/purgeRowsPerResource of them.
+// purgeRows/purgeRowsPerResource of them, a batch of history entries or
+// events purgeRows/purgeRowsPerChange (a history row has four index
+// entries and a JSON body).
 const (
 	defaultPurgeRows     = 4096
 	purgeRowsPerResource = 4
+	purgeRowsPerChange   = 2
 )
 
 // unlinkTenant is the first stage of deleting tenant id: see above. It
@@ -189,7 +220,8 @@ func (s *Store) pause(ctx context.Context, d time.Duration) error {
 
 // purgeBatch deletes about budget rows under key k, inside the write
 // transaction: chunks of the members of the oldest group, that group once it
-// has none, then resources of one type at a time, oldest first. done reports
+// has none, then resources of one type at a time, oldest first, then the
+// history and the events, oldest first. done reports
 // that nothing was left, in which case it also deleted k's counts and its
 // tenant_deletions row.
 func (w *writer) purgeBatch(k int64, budget int) (done bool, err error) {
@@ -231,6 +263,14 @@ func (w *writer) purgeBatch(k int64, budget int) (done bool, err error) {
 		var typ string
 		err = ws.firstType.QueryRow(k).Scan(&typ)
 		if errors.Is(err, sql.ErrNoRows) {
+			m, err := w.purgeChanges(k, budget-n)
+			if err != nil {
+				return false, err
+			}
+			if m > 0 {
+				n += m
+				continue
+			}
 			for _, st := range ws.finishPurge {
 				if _, err := st.Exec(k); err != nil {
 					return false, err
@@ -253,6 +293,22 @@ func (w *writer) purgeBatch(k int64, budget int) (done bool, err error) {
 		n += m
 	}
 	return false, nil
+}
+
+// purgeChanges deletes about budget rows' worth of k's history, or once it
+// has none, of its events, and returns the rows' worth it deleted: 0 when
+// neither has any left.
+func (w *writer) purgeChanges(k int64, budget int) (int, error) {
+	for _, st := range w.s.ws.purgeChanges {
+		m, err := rowsAffected(st.Exec(k, max(1, budget/purgeRowsPerChange)))
+		if err != nil {
+			return 0, err
+		}
+		if m > 0 {
+			return int(m) * purgeRowsPerChange, nil
+		}
+	}
+	return 0, nil
 }
 
 // purgeRange runs purgeRangeSQL and returns how many rows it deleted.

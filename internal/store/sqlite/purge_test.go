@@ -52,20 +52,25 @@ func scaled(n int) int {
 	return n
 }
 
-// seedBig creates tenant id with n users of two emails each, a group "all"
-// of them all and of group "g0", and groups g0…g9 of 100 users each, plus a
-// token and an OAuth client.
+// seedBig creates tenant id with n users of two emails each, each with a
+// history entry and an event, a group "all" of them all and of group "g0",
+// and groups g0…g9 of 100 users each, plus a token, an OAuth client and a
+// webhook endpoint.
 func seedBig(t *testing.T, s *Store, id string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: id, Name: id}))
 	require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + id, Tenant: id, SecretHash: []byte{1}}))
 	require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + id, Tenant: id, SecretHash: []byte{2}}))
+	require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + id, Tenant: id, URL: "https://x.example", MaxAttempts: 1}))
 	const batch = 5000
 	for lo := 0; lo < n; lo += batch {
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 			for i := lo; i < min(lo+batch, n); i++ {
 				if err := w.Create(ctx, bigUser(id, i)); err != nil {
+					return err
+				}
+				if err := w.Record(ctx, bigChange(id, i)); err != nil {
 					return err
 				}
 			}
@@ -116,6 +121,16 @@ func bigUser(tenant string, i int) store.Resource {
 	}}
 }
 
+// bigChange is the history entry and event of creating bigUser(tenant, i).
+func bigChange(tenant string, i int) *store.Change {
+	u := bigUser(tenant, i)
+	data, _ := json.Marshal(u.Attrs)
+	return &store.Change{Tenant: tenant, ResourceType: u.Type, ResourceID: u.ID, ResourceName: u.Attrs["userName"].(string),
+		Operation: "create", Version: 1, Actor: "Scim System User", RequestID: "req-" + u.ID,
+		Attributes: []store.AttrChange{{Path: "userName", After: u.Attrs["userName"]}, {Path: "emails", After: u.Attrs["emails"]}},
+		Events:     []store.Event{{ID: tenant + "-" + u.ID, Type: store.UserCreated, Data: data}}}
+}
+
 // keyOf returns the key of a live tenant.
 func keyOf(t *testing.T, s *Store, id string) int64 {
 	t.Helper()
@@ -138,6 +153,8 @@ func dump(t *testing.T, s *Store, k int64) map[string][]string {
 			WHERE group_seq IN (SELECT seq FROM resources WHERE tenant = ?1)
 			OR member_seq IN (SELECT seq FROM resources WHERE tenant = ?1) ORDER BY group_seq, member_seq`,
 		"resource_counts":  "SELECT type || ' ' || n FROM resource_counts WHERE tenant = ?1 ORDER BY type",
+		"history":          "SELECT seq || ' ' || resource_id || ' ' || operation FROM history WHERE tenant = ?1 ORDER BY seq",
+		"events":           "SELECT seq || ' ' || id || ' ' || type FROM events WHERE tenant = ?1 ORDER BY seq",
 		"tenant_deletions": "SELECT key || ' ' || id FROM tenant_deletions WHERE key = ?1",
 		"dangling": `SELECT 'value ' || resource_seq FROM resource_values WHERE resource_seq NOT IN (SELECT seq FROM resources)
 			UNION ALL SELECT 'membership ' || group_seq || ' ' || member_seq FROM memberships
@@ -166,7 +183,8 @@ func counts(d map[string][]string) map[string]int {
 	return out
 }
 
-var noRows = map[string]int{"resources": 0, "resource_values": 0, "memberships": 0, "resource_counts": 0, "tenant_deletions": 0, "dangling": 0}
+var noRows = map[string]int{"resources": 0, "resource_values": 0, "memberships": 0, "resource_counts": 0, "history": 0, "events": 0,
+	"tenant_deletions": 0, "dangling": 0}
 
 // createUser creates a user of tenant other in a write of its own and
 // returns how long the write took.
@@ -202,7 +220,7 @@ func TestDeleteTenantLetsOtherWritesThrough(t *testing.T) {
 			big, other := keyOf(t, s, "big"), keyOf(t, s, "other")
 			require.Equal(t, map[string]int{
 				"resources": n + 11, "resource_values": 2 * n, "memberships": n + 1 + 1000,
-				"resource_counts": 2, "tenant_deletions": 0, "dangling": 0,
+				"resource_counts": 2, "history": n, "events": n, "tenant_deletions": 0, "dangling": 0,
 			}, counts(dump(t, s, big)))
 
 			stop, stopped := make(chan struct{}), make(chan struct{})
@@ -354,6 +372,9 @@ func TestSweepRemovesRowsUnderDeletedKeys(t *testing.T) {
 	_, err := createUser(ctx, serve, "old", 100) // through serve's cached key
 	require.NoError(t, err)
 	require.Equal(t, 1, counts(dump(t, serve, old))["resources"])
+	require.NoError(t, serve.Write(ctx, func(w store.Writer) error { return w.Record(ctx, bigChange("old", 101)) }))
+	require.Equal(t, 1, counts(dump(t, serve, old))["history"])
+	require.Equal(t, 1, counts(dump(t, serve, old))["events"])
 
 	// A row in tenant_deletions that names a live tenant, which no code
 	// path writes, makes the sweeper drop the row, not the tenant's data.

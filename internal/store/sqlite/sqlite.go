@@ -33,10 +33,11 @@
 //
 // # Deleting a tenant
 //
-// Tenants.Delete removes the tenant row, its tokens and OAuth clients in one
-// transaction, which hides the tenant from every reader and process at once,
-// and then deletes the rows left under its key in batches of a few thousand,
-// one write transaction each, so that a tenant of a million users never
+// Tenants.Delete removes the tenant row, its tokens, OAuth clients and
+// webhook endpoints in one transaction, which hides the tenant from every
+// reader and process at once, and then deletes the rows left under its key
+// (resources and their side tables, history, events) in batches of a few
+// thousand, one write transaction each, so that a tenant of a million users never
 // holds the write lock for more than some tens of milliseconds. The key is
 // recorded in tenant_deletions until the last batch; a deletion a crash
 // interrupted is finished in the background after the next Open. See
@@ -64,6 +65,11 @@
 //   - resource_counts keeps the number of resources per tenant and type,
 //     updated in the same transaction as the change, so an unfiltered list's
 //     totalResults costs one row read.
+//   - history (the revision history) and events (the outbox) get their rows
+//     from Writer.Record, in the transaction of the change, and with group
+//     commit inside its savepoint. Their seq is AUTOINCREMENT, never handed
+//     out twice; an event's cursor is its seq in decimal, which is commit
+//     order because there is one writer. See changes.go.
 //
 // Timestamps are stored as UTC text in sqlfilter.TimeLayout (nanosecond
 // precision, sortable as text), so Resource.Created and Modified round-trip
@@ -330,3 +336,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	s.stmtCache[query] = st
 	return st, nil
 }
+
+// Path returns the database file's path, for files kept beside it (the
+// webhook jobs database).
+func (s *Store) Path() string { return s.path }

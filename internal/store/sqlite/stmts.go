@@ -40,6 +40,12 @@ type writeStmts struct {
 	insertSession, deleteSession     *sql.Stmt
 	insertAudit, setSetting          *sql.Stmt
 	acquireLease, releaseLease       *sql.Stmt
+	insertHistory, insertEvent       *sql.Stmt
+	purgeHistory, purgeEvents        *sql.Stmt
+	clearGroup                       *sql.Stmt
+	purgeChanges                     [len(purgeChangesSQL)]*sql.Stmt
+	insertWebhook, updateWebhook     *sql.Stmt
+	deleteWebhook                    *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -105,6 +111,14 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.dropDeletion, dropDeletionSQL},
 		{&w.acquireLease, acquireLeaseSQL},
 		{&w.releaseLease, releaseLeaseSQL},
+		{&w.insertHistory, insertHistorySQL},
+		{&w.insertEvent, insertEventSQL},
+		{&w.purgeHistory, purgeHistorySQL},
+		{&w.purgeEvents, purgeEventsSQL},
+		{&w.clearGroup, clearGroupSQL},
+		{&w.insertWebhook, insertWebhookSQL},
+		{&w.updateWebhook, updateWebhookSQL},
+		{&w.deleteWebhook, deleteWebhookSQL},
 	}
 	for i, q := range unlinkTenantSQL {
 		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})
@@ -114,6 +128,9 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 	}
 	for i, q := range finishPurgeSQL {
 		defs = append(defs, stmtDef{&w.finishPurge[i], q})
+	}
+	for i, q := range purgeChangesSQL {
+		defs = append(defs, stmtDef{&w.purgeChanges[i], q})
 	}
 	return prepareAll(func(q string) (*sql.Stmt, error) { return c.PrepareContext(ctx, q) }, defs)
 }
@@ -141,6 +158,13 @@ type readStmts struct {
 	setting          *sql.Stmt
 	pendingDeletions *sql.Stmt
 	orphanKeys       *sql.Stmt
+	events           *sql.Stmt
+	eventsTenant     *sql.Stmt
+	lastEvent        *sql.Stmt
+	oldestEvent      *sql.Stmt
+	webhook          *sql.Stmt
+	webhookList      *sql.Stmt
+	webhookListAll   *sql.Stmt
 }
 
 const (
@@ -185,6 +209,13 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.setting, "SELECT value FROM settings WHERE key = ?1"},
 		{&r.pendingDeletions, pendingDeletionsSQL},
 		{&r.orphanKeys, orphanKeysSQL},
+		{&r.events, eventsSQL},
+		{&r.eventsTenant, eventsTenantSQL},
+		{&r.lastEvent, lastEventSQL},
+		{&r.oldestEvent, oldestEventSQL},
+		{&r.webhook, webhookSQL},
+		{&r.webhookList, webhookListSQL},
+		{&r.webhookListAll, webhookListAllSQL},
 	})
 }
 

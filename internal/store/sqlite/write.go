@@ -421,19 +421,6 @@ func (w *writer) RemoveMembers(ctx context.Context, tenant, groupID string, ids 
 	return removed, nil
 }
 
-// ClearMembers deletes every membership row of the group.
-func (w *writer) ClearMembers(ctx context.Context, tenant, groupID string) error {
-	const op = "clear members"
-	_, gseq, err := w.group(ctx, op, tenant, groupID)
-	if err != nil {
-		return err
-	}
-	if _, err := w.s.ws.deleteGroupMembers.Exec(gseq); err != nil {
-		return w.s.fail(op, err)
-	}
-	return nil
-}
-
 // insertValues writes the resource_values rows of attrs.
 func (w *writer) insertValues(k, seq int64, attrs map[string]any) error {
 	for _, e := range sqlfilter.Elements(attrs) {

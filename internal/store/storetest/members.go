@@ -108,7 +108,11 @@ func testMembers(t *testing.T, s store.Store) {
 	require.Empty(t, groups)
 
 	// Clearing removes every member.
-	require.NoError(t, s.Write(ctx, func(w store.Writer) error { return w.ClearMembers(ctx, tn, "empty") }))
+	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
+		removed, err = w.ClearMembers(ctx, tn, "empty")
+		return err
+	}))
+	require.Equal(t, []string{"u4"}, removed)
 	require.Empty(t, members(t, s, tn, "empty"))
 
 	// Only groups have members.

@@ -179,7 +179,10 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	require.Equal(t, "a-alice", me.ID)
 	_, err = addMembers(s, b, "a-group", "b-alice")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	err = s.Write(ctx, func(w store.Writer) error { return w.ClearMembers(ctx, b, "a-group") })
+	err = s.Write(ctx, func(w store.Writer) error {
+		_, err := w.ClearMembers(ctx, b, "a-group")
+		return err
+	})
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	// Tenant a is untouched.

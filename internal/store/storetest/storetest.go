@@ -52,6 +52,17 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TokenLookup", testTokenLookup},
 		{"Leases", testLeases},
 		{"Maintain", testMaintain},
+		{"RecordInSameTx", testRecordInSameTx},
+		{"EventCursors", testEventCursors},
+		{"ChangeLimits", testChangeLimits},
+		{"EventsConcurrentWriters", testEventsConcurrentWriters},
+		{"HistoryFilters", testHistoryFilters},
+		{"HistoryRoundTrip", testHistoryRoundTrip},
+		{"ChangesTenantIsolation", testChangesTenantIsolation},
+		{"ChangesPurge", testChangesPurge},
+		{"ChangesTenantDelete", testChangesTenantDelete},
+		{"Webhooks", testWebhooks},
+		{"ClearMembers", testClearMembers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,186 @@
+package adminhttp
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/webhook"
+)
+
+// endpointView is a webhook endpoint as the admin API shows it; the secret
+// only in the answer to its creation.
+type endpointView struct {
+	store.WebhookEndpoint
+	Secret string `json:"secret,omitempty"`
+}
+
+func (h *Handler) listWebhooks(w http.ResponseWriter, c *call) error {
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	eps, err := h.dir.Store().Webhooks().List(c.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]endpointView, len(eps))
+	for i, ep := range eps {
+		out[i] = endpointView{WebhookEndpoint: ep}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+}
+
+func (h *Handler) createWebhook(w http.ResponseWriter, c *call) error {
+	var body struct {
+		URL         string   `json:"url"`
+		EventTypes  []string `json:"eventTypes"`
+		MaxAttempts int      `json:"maxAttempts"`
+	}
+	if err := decode(c.Request, &body); err != nil {
+		return err
+	}
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	ep, err := webhook.CreateEndpoint(c.Context(), h.dir.Store(), t.ID, webhook.EndpointRequest{
+		URL: body.URL, EventTypes: body.EventTypes, MaxAttempts: body.MaxAttempts,
+	}, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := h.audit.Record(c.Context(), c.actor(), "webhook.create", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/admin/api/tenants/"+t.Name+"/webhooks/"+ep.ID)
+	return writeJSON(w, http.StatusCreated, endpointView{WebhookEndpoint: ep, Secret: ep.Secret})
+}
+
+func (h *Handler) updateWebhook(w http.ResponseWriter, c *call) error {
+	var body struct {
+		Disabled    *bool `json:"disabled"`
+		MaxAttempts *int  `json:"maxAttempts"`
+	}
+	if err := decode(c.Request, &body); err != nil {
+		return err
+	}
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if body.Disabled != nil {
+		ep.Disabled = *body.Disabled
+	}
+	if body.MaxAttempts != nil {
+		if *body.MaxAttempts < 1 || *body.MaxAttempts > 50 {
+			return badRequest("maxAttempts must be between 1 and 50")
+		}
+		ep.MaxAttempts = *body.MaxAttempts
+	}
+	if err := h.dir.Store().Webhooks().Update(c.Context(), ep); err != nil {
+		return err
+	}
+	if err := h.audit.Record(c.Context(), c.actor(), "webhook.update", t.Name, ep.ID,
+		map[string]any{"disabled": ep.Disabled, "max_attempts": ep.MaxAttempts}); err != nil {
+		return err
+	}
+	h.webhooks.Notify()
+	return writeJSON(w, http.StatusOK, endpointView{WebhookEndpoint: ep})
+}
+
+func (h *Handler) deleteWebhook(w http.ResponseWriter, c *call) error {
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.dir.Store().Webhooks().Delete(c.Context(), ep.ID); err != nil {
+		return err
+	}
+	if err := h.audit.Record(c.Context(), c.actor(), "webhook.delete", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deliveries lists an endpoint's deliveries, oldest first, optionally of
+// one state (pending, delivered or dead).
+func (h *Handler) deliveries(w http.ResponseWriter, c *call) error {
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	q := c.URL.Query()
+	dq := webhook.DeliveryQuery{Tenant: t.ID, Endpoint: ep.ID, State: q.Get("state")}
+	switch dq.State {
+	case "", webhook.StatePending, webhook.StateDelivered, webhook.StateDead:
+	default:
+		return badRequest("state must be pending, delivered or dead")
+	}
+	after, err := intParam(q.Get("after"), 0)
+	if err != nil {
+		return err
+	}
+	dq.After = int64(after)
+	if dq.Limit, err = intParam(q.Get("limit"), 0); err != nil {
+		return err
+	}
+	ds, err := h.webhooks.Deliveries(c.Context(), dq)
+	if err != nil {
+		return err
+	}
+	next := dq.After
+	if len(ds) > 0 {
+		next = ds[len(ds)-1].ID
+	}
+	if ds == nil {
+		ds = []webhook.Delivery{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds, "next": next})
+}
+
+// redeliver puts an endpoint's dead deliveries (all, or the ids given)
+// back in line.
+func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
+	var body struct {
+		IDs []int64 `json:"ids"`
+	}
+	if c.ContentLength != 0 {
+		if err := decode(c.Request, &body); err != nil {
+			return err
+		}
+	}
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	n, err := h.webhooks.Redeliver(c.Context(), t.ID, ep.ID, body.IDs)
+	if err != nil {
+		return err
+	}
+	detail := map[string]any{"count": n}
+	if len(body.IDs) > 0 {
+		detail["ids"] = body.IDs
+	}
+	if err := h.audit.Record(c.Context(), c.actor(), "webhook.redeliver", t.Name, ep.ID, detail); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"redelivered": n})
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// Webhooks returns the webhook endpoint store.
+func (s *Store) Webhooks() store.WebhookStore { return webhooks{s} }
+
+// webhooks implements store.WebhookStore.
+type webhooks struct{ s *Store }
+
+const webhookCols = "id, tenant_id, url, secret, event_types, max_attempts, disabled, created"
+
+// Create inserts an endpoint. A duplicate id is store.ErrConflict; a tenant
+// that does not exist is store.ErrNotFound (the foreign key). A zero Created
+// is set to now.
+func (wh webhooks) Create(ctx context.Context, e store.WebhookEndpoint) error {
+	if e.ID == "" {
+		return errors.New("create webhook endpoint: endpoint needs an id")
+	}
+	if e.Created.IsZero() {
+		e.Created = time.Now()
+	}
+	return wh.s.execAny(ctx, "create webhook endpoint", "INSERT INTO webhook_endpoints ("+webhookCols+
+		") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		e.ID, e.Tenant, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled, e.Created)
+}
+
+// Get returns the endpoint with the given id.
+func (wh webhooks) Get(ctx context.Context, id string) (store.WebhookEndpoint, error) {
+	return get(ctx, wh.s, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE id = $1", "get webhook endpoint", id, scanWebhook)
+}
+
+// List returns a tenant's endpoints, or every tenant's for "", oldest first.
+func (wh webhooks) List(ctx context.Context, tenant string) ([]store.WebhookEndpoint, error) {
+	const op = "list webhook endpoints"
+	if tenant == "" {
+		return list(ctx, wh.s, "SELECT "+webhookCols+" FROM webhook_endpoints ORDER BY created, id", op, scanWebhook)
+	}
+	return list(ctx, wh.s, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created, id",
+		op, scanWebhook, tenant)
+}
+
+// Update replaces an endpoint's URL, secret, event types, attempts and
+// switch; its tenant and creation time stay.
+func (wh webhooks) Update(ctx context.Context, e store.WebhookEndpoint) error {
+	return wh.s.exec(ctx, `UPDATE webhook_endpoints SET url = $2, secret = $3, event_types = $4, max_attempts = $5, disabled = $6
+		WHERE id = $1`, "update webhook endpoint", e.ID, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled)
+}
+
+// Delete removes an endpoint.
+func (wh webhooks) Delete(ctx context.Context, id string) error {
+	return wh.s.exec(ctx, "DELETE FROM webhook_endpoints WHERE id = $1", "delete webhook endpoint", id)
+}
+
+func scanWebhook(row pgx.Row) (store.WebhookEndpoint, error) {
+	var (
+		e           store.WebhookEndpoint
+		maxAttempts int32
+		created     time.Time
+	)
+	if err := row.Scan(&e.ID, &e.Tenant, &e.URL, &e.Secret, &e.EventTypes, &maxAttempts, &e.Disabled, &created); err != nil {
+		return e, err
+	}
+	if len(e.EventTypes) == 0 {
+		e.EventTypes = nil
+	}
+	e.MaxAttempts, e.Created = int(maxAttempts), created.UTC()
+	return e, nil
+}
+
+// nonNilStrings keeps a nil slice from becoming NULL in a NOT NULL column.
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
