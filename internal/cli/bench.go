@@ -13,7 +13,7 @@ import (
 
 func commandBench() *cobra.Command {
 	var o loadgen.Options
-	var output string
+	var output, hookAddr, hookSecret string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Load-test a SCIM endpoint (Roster or any other)",
@@ -26,16 +26,40 @@ Scenarios: ` + strings.Join(loadgen.Scenarios, ", "),
 			if o.URL == "" || o.Token == "" {
 				return usageError{fmt.Errorf("--url and --token are required")}
 			}
+			var rcv *loadgen.Receiver
+			if hookAddr != "" {
+				if hookSecret == "" {
+					return usageError{fmt.Errorf("--webhook-listen needs --webhook-secret, the endpoint's signing secret")}
+				}
+				var err error
+				if rcv, err = loadgen.Listen(hookAddr, hookSecret); err != nil {
+					return err
+				}
+				defer rcv.Close()
+			}
 			rep, err := loadgen.Run(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
+			out := struct {
+				loadgen.Report
+				Webhooks *loadgen.ReceiverReport `json:"webhooks,omitempty"`
+			}{Report: rep}
+			if rcv != nil {
+				// Every create emits one event; wait for them, or for ten
+				// quiet seconds.
+				wr := rcv.Drain(cmd.Context(), rep.Requests, 10*time.Second, time.Now())
+				out.Webhooks = &wr
+			}
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return enc.Encode(out)
 			}
 			fmt.Fprint(cmd.OutOrStdout(), rep)
+			if out.Webhooks != nil {
+				fmt.Fprint(cmd.OutOrStdout(), out.Webhooks)
+			}
 			return nil
 		},
 	}
@@ -48,5 +72,7 @@ Scenarios: ` + strings.Join(loadgen.Scenarios, ", "),
 	f.IntVar(&o.Seed, "seed", 1000, "users to create before measuring read scenarios")
 	f.DurationVar(&o.Duration, "duration", time.Minute, "maximum duration of the measured phase")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&hookAddr, "webhook-listen", "", "also receive the server's webhooks on this address (register it first with `roster webhook add`), verify them, and report delivery throughput and lag")
+	f.StringVar(&hookSecret, "webhook-secret", "", "the signing secret `roster webhook add` printed")
 	return cmd
 }

@@ -27,7 +27,7 @@
 //
 // # Lanes and order
 //
-// Each endpoint has Config.Lanes lanes (default 8). An event goes to lane
+// Each endpoint has Config.Lanes lanes (default 4). An event goes to lane
 // hash(resourceType, resourceId) mod Lanes, so all events of one resource
 // share a lane. A lane has at most one river job at a time, recorded in
 // webhook_lanes; the job sends the lane's oldest pending deliveries (at

@@ -24,10 +24,11 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultRetryBase    = 5 * time.Second
 	DefaultRetryMax     = time.Hour
-	DefaultLanes        = 8
+	DefaultLanes        = 4
 	DefaultMaxBatch     = 100
 	DefaultPollInterval = 250 * time.Millisecond
 	DefaultWorkers      = 16
+	DefaultLinger       = 250 * time.Millisecond
 	DefaultRetention    = 7 * 24 * time.Hour
 	// DefaultMaxAttempts applies to an endpoint whose MaxAttempts is 0.
 	DefaultMaxAttempts = 8
@@ -72,7 +73,7 @@ type Config struct {
 	// A failed batch is retried after RetryBase·2^(attempt-1), at most
 	// RetryMax, each ±25% at random. Defaults 5s and 1h.
 	RetryBase, RetryMax time.Duration
-	// Lanes is the number of lanes per endpoint (default 8). Keep it fixed
+	// Lanes is the number of lanes per endpoint (default 4). Keep it fixed
 	// while deliveries are pending: a resource's events move to another
 	// lane when it changes, and may then overtake older ones still pending
 	// in the old lane.
@@ -87,6 +88,10 @@ type Config struct {
 	// HTTPClient sends the requests. Default: a client that follows no
 	// redirects (a 3xx counts as a failure).
 	HTTPClient *http.Client
+	// Linger is the least time between two dispatch rounds while changes
+	// keep coming, so that a burst goes out in fuller batches (default
+	// 250ms; it adds at most that to a delivery's latency).
+	Linger time.Duration
 	// Workers is the number of lanes this node delivers to at once
 	// (river's MaxWorkers). Default 16.
 	Workers int
@@ -142,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	cfg.Lanes = orDefault(cfg.Lanes, DefaultLanes)
 	cfg.MaxBatch = min(orDefault(cfg.MaxBatch, DefaultMaxBatch), MaxBatchLimit)
 	cfg.PollInterval = orDefault(cfg.PollInterval, DefaultPollInterval)
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	cfg.Workers = orDefault(cfg.Workers, DefaultWorkers)
 	cfg.Retention = orDefault(cfg.Retention, DefaultRetention)
 	hc := cfg.HTTPClient
