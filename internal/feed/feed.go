@@ -79,12 +79,12 @@ func (f *Feed) Read(ctx context.Context, q store.EventQuery, wait time.Duration)
 			}
 			return nil, "", fmt.Errorf("read events: %w", err)
 		}
-		if len(evs) > 0 || wait <= 0 {
+		if len(evs) > 0 {
 			return evs, next, nil
 		}
 		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, q.After, nil
+		if wait <= 0 || left <= 0 {
+			return nil, f.skipAhead(ctx, q), nil
 		}
 		t := time.NewTimer(min(left, f.poll))
 		select {
@@ -99,6 +99,31 @@ func (f *Feed) Read(ctx context.Context, q store.EventQuery, wait time.Duration)
 		}
 		t.Stop()
 	}
+}
+
+// skipAhead returns where a tenant's reader that found nothing after
+// q.After may read on from: past other tenants' events committed since.
+// Without it, the cursor of a quiet tenant's reader would stay where it
+// is while retention purges past it, and its next read would fail with
+// ErrExpired although it missed nothing. On any error it keeps q.After.
+func (f *Feed) skipAhead(ctx context.Context, q store.EventQuery) string {
+	if q.Tenant == "" || ctx.Err() != nil {
+		return q.After
+	}
+	evs, next, err := f.store.Events().List(ctx, store.EventQuery{After: q.After, Limit: store.EventsMaxLimit})
+	if err != nil {
+		return q.After
+	}
+	// One of the tenant's own may have committed since its read: stop
+	// just before it.
+	last := q.After
+	for _, e := range evs {
+		if e.Tenant == q.Tenant {
+			return last
+		}
+		last = e.Cursor
+	}
+	return next
 }
 
 // Handler handles one event of a subscription. Returning an error stops

@@ -43,9 +43,11 @@ const (
 	eventsTenantSQL = "SELECT " + eventCols + ", '' FROM events e WHERE e.tenant = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
 	// lastEventSQL returns the largest seq ever given to an event, 0 if none.
 	lastEventSQL = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"
-	// oldestEventSQL returns the position just before the oldest event, or
-	// after the last one ever written when none is left.
-	oldestEventSQL = "SELECT coalesce((SELECT min(seq) - 1 FROM events), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"
+	// oldestEventSQL returns the purge horizon; no row before any purge.
+	oldestEventSQL = "SELECT seq FROM events_purged"
+	// purgedNewestSQL is the newest position purgeEventsSQL deletes.
+	purgedNewestSQL     = "SELECT max(seq) FROM (SELECT seq FROM events WHERE time < ?1 ORDER BY time, seq LIMIT ?2)"
+	movePurgeHorizonSQL = "INSERT INTO events_purged (only, seq) VALUES (1, ?1) ON CONFLICT (only) DO UPDATE SET seq = max(seq, excluded.seq)"
 
 	// clearGroupSQL deletes the members of group ?1 and returns their ids.
 	clearGroupSQL = "DELETE FROM memberships WHERE group_seq = ?1 RETURNING (SELECT id FROM resources WHERE seq = member_seq)"
@@ -443,18 +445,45 @@ func scanEvent(row rowScanner) (store.Event, error) {
 // Purge deletes up to limit events older than before, oldest first, in one
 // write.
 func (e eventStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	return e.s.purgeOld(ctx, e.s.ws.purgeEvents, "purge events", before, limit)
+	const op = "purge events"
+	if limit <= 0 {
+		return 0, fmt.Errorf("%s: limit %d is not positive", op, limit)
+	}
+	var n int64
+	err := e.s.write(ctx, func(w *writer) error {
+		// The purge horizon moves in the same transaction as the delete,
+		// so a reader behind it knows it missed events.
+		var newest sql.NullInt64
+		cutoff := sqlfilter.FormatTime(before)
+		if err := w.s.wconn.QueryRowContext(ctx, purgedNewestSQL, cutoff, limit).Scan(&newest); err != nil {
+			return w.s.fail(op, err)
+		}
+		if !newest.Valid {
+			return nil
+		}
+		var err error
+		if n, err = rowsAffected(w.s.ws.purgeEvents.Exec(cutoff, limit)); err != nil {
+			return w.s.fail(op, err)
+		}
+		_, err = w.s.wconn.ExecContext(ctx, movePurgeHorizonSQL, newest.Int64)
+		return w.s.fail(op, err)
+	})
+	return int(n), err
 }
 
-// Oldest returns the cursor just before the oldest event; with no event
-// left, the cursor of the last one ever written ("0" if none was).
+// Oldest returns the purge horizon: the position of the newest event
+// Purge deleted, "" if it never deleted one.
 func (e eventStore) Oldest(ctx context.Context) (string, error) {
 	if e.s.closed.Load() {
 		return "", store.ErrUnavailable
 	}
 	var seq int64
-	if err := e.s.rs.oldestEvent.QueryRowContext(ctx).Scan(&seq); err != nil {
-		return "", e.s.fail("oldest event", err)
+	err := e.s.rs.oldestEvent.QueryRowContext(ctx).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", e.s.fail("event purge horizon", err)
 	}
 	return strconv.FormatInt(seq, 10), nil
 }

@@ -70,3 +70,10 @@ CREATE TABLE webhook_endpoints (
 ) WITHOUT ROWID;
 
 CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created);
+
+-- The purge horizon: the newest event position retention deleted, so that
+-- a feed reader behind it learns it missed events (store.EventStore.Oldest).
+CREATE TABLE events_purged (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    seq  INTEGER NOT NULL
+);
