@@ -399,10 +399,10 @@ const eventCols = "e.txid, e.seq, e.tenant_id, e.id, e.type, e.time, e.resource_
 // numbers from Store.eventKey, picked at random by each transaction, so
 // that all writers do not queue for the one partition of the server's lock
 // table that a single lock hashes to.
-const (
-	eventWriterLock int32 = 0x52457674 // "REvt"
-	eventLockShards       = 16
-)
+const eventWriterLock int32 = 0x52457674 // "REvt"
+
+// eventLockShards is how many lock keys the writers spread over.
+const eventLockShards = 16
 
 // schemaKey hashes a schema's name into the first of its event writer lock
 // shards. Two schemas that collide only make each other's readers wait a

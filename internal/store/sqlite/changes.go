@@ -213,7 +213,7 @@ func (h historyStore) List(ctx context.Context, q store.HistoryQuery) ([]store.C
 	if q.Tenant == "" {
 		return nil, errors.New(op + ": no tenant")
 	}
-	k, ok, err := reader{h.s}.key(ctx, op, q.Tenant)
+	k, ok, err := reader(h).key(ctx, op, q.Tenant)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -363,7 +363,7 @@ func (e eventStore) List(ctx context.Context, q store.EventQuery) ([]store.Event
 	if q.Tenant == "" {
 		rows, err = e.s.rs.events.QueryContext(ctx, after, limit)
 	} else {
-		k, ok, kerr := reader{e.s}.key(ctx, op, q.Tenant)
+		k, ok, kerr := reader(e).key(ctx, op, q.Tenant)
 		if kerr != nil {
 			return nil, "", kerr
 		}
