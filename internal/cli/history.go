@@ -64,7 +64,7 @@ func commandHistory() *cobra.Command {
 	f.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&q.UserName, "user", "", "only the users that had this userName (also before a rename)")
-	fl.StringVar(&q.ResourceType, "type", "", "only User or Group changes")
+	fl.StringVar(&q.ResourceType, "type", "", "only changes of this kind: User, Group, Token, OAuthClient, Webhook or Tenant")
 	fl.StringVar(&q.ResourceID, "id", "", "only changes of the resource with this id")
 	fl.StringVar(&q.Actor, "actor", "", `only changes by this actor, such as "Scim System User"`)
 	fl.StringVar(&since, "since", "", "only changes at or after this RFC 3339 time, or this long ago (such as 24h)")

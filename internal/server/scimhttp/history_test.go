@@ -137,11 +137,24 @@ func TestEntraLifecycleHistory(t *testing.T) {
 	require.Len(t, e.adminGet("/admin/api/tenants/default/history?actor=Scim+System+User")["entries"], 8)
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	require.Empty(t, e.adminGet("/admin/api/tenants/default/history?since=" + future)["entries"])
-	require.Len(t, e.adminGet("/admin/api/tenants/default/history?until=" + future)["entries"], 8)
+	require.Len(t, e.adminGet("/admin/api/tenants/default/history?resourceType=User&until=" + future)["entries"], 8)
+
+	// Changes to the tenant's credentials and settings are in its history
+	// too: here the bootstrap token, issued before any SCIM request.
+	all := e.adminGet("/admin/api/tenants/default/history")["entries"].([]any)
+	first := all[0].(map[string]any)
+	require.Equal(t, "token.issue", first["operation"])
+	require.Equal(t, "Token", first["resourceType"])
+	require.Equal(t, "system", first["actor"])
+	require.Equal(t, "bootstrap", attrChange(t, first, "label")["after"])
 
 	// The token's label and the tenant's actor name come through.
 	_, err := e.tenants.SetHistoryActor(context.Background(), "default", "Entra provisioning", "test")
 	require.NoError(t, err)
+	settings := e.adminGet("/admin/api/tenants/default/history?resourceType=Tenant")["entries"].([]any)
+	require.Len(t, settings, 1)
+	require.Equal(t, "tenant.history_actor", settings[0].(map[string]any)["operation"])
+	require.Equal(t, "Entra provisioning", attrChange(t, settings[0].(map[string]any), "history_actor")["after"])
 	e.do(http.MethodPost, "/Users", `{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "second"}`)
 	last := e.adminGet("/admin/api/tenants/default/history?userName=second")["entries"].([]any)
 	require.Len(t, last, 1)
