@@ -92,13 +92,9 @@ func commandWebhook() *cobra.Command {
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return f.run(cmd, func(e *env) error {
-					t, err := e.tenants.Get(e.ctx, args[0])
+					t, ep, err := tenantEndpoint(e, args[0], args[1])
 					if err != nil {
-						return notFoundHint(err, "tenant")
-					}
-					ep, err := webhook.TenantEndpoint(e.ctx, e.store, t.ID, args[1])
-					if err != nil {
-						return notFoundHint(err, "webhook")
+						return err
 					}
 					ep.Disabled = disabled
 					if err := e.store.Webhooks().Update(e.ctx, ep); err != nil {
@@ -119,13 +115,9 @@ func commandWebhook() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
-				t, err := e.tenants.Get(e.ctx, args[0])
+				t, ep, err := tenantEndpoint(e, args[0], args[1])
 				if err != nil {
-					return notFoundHint(err, "tenant")
-				}
-				ep, err := webhook.TenantEndpoint(e.ctx, e.store, t.ID, args[1])
-				if err != nil {
-					return notFoundHint(err, "webhook")
+					return err
 				}
 				if err := e.store.Webhooks().Delete(e.ctx, ep.ID); err != nil {
 					return err
@@ -141,6 +133,19 @@ func commandWebhook() *cobra.Command {
 		toggle("disable", "Pause deliveries to an endpoint; events wait and are sent when it is enabled", true),
 		toggle("enable", "Resume deliveries to an endpoint, backlog first", false))
 	return cmd
+}
+
+// tenantEndpoint resolves a tenant's name and one of its endpoints' id.
+func tenantEndpoint(e *env, tenantName, id string) (store.Tenant, store.WebhookEndpoint, error) {
+	t, err := e.tenants.Get(e.ctx, tenantName)
+	if err != nil {
+		return t, store.WebhookEndpoint{}, notFoundHint(err, "tenant")
+	}
+	ep, err := webhook.TenantEndpoint(e.ctx, e.store, t.ID, id)
+	if err != nil {
+		return t, ep, notFoundHint(err, "webhook")
+	}
+	return t, ep, nil
 }
 
 func printEndpoint(w io.Writer, ep store.WebhookEndpoint) {

@@ -65,11 +65,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, c *call) error {
 	if err := decode(c.Request, &body); err != nil {
 		return err
 	}
-	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	t, ep, err := h.endpoint(c)
 	if err != nil {
 		return err
 	}
@@ -94,11 +90,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, c *call) error {
 }
 
 func (h *Handler) deleteWebhook(w http.ResponseWriter, c *call) error {
-	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	t, ep, err := h.endpoint(c)
 	if err != nil {
 		return err
 	}
@@ -115,11 +107,7 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, c *call) error {
 // deliveries lists an endpoint's deliveries, oldest first, optionally of
 // one state (pending, delivered or dead).
 func (h *Handler) deliveries(w http.ResponseWriter, c *call) error {
-	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	t, ep, err := h.endpoint(c)
 	if err != nil {
 		return err
 	}
@@ -163,11 +151,7 @@ func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
 			return err
 		}
 	}
-	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	t, ep, err := h.endpoint(c)
 	if err != nil {
 		return err
 	}
@@ -183,4 +167,14 @@ func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"redelivered": n})
+}
+
+// endpoint resolves the {tenant} and {id} of a webhook endpoint's path.
+func (h *Handler) endpoint(c *call) (store.Tenant, store.WebhookEndpoint, error) {
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
+	if err != nil {
+		return t, store.WebhookEndpoint{}, err
+	}
+	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	return t, ep, err
 }
