@@ -20,7 +20,16 @@ func commandBench() *cobra.Command {
 		Long: `Send provisioning-shaped load to a SCIM endpoint and report throughput and
 latency percentiles. Runs are bounded by --n requests and --duration.
 
-Scenarios: ` + strings.Join(loadgen.Scenarios, ", "),
+Scenarios: ` + strings.Join(loadgen.Scenarios, ", ") + `
+
+  create-users      POST /Users with Entra-shaped bodies (enterprise extension)
+  lookup            eq filters on userName, externalId and the work e-mail
+  patch-users       Entra's PATCH forms: name, emails[type eq "work"].value, active "False"/"True"
+  list              100-user pages
+  group-membership  add and remove 100 members of a group of --seed users
+  entra-cycle       an Entra initial cycle for --n users and --groups groups: matching
+                    query + create per user, manager references, matching query +
+                    create per group, membership PATCHes of 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.URL == "" || o.Token == "" {
@@ -69,7 +78,8 @@ Scenarios: ` + strings.Join(loadgen.Scenarios, ", "),
 	f.StringVar(&o.Scenario, "scenario", "create-users", "scenario to run")
 	f.IntVar(&o.N, "n", 10000, "number of measured requests")
 	f.IntVar(&o.Concurrency, "concurrency", 32, "concurrent clients")
-	f.IntVar(&o.Seed, "seed", 1000, "users to create before measuring read scenarios")
+	f.IntVar(&o.Seed, "seed", 1000, "users to create before measuring lookup, patch-users, list and group-membership")
+	f.IntVar(&o.Groups, "groups", 0, "groups entra-cycle creates (default: one per 100 users)")
 	f.DurationVar(&o.Duration, "duration", time.Minute, "maximum duration of the measured phase")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&hookAddr, "webhook-listen", "", "also receive the server's webhooks on this address (register it first with `roster webhook add`), verify them, and report delivery throughput and lag")

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,14 +32,16 @@ type Options struct {
 	N           int    // requests to send (the scenario's unit of work)
 	Concurrency int
 	Duration    time.Duration // upper bound on the measured phase
-	// Seed is how many users the lookup, list and group-membership
-	// scenarios create before measuring (0: reuse what the scenario needs).
-	Seed   int
+	// Seed is how many users the lookup, patch-users, list and
+	// group-membership scenarios create before measuring.
+	Seed int
+	// Groups is how many groups entra-cycle creates (0: one per 100 users).
+	Groups int
 	Client *http.Client
 }
 
 // Scenarios lists the scenario names Run accepts.
-var Scenarios = []string{"create-users", "lookup", "list", "group-membership"}
+var Scenarios = []string{"create-users", "lookup", "patch-users", "list", "group-membership", "entra-cycle"}
 
 // Report is the outcome of a run.
 type Report struct {
@@ -52,6 +55,8 @@ type Report struct {
 	P99         time.Duration  `json:"p99_ns"`
 	Max         time.Duration  `json:"max_ns"`
 	Errors      map[string]int `json:"errors,omitempty"` // by HTTP status or error kind
+	// Truncated says why a run stopped before its last request, if it did.
+	Truncated string `json:"truncated,omitempty"`
 }
 
 // String formats the report for a terminal.
@@ -60,6 +65,9 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "scenario %s: %d requests in %s at concurrency %d = %.0f/s\n",
 		r.Scenario, r.Requests, r.Elapsed.Round(time.Millisecond), r.Concurrency, r.PerSecond)
 	fmt.Fprintf(&b, "latency p50 %s  p90 %s  p99 %s  max %s\n", r.P50, r.P90, r.P99, r.Max)
+	if r.Truncated != "" {
+		fmt.Fprintf(&b, "truncated: %s\n", r.Truncated)
+	}
 	if len(r.Errors) > 0 {
 		keys := make([]string, 0, len(r.Errors))
 		for k := range r.Errors {
@@ -162,6 +170,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 			return st, nil
 		}
+	case "patch-users":
+		seed := max(o.Seed, 1000)
+		ids, err := seedUsers(ctx, c, run, seed, o.Concurrency)
+		if err != nil {
+			return Report{}, err
+		}
+		work = func(ctx context.Context, i int) (int, error) {
+			st, _, err := c.do(ctx, http.MethodPatch, "/Users/"+ids[i%seed], entraUserPatch(run, i))
+			return expect(st, err, http.StatusOK, http.StatusNoContent)
+		}
+	case "entra-cycle":
+		return entraCycle(ctx, c, run, o)
 	case "list":
 		seed := max(o.Seed, 1000)
 		if _, err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
@@ -232,6 +252,34 @@ func expect(st int, err error, ok ...int) (int, error) {
 // measure runs work(i) for i in [0, N) on Concurrency workers, stopping early
 // when Duration passes or ctx ends.
 func measure(ctx context.Context, o Options, work func(context.Context, int) (int, error)) Report {
+	var r recorder
+	return r.measure(ctx, o, work)
+}
+
+// recorder keeps the latencies and errors of several measured phases, for
+// one report over all of them.
+type recorder struct {
+	lat     []time.Duration
+	errs    map[string]int
+	elapsed time.Duration
+}
+
+// report summarises every phase recorded so far.
+func (r *recorder) report(scenario string, concurrency int) Report {
+	all := slices.Clone(r.lat)
+	slices.Sort(all)
+	rep := Report{Scenario: scenario, Concurrency: concurrency, Elapsed: r.elapsed, Errors: map[string]int{}, Requests: len(all)}
+	maps.Copy(rep.Errors, r.errs)
+	if len(all) > 0 {
+		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
+		rep.P50, rep.P90, rep.P99, rep.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+		rep.PerSecond = float64(len(all)) / r.elapsed.Seconds()
+	}
+	return rep
+}
+
+// measure runs one phase, adds it to the recorder and reports on it alone.
+func (r *recorder) measure(ctx context.Context, o Options, work func(context.Context, int) (int, error)) Report {
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var next atomic.Int64
@@ -264,23 +312,22 @@ func measure(ctx context.Context, o Options, work func(context.Context, int) (in
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	rep := Report{Scenario: o.Scenario, Concurrency: o.Concurrency, Elapsed: elapsed, Errors: map[string]int{}}
+	phase := recorder{elapsed: time.Since(start), errs: map[string]int{}}
 	for w := range o.Concurrency {
-		all = append(all, lat[w]...)
+		phase.lat = append(phase.lat, lat[w]...)
 		for k, v := range errs[w] {
-			rep.Errors[k] += v
+			phase.errs[k] += v
 		}
 	}
-	slices.Sort(all)
-	rep.Requests = len(all)
-	if len(all) > 0 {
-		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
-		rep.P50, rep.P90, rep.P99, rep.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
-		rep.PerSecond = float64(len(all)) / elapsed.Seconds()
+	r.lat = append(r.lat, phase.lat...)
+	r.elapsed += phase.elapsed
+	if r.errs == nil {
+		r.errs = map[string]int{}
 	}
-	return rep
+	for k, v := range phase.errs {
+		r.errs[k] += v
+	}
+	return phase.report(o.Scenario, o.Concurrency)
 }
 
 func runID() string {

@@ -1,0 +1,165 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+const (
+	enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	patchOpURN    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	// memberBatch is how many members one membership PATCH of entra-cycle
+	// adds: Entra sends several members per PATCH (IDP-NOTES §1.3).
+	memberBatch = 50
+	// managerEvery: one user in this many is the manager of the next ones.
+	managerEvery = 10
+)
+
+// entraUserPatch is the i-th PATCH of patch-users, in the forms Entra
+// sends in incremental cycles: capitalised ops, a filtered multi-valued
+// path, and active as the string "False"/"True".
+func entraUserPatch(run string, i int) []byte {
+	var op string
+	switch i % 4 {
+	case 0:
+		op = fmt.Sprintf(`{"op":"Replace","path":"name.familyName","value":"Family %s %d"}`, run, i)
+	case 1:
+		op = fmt.Sprintf(`{"op":"Replace","path":"emails[type eq \"work\"].value","value":"moved%d.%s@example.com"}`, i, run)
+	case 2:
+		op = `{"op":"Replace","path":"active","value":"False"}`
+	default:
+		op = `{"op":"Replace","path":"active","value":"True"}`
+	}
+	return []byte(`{"schemas":["` + patchOpURN + `"],"Operations":[` + op + `]}`)
+}
+
+// entraCycle replays the request mix of an Entra ID initial cycle for N
+// users and Groups groups (IDP-NOTES §1.7): for each user a matching query
+// by userName and a create; then the manager references; then for each
+// group a matching query by displayName (members excluded), a create
+// without members, and membership PATCHes of memberBatch users. Every
+// request counts in the report; each phase runs at --concurrency.
+func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, error) {
+	groups := o.Groups
+	if groups <= 0 {
+		groups = max(1, o.N/100)
+	}
+	deadline, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var rec recorder
+	phase := func(n int, work func(context.Context, int) (int, error)) {
+		if deadline.Err() == nil {
+			rec.measure(deadline, Options{Scenario: o.Scenario, N: n, Concurrency: o.Concurrency, Duration: o.Duration}, work)
+		}
+	}
+
+	// The matching queries of all users run before the creates, rather
+	// than each just before its own create, so that under concurrency a
+	// query never races its user's create; the request mix is the same.
+	phase(o.N, func(ctx context.Context, u int) (int, error) {
+		f := fmt.Sprintf("userName eq %q", newUser(run, u)["userName"])
+		st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(f), nil)
+		if st, err = expect(st, err, http.StatusOK); err != nil {
+			return st, err
+		}
+		if !bytes.Contains(body, []byte(`"totalResults":0`)) {
+			return st, errors.New("matching query found a user that should not exist yet")
+		}
+		return st, nil
+	})
+	ids := make([]string, o.N)
+	phase(o.N, func(ctx context.Context, u int) (int, error) {
+		st, body, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, u))
+		if st, err = expect(st, err, http.StatusCreated); err != nil {
+			return st, err
+		}
+		var created struct{ ID string }
+		if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
+			return st, errors.New("create response has no id")
+		}
+		ids[u] = created.ID
+		return st, nil
+	})
+
+	phase(o.N, func(ctx context.Context, u int) (int, error) {
+		mgr := u - u%managerEvery
+		if mgr == u || ids[u] == "" || ids[mgr] == "" {
+			return http.StatusOK, nil // a manager, or a user whose create failed: no request
+		}
+		body := fmt.Sprintf(`{"schemas":["%s"],"Operations":[{"op":"Add","path":"%s:manager","value":"%s"}]}`, patchOpURN, enterpriseURN, ids[mgr])
+		st, _, err := c.do(ctx, http.MethodPatch, "/Users/"+ids[u], []byte(body))
+		return expect(st, err, http.StatusOK, http.StatusNoContent)
+	})
+
+	groupIDs := make([]string, groups)
+	phase(2*groups, func(ctx context.Context, i int) (int, error) {
+		g := i / 2
+		name := fmt.Sprintf("group%d.%s", g, run)
+		if i%2 == 0 {
+			f := fmt.Sprintf("displayName eq %q", name)
+			st, _, err := c.do(ctx, http.MethodGet, "/Groups?excludedAttributes=members&filter="+url.QueryEscape(f), nil)
+			return expect(st, err, http.StatusOK)
+		}
+		st, body, err := c.do(ctx, http.MethodPost, "/Groups", map[string]any{
+			"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"},
+			"externalId":  fmt.Sprintf("ext-group-%s-%d", run, g),
+			"displayName": name,
+		})
+		if st, err = expect(st, err, http.StatusCreated); err != nil {
+			return st, err
+		}
+		var created struct{ ID string }
+		if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
+			return st, errors.New("create response has no id")
+		}
+		groupIDs[g] = created.ID
+		return st, nil
+	})
+
+	// Each user is a member of one group (user u of group u mod groups);
+	// a group's members are added memberBatch at a time.
+	type batch struct {
+		group   string
+		members []string
+	}
+	var batches []batch
+	for g := range groups {
+		var members []string
+		for u := g; u < o.N; u += groups {
+			if ids[u] != "" {
+				members = append(members, ids[u])
+			}
+		}
+		for len(members) > 0 && groupIDs[g] != "" {
+			n := min(memberBatch, len(members))
+			batches = append(batches, batch{groupIDs[g], members[:n]})
+			members = members[n:]
+		}
+	}
+	phase(len(batches), func(ctx context.Context, i int) (int, error) {
+		b := batches[i]
+		value := make([]map[string]any, len(b.members))
+		for j, id := range b.members {
+			value[j] = map[string]any{"$ref": nil, "value": id}
+		}
+		st, _, err := c.do(ctx, http.MethodPatch, "/Groups/"+b.group, map[string]any{
+			"schemas":    []string{patchOpURN},
+			"Operations": []map[string]any{{"op": "Add", "path": "members", "value": value}},
+		})
+		return expect(st, err, http.StatusNoContent, http.StatusOK)
+	})
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+	rep := rec.report(o.Scenario, o.Concurrency)
+	if deadline.Err() != nil {
+		rep.Truncated = fmt.Sprintf("stopped after --duration %s", o.Duration.Round(time.Second))
+	}
+	return rep, nil
+}
