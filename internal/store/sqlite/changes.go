@@ -29,8 +29,11 @@ const (
 	insertEventSQL = `INSERT INTO events (tenant, id, type, time, resource_type, resource_id, data)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`
 	// Retention deletes the oldest rows first, through the time indexes.
-	purgeHistorySQL = "DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE time < ?1 ORDER BY time, seq LIMIT ?2)"
-	purgeEventsSQL  = "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ?1 ORDER BY time, seq LIMIT ?2)"
+	// Retention deletes the oldest rows by seq, which follows time, among
+	// the first ?2: no index on time to keep up on every write, and a purge
+	// reads at most ?2 rows however many are retained.
+	purgeHistorySQL = "DELETE FROM history WHERE seq IN (SELECT seq FROM (SELECT seq, time FROM history ORDER BY seq LIMIT ?2) WHERE time < ?1)"
+	purgeEventsSQL  = "DELETE FROM events WHERE seq IN (SELECT seq FROM (SELECT seq, time FROM events ORDER BY seq LIMIT ?2) WHERE time < ?1)"
 
 	historyCols = `h.seq, h.time, h.resource_type, h.resource_id, h.name, h.operation, h.version, h.actor, h.actor_label,
 		h.credential, h.request_id, h.client_addr, h.attributes, h.members_added, h.members_removed, h.event_types`
@@ -46,7 +49,7 @@ const (
 	// oldestEventSQL returns the purge horizon; no row before any purge.
 	oldestEventSQL = "SELECT seq FROM events_purged"
 	// purgedNewestSQL is the newest position purgeEventsSQL deletes.
-	purgedNewestSQL     = "SELECT max(seq) FROM (SELECT seq FROM events WHERE time < ?1 ORDER BY time, seq LIMIT ?2)"
+	purgedNewestSQL     = "SELECT max(seq) FROM (SELECT seq, time FROM events ORDER BY seq LIMIT ?2) WHERE time < ?1"
 	movePurgeHorizonSQL = "INSERT INTO events_purged (only, seq) VALUES (1, ?1) ON CONFLICT (only) DO UPDATE SET seq = max(seq, excluded.seq)"
 
 	// clearGroupSQL deletes the members of group ?1 and returns their ids.

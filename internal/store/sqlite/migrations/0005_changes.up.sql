@@ -42,7 +42,6 @@ CREATE INDEX history_resource ON history (tenant, resource_id, seq);
 -- from the index alone. Groups' entries, which the filter never selects,
 -- are left out of it.
 CREATE INDEX history_name ON history (tenant, name_fold, resource_id) WHERE resource_type = 'User';
-CREATE INDEX history_time ON history (time);
 
 CREATE TABLE events (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,7 +55,6 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_tenant ON events (tenant, seq);
-CREATE INDEX events_time ON events (time);
 
 CREATE TABLE webhook_endpoints (
     id           TEXT PRIMARY KEY,
