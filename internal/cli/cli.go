@@ -53,7 +53,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(), commandHistory(), commandEvents(), commandWebhook(),
-		commandBench(), commandVersion())
+		commandBench(), commandValidate(), commandVersion())
 	return root
 }
 
