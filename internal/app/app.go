@@ -149,6 +149,14 @@ func OpenJobs(ctx context.Context, st store.Store) (*webhook.Jobs, error) {
 	return nil, fmt.Errorf("no webhook jobs database for a %T", st)
 }
 
+// StatisticsEvery is how often one node refreshes the planner's statistics
+// of tables that changed by a tenth since their last analysis. A first
+// provisioning cycle fills a fresh database in minutes; with statistics a
+// minute old, PostgreSQL planned its lookups for empty tables and answered
+// them 5-10 times slower (docs/benchmarks.md, peer comparison). A round with
+// nothing to analyze costs a lease write and one catalog query.
+const StatisticsEvery = 10 * time.Second
+
 // Retention defaults: how long history entries and outbox events are kept.
 const (
 	DefaultHistoryRetention = 365 * 24 * time.Hour
@@ -196,7 +204,7 @@ func (r *Roster) Run(ctx context.Context) {
 			return err
 		}},
 		background.Task{Name: "purge-history-and-events", Every: time.Hour, Run: r.purgeOld},
-		background.Task{Name: "database-statistics", Every: time.Minute, Run: r.store.Maintain},
+		background.Task{Name: "database-statistics", Every: StatisticsEvery, Run: r.store.Maintain},
 	)
 }
 
