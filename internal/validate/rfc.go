@@ -22,6 +22,8 @@ func rfcChecks() []Check {
 			Source: "RFC 7643 §7; RFC 7644 §4", Required: true, Run: rfcSchemas},
 		{ID: "rfc-user-attributes", Name: "Every advertised writable User attribute round-trips (write, read back)",
 			Source: "RFC 7643 §2.2, §7; RFC 7644 §3.3", Required: true, Run: rfcUserAttributes},
+		{ID: "rfc-group-attributes", Name: "Every advertised writable Group attribute round-trips (write, read back)",
+			Source: "RFC 7643 §4.2, §7; RFC 7644 §3.3", Required: true, Run: rfcGroupAttributes},
 		{ID: "rfc-filter-eq", Name: "Filter: userName eq", Source: "RFC 7644 §3.4.2.2", Feature: "filter",
 			Run: rfcFilter(`userName eq "{alpha}"`, "alpha")},
 		{ID: "rfc-filter-co", Name: "Filter: userName co", Source: "RFC 7644 §3.4.2.2", Feature: "filter",
@@ -212,15 +214,31 @@ func (a attribute) sample(tag string) (any, bool) {
 	return nil, false
 }
 
-// rfcUserAttributes creates a user with a value for every writable attribute
-// of the User schema and its extensions as /Schemas describes them, reads it
-// back and compares.
-func rfcUserAttributes(ctx context.Context, r *run) error {
+// resourceKind is what an attribute round-trip writes: a resource type's
+// core schema, endpoint, and the attribute that names it (filled with the
+// run's prefix so cleanup finds it).
+type resourceKind struct {
+	urn, endpoint, nameAttr string
+	extensions              bool // the User's extensions, found by rfcSchemas
+}
+
+var (
+	userKind  = resourceKind{urn: userURN, endpoint: "/Users", nameAttr: "userName", extensions: true}
+	groupKind = resourceKind{urn: groupURN, endpoint: "/Groups", nameAttr: "displayName"}
+)
+
+// rfcUserAttributes and rfcGroupAttributes write every writable attribute
+// of the resource type's schema (and the User's extensions) as /Schemas
+// describes them, read the resource back and compare.
+func rfcUserAttributes(ctx context.Context, r *run) error  { return rfcAttributes(ctx, r, userKind) }
+func rfcGroupAttributes(ctx context.Context, r *run) error { return rfcAttributes(ctx, r, groupKind) }
+
+func rfcAttributes(ctx context.Context, r *run, kind resourceKind) error {
 	list, err := resourceList(r, ctx, "/Schemas")
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"schemas": []string{userURN}}
+	body := map[string]any{"schemas": []string{kind.urn}}
 	type expectation struct {
 		path string
 		want any
@@ -231,8 +249,8 @@ func rfcUserAttributes(ctx context.Context, r *run) error {
 		id := str(s["id"])
 		target := body
 		switch {
-		case id == userURN:
-		case r.vars["userExtension:"+id] != "":
+		case id == kind.urn:
+		case kind.extensions && r.vars["userExtension:"+id] != "":
 			target = map[string]any{}
 			body[id] = target
 			body["schemas"] = append(body["schemas"].([]string), id)
@@ -240,7 +258,7 @@ func rfcUserAttributes(ctx context.Context, r *run) error {
 			continue
 		}
 		prefix := ""
-		if id != userURN {
+		if id != kind.urn {
 			prefix = id + "."
 		}
 		for _, raw := range asList(s["attributes"]) {
@@ -248,7 +266,7 @@ func rfcUserAttributes(ctx context.Context, r *run) error {
 			if !a.writable() {
 				continue
 			}
-			if strings.EqualFold(a.Name, "userName") {
+			if strings.EqualFold(a.Name, kind.nameAttr) && id == kind.urn {
 				target[a.Name] = r.name("rfc-attrs-" + guid()[:8])
 				wants = append(wants, expectation{a.Name, target[a.Name]})
 				continue
@@ -299,14 +317,15 @@ func rfcUserAttributes(ctx context.Context, r *run) error {
 			wants = append(wants, sub...)
 		}
 	}
-	_, id, err := r.create(ctx, "/Users", body)
+	_, id, err := r.create(ctx, kind.endpoint, body)
 	if err != nil {
 		return err
 	}
-	u, err := r.user(ctx, id)
+	res, err := r.fetch(ctx, kind.endpoint+"/"+id)
 	if err != nil {
 		return err
 	}
+	u := res.JSON
 	var bad []string
 	for _, w := range wants {
 		got := get(u, w.path)
