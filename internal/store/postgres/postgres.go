@@ -72,7 +72,14 @@ type Store struct {
 	eventKey int32
 
 	sw     *rerun.Runner // finishes tenant deletions left unfinished
-	closed atomic.Bool
+	// analyzer runs Maintain as soon as analyzeEvery resources have been
+	// created through this Store since it last ran, instead of waiting for
+	// the periodic run: a first provisioning cycle fills empty tables in
+	// seconds, and until they are analyzed their lookups are planned as
+	// scans (docs/benchmarks.md, peer comparison).
+	analyzer *rerun.Runner
+	created  atomic.Int64
+	closed   atomic.Bool
 	once   sync.Once
 }
 
@@ -126,6 +133,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.eventKey = schemaKey(sch)
 	s.sw = rerun.New(s.sweepRound)
 	s.sw.Trigger()
+	s.analyzer = rerun.New(s.Maintain)
 	return s, nil
 }
 
@@ -192,6 +200,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		s.sw.Stop()
+		s.analyzer.Stop()
 		s.pool.Close()
 	})
 	return nil

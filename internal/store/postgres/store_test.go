@@ -520,8 +520,9 @@ func TestMaintainAnalyzesStaleTables(t *testing.T) {
 		require.NoError(t, err)
 		return n == 1
 	}
-	require.False(t, analyzed())
-	// Table statistics reach pg_stat_user_tables shortly after the commit.
+	// (The creates may already have triggered an analysis of their own, so
+	// the test does not check that the table starts unanalyzed.) Table
+	// statistics reach pg_stat_user_tables shortly after the commit.
 	require.Eventually(t, func() bool {
 		require.NoError(t, s.Maintain(ctx))
 		return analyzed()

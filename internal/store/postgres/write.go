@@ -144,7 +144,27 @@ func (w *writer) commit(ctx context.Context) error {
 	for _, r := range w.records {
 		r.apply()
 	}
+	w.s.noteCreated(w.counts)
 	return nil
+}
+
+// analyzeEvery is how many creates through a Store trigger a check for
+// stale statistics (Maintain analyzes only tables changed by a tenth).
+const analyzeEvery = 2000
+
+// noteCreated counts the resources a committed write created and triggers
+// Maintain every analyzeEvery of them.
+func (s *Store) noteCreated(counts map[countKey]int64) {
+	var n int64
+	for _, d := range counts {
+		n += max(d, 0)
+	}
+	if n == 0 {
+		return
+	}
+	if total := s.created.Add(n); total/analyzeEvery != (total-n)/analyzeEvery {
+		s.analyzer.Trigger()
+	}
 }
 
 // rollback ends the transaction, if one began, even if ctx has ended; if it
