@@ -71,7 +71,7 @@ type Store struct {
 	// hold back this one's readers.
 	eventKey int32
 
-	sw     *rerun.Runner // finishes tenant deletions left unfinished
+	sw *rerun.Runner // finishes tenant deletions left unfinished
 	// analyzer runs Maintain as soon as analyzeEvery resources have been
 	// created through this Store since it last ran, instead of waiting for
 	// the periodic run: a first provisioning cycle fills empty tables in
@@ -80,7 +80,7 @@ type Store struct {
 	analyzer *rerun.Runner
 	created  atomic.Int64
 	closed   atomic.Bool
-	once   sync.Once
+	once     sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
