@@ -53,7 +53,7 @@ func entraChecks() []Check {
 		{ID: "entra-enable-user", Name: `Re-enable User: Replace active "True" (string)`,
 			Source: entraSource("Disable User") + `; Known issues: "value":"True"`, Required: true, Run: entraActive("True", true)},
 		{ID: "entra-delete-user", Name: "Delete User, then GET is 404 with a SCIM error",
-			Source: entraSource("Delete User"), Required: true, Run: entraDeleteUser},
+			Source: entraSource("Delete User"), Required: true, Run: entraDelete("entraUser", "/Users")},
 		{ID: "entra-create-group", Name: "Create Group (with Microsoft's ADSCIM schema URI)",
 			Source: entraSource("Create Group"), Required: true, Run: entraCreateGroup},
 		{ID: "entra-get-group", Name: "Get Group with excludedAttributes=members",
@@ -71,7 +71,7 @@ func entraChecks() []Check {
 		{ID: "entra-group-replace-displayname", Name: "Update Group [Non-member attributes]: Replace displayName",
 			Source: entraSource("Update Group [Non-member attributes]"), Required: true, Run: entraReplaceDisplayName},
 		{ID: "entra-delete-group", Name: "Delete Group, then GET is 404",
-			Source: entraSource("Delete Group"), Required: true, Run: entraDeleteGroup},
+			Source: entraSource("Delete Group"), Required: true, Run: entraDelete("entraGroup", "/Groups")},
 		{ID: "entra-schemas", Name: "Schema discovery: GET /Schemas is a ListResponse",
 			Source: entraSource("Schema discovery"), Run: entraSchemas},
 	}
@@ -298,19 +298,23 @@ func entraActive(value string, want bool) func(context.Context, *run) error {
 	}
 }
 
-func entraDeleteUser(ctx context.Context, r *run) error {
-	v, err := r.need("entraUser")
-	if err != nil {
-		return err
+// entraDelete deletes the resource an earlier check saved under key, as
+// Entra deletes: 204, then 404 on a read.
+func entraDelete(key, endpoint string) func(context.Context, *run) error {
+	return func(ctx context.Context, r *run) error {
+		v, err := r.need(key)
+		if err != nil {
+			return err
+		}
+		res, err := r.remove(ctx, endpoint+"/"+v[0])
+		if err != nil {
+			return err
+		}
+		if err := expect(res, http.StatusNoContent); err != nil {
+			return err
+		}
+		return wantNotFound(ctx, r, endpoint+"/"+v[0])
 	}
-	res, err := r.remove(ctx, "/Users/"+v[0])
-	if err != nil {
-		return err
-	}
-	if err := expect(res, http.StatusNoContent); err != nil {
-		return err
-	}
-	return wantNotFound(ctx, r, "/Users/"+v[0])
 }
 
 // wantNotFound GETs path and requires a 404 SCIM error (RFC 7644 §3.12).
@@ -496,20 +500,6 @@ func entraReplaceDisplayName(ctx context.Context, r *run) error {
 	return wantEqual(res.JSON, "displayName", name)
 }
 
-func entraDeleteGroup(ctx context.Context, r *run) error {
-	v, err := r.need("entraGroup")
-	if err != nil {
-		return err
-	}
-	res, err := r.remove(ctx, "/Groups/"+v[0])
-	if err != nil {
-		return err
-	}
-	if err := expect(res, http.StatusNoContent); err != nil {
-		return err
-	}
-	return wantNotFound(ctx, r, "/Groups/"+v[0])
-}
 
 func entraSchemas(ctx context.Context, r *run) error {
 	res, err := r.fetch(ctx, "/Schemas")
