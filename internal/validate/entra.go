@@ -500,7 +500,6 @@ func entraReplaceDisplayName(ctx context.Context, r *run) error {
 	return wantEqual(res.JSON, "displayName", name)
 }
 
-
 func entraSchemas(ctx context.Context, r *run) error {
 	res, err := r.fetch(ctx, "/Schemas")
 	if err != nil {
