@@ -183,20 +183,16 @@ func entraPatchMultiValued(ctx context.Context, r *run) error {
 		return err
 	}
 	email := r.name("updated-" + guid()[:8] + "@contoso.com")
-	if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(
+	u, err := r.patchUser(ctx, v[0],
 		op("Replace", `emails[type eq "work"].value`, email),
-		op("Replace", "name.familyName", "updatedFamilyName"))); err != nil {
-		return err
-	}
-	u, err := r.user(ctx, v[0])
+		op("Replace", "name.familyName", "updatedFamilyName"))
 	if err != nil {
 		return err
 	}
 	r.vars["entraEmail"] = email
-	for path, want := range map[string]any{"emails.0.value": email, "emails.0.type": "work", "name.familyName": "updatedFamilyName", "name.givenName": "givenName"} {
-		if err := wantEqual(u, path, want); err != nil {
-			return fmt.Errorf("after the PATCH, %w", err)
-		}
+	if err := wantAfterPatch(u, "emails.0.value", email, "emails.0.type", "work",
+		"name.familyName", "updatedFamilyName", "name.givenName", "givenName"); err != nil {
+		return err
 	}
 	if n := len(u["emails"].([]any)); n != 1 {
 		return fmt.Errorf("after the PATCH the user has %d emails, want 1", n)
@@ -210,15 +206,12 @@ func entraPatchUserName(ctx context.Context, r *run) error {
 		return err
 	}
 	userName := r.name("renamed-" + guid() + "@contoso.com")
-	if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(op("Replace", "userName", userName))); err != nil {
-		return err
-	}
-	u, err := r.user(ctx, v[0])
+	u, err := r.patchUser(ctx, v[0], op("Replace", "userName", userName))
 	if err != nil {
 		return err
 	}
-	if err := wantEqual(u, "userName", userName); err != nil {
-		return fmt.Errorf("after the PATCH, %w", err)
+	if err := wantAfterPatch(u, "userName", userName); err != nil {
+		return err
 	}
 	r.vars["entraUserName"] = userName
 	return nil
@@ -236,22 +229,13 @@ func entraPatchEnterprise(ctx context.Context, r *run) error {
 		return fmt.Errorf("create the manager: %w", err)
 	}
 	r.vars["entraManager"] = mgr
-	if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(
+	u, err := r.patchUser(ctx, v[0],
 		op("Add", enterpriseURN+":department", "Sales"),
-		op("Add", enterpriseURN+":manager", mgr))); err != nil {
-		return err
-	}
-	u, err := r.user(ctx, v[0])
+		op("Add", enterpriseURN+":manager", mgr))
 	if err != nil {
 		return err
 	}
-	if err := wantEqual(u, enterpriseURN+".department", "Sales"); err != nil {
-		return fmt.Errorf("after the PATCH, %w", err)
-	}
-	if err := wantEqual(u, enterpriseURN+".manager.value", mgr); err != nil {
-		return fmt.Errorf("after the PATCH, %w", err)
-	}
-	return nil
+	return wantAfterPatch(u, enterpriseURN+".department", "Sales", enterpriseURN+".manager.value", mgr)
 }
 
 func entraRemoveManager(ctx context.Context, r *run) error {
@@ -259,10 +243,7 @@ func entraRemoveManager(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(op("Remove", enterpriseURN+":manager", nil))); err != nil {
-		return err
-	}
-	u, err := r.user(ctx, v[0])
+	u, err := r.patchUser(ctx, v[0], op("Remove", enterpriseURN+":manager", nil))
 	if err != nil {
 		return err
 	}
@@ -279,15 +260,12 @@ func entraActive(value string, want bool) func(context.Context, *run) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(op("Replace", "active", value))); err != nil {
-			return err
-		}
-		u, err := r.user(ctx, v[0])
+		u, err := r.patchUser(ctx, v[0], op("Replace", "active", value))
 		if err != nil {
 			return err
 		}
-		if err := wantEqual(u, "active", want); err != nil {
-			return fmt.Errorf("after the PATCH, %w", err)
+		if err := wantAfterPatch(u, "active", want); err != nil {
+			return err
 		}
 		// A disabled user must still be found by its matching attribute.
 		res, err := r.fetch(ctx, "/Users"+filterQuery(fmt.Sprintf("userName eq %q", v[1])))

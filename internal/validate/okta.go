@@ -203,17 +203,11 @@ func oktaActive(active bool) func(context.Context, *run) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.send(ctx, http.MethodPatch, "/Users/"+v[0], patchOp(op("replace", "", map[string]any{"active": active}))); err != nil {
-			return err
-		}
-		u, err := r.user(ctx, v[0])
+		u, err := r.patchUser(ctx, v[0], op("replace", "", map[string]any{"active": active}))
 		if err != nil {
 			return err
 		}
-		if err := wantEqual(u, "active", active); err != nil {
-			return fmt.Errorf("after the PATCH, %w", err)
-		}
-		return wantEqual(u, "name.givenName", "Another")
+		return wantAfterPatch(u, "active", active, "name.givenName", "Another")
 	}
 }
 

@@ -382,6 +382,26 @@ func wantTotal(res *response, n int) error {
 }
 
 // wantEqual compares a value at a JSON path.
+// patchUser PATCHes a user with ops and reads it back: a PATCH may answer
+// 204, so only the read shows what it did.
+func (r *run) patchUser(ctx context.Context, id string, ops ...map[string]any) (map[string]any, error) {
+	if _, err := r.send(ctx, http.MethodPatch, "/Users/"+id, patchOp(ops...)); err != nil {
+		return nil, err
+	}
+	return r.user(ctx, id)
+}
+
+// wantAfterPatch checks values read back after a PATCH, given as path and
+// value pairs.
+func wantAfterPatch(doc map[string]any, pairs ...any) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := wantEqual(doc, pairs[i].(string), pairs[i+1]); err != nil {
+			return fmt.Errorf("after the PATCH, %w", err)
+		}
+	}
+	return nil
+}
+
 func wantEqual(doc map[string]any, path string, want any) error {
 	if got := get(doc, path); got != want {
 		return fmt.Errorf("%s is %v, want %v", path, jsonish(got), jsonish(want))
