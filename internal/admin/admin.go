@@ -77,7 +77,6 @@ func ViewOf(a store.Admin) View { return View{Name: a.Name, Role: a.Role, Create
 // Service manages admins.
 type Service struct {
 	store store.Store
-	log   *audit.Log
 	now   func() time.Time
 	// dummyHash is checked against when a name is unknown, so that a
 	// wrong name takes as long as a wrong password.
@@ -87,7 +86,7 @@ type Service struct {
 // New returns a Service over st.
 func New(st store.Store) *Service {
 	h, _ := credential.HashPassword("an unused password to spend time on")
-	return &Service{store: st, log: audit.New(st, nil), now: time.Now, dummyHash: h}
+	return &Service{store: st, now: time.Now, dummyHash: h}
 }
 
 // Create creates an admin.
@@ -106,10 +105,37 @@ func (s *Service) Create(ctx context.Context, name, password, role, actor string
 		return store.Admin{}, err
 	}
 	a := store.Admin{ID: uuid.NewString(), Name: name, PasswordHash: hash, Role: role, Created: s.now().UTC()}
-	if err := s.store.Admins().Create(ctx, a); err != nil {
-		return store.Admin{}, fmt.Errorf("create admin %q: %w", name, err)
+	err = s.change(ctx, actor, "admin.create", name, map[string]any{"role": role}, func(w store.Writer) error {
+		if err := w.Admins().Create(ctx, a); err != nil {
+			return fmt.Errorf("create admin %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Admin{}, err
 	}
-	return a, s.audit(ctx, actor, "admin.create", name, map[string]any{"role": role})
+	return a, nil
+}
+
+// change runs fn and records the action on the admin named target in one
+// transaction.
+func (s *Service) change(ctx context.Context, actor, action, target string, detail map[string]any, fn func(w store.Writer) error) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error {
+		if err := fn(w); err != nil {
+			return err
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: action, Target: target, Detail: detail})
+	})
+}
+
+// adminIn reads the admin named name inside a write.
+func adminIn(ctx context.Context, w store.Writer, name string) (store.Admin, error) {
+	a, err := w.Admins().GetByName(ctx, name)
+	if err != nil {
+		return a, fmt.Errorf("admin %q: %w", name, err)
+	}
+	return a, nil
 }
 
 // List returns every admin by name.
@@ -129,20 +155,24 @@ func (s *Service) SetPassword(ctx context.Context, name, password, actor string)
 	if err := credential.ValidatePassword(password); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	a, err := s.Get(ctx, name)
+	hash, err := credential.HashPassword(password)
 	if err != nil {
 		return err
 	}
-	if a.PasswordHash, err = credential.HashPassword(password); err != nil {
-		return err
-	}
-	if err := s.store.Admins().Update(ctx, a); err != nil {
-		return fmt.Errorf("set password of admin %q: %w", name, err)
-	}
-	if err := s.store.Admins().DeleteSessions(ctx, a.ID, ""); err != nil {
-		return fmt.Errorf("end sessions of admin %q: %w", name, err)
-	}
-	return s.audit(ctx, actor, "admin.passwd", name, nil)
+	return s.change(ctx, actor, "admin.passwd", name, nil, func(w store.Writer) error {
+		a, err := adminIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		a.PasswordHash = hash
+		if err := w.Admins().Update(ctx, a); err != nil {
+			return fmt.Errorf("set password of admin %q: %w", name, err)
+		}
+		if err := w.Admins().DeleteSessions(ctx, a.ID, ""); err != nil {
+			return fmt.Errorf("end sessions of admin %q: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // SetRole changes an admin's role.
@@ -150,27 +180,31 @@ func (s *Service) SetRole(ctx context.Context, name, role, actor string) error {
 	if err := ValidRole(role); err != nil {
 		return err
 	}
-	a, err := s.Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	a.Role = role
-	if err := s.store.Admins().Update(ctx, a); err != nil {
-		return fmt.Errorf("set role of admin %q: %w", name, err)
-	}
-	return s.audit(ctx, actor, "admin.role", name, map[string]any{"role": role})
+	return s.change(ctx, actor, "admin.role", name, map[string]any{"role": role}, func(w store.Writer) error {
+		a, err := adminIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		a.Role = role
+		if err := w.Admins().Update(ctx, a); err != nil {
+			return fmt.Errorf("set role of admin %q: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // Delete removes an admin and ends their sessions.
 func (s *Service) Delete(ctx context.Context, name, actor string) error {
-	a, err := s.Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := s.store.Admins().Delete(ctx, a.ID); err != nil {
-		return fmt.Errorf("delete admin %q: %w", name, err)
-	}
-	return s.audit(ctx, actor, "admin.delete", name, nil)
+	return s.change(ctx, actor, "admin.delete", name, nil, func(w store.Writer) error {
+		a, err := adminIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		if err := w.Admins().Delete(ctx, a.ID); err != nil {
+			return fmt.Errorf("delete admin %q: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // CheckPassword returns the admin if name and password match.
@@ -209,10 +243,16 @@ func (s *Service) Login(ctx context.Context, name, password string) (Session, er
 	id, token := credential.NewSessionToken()
 	now := s.now().UTC()
 	sess := store.AdminSession{ID: id, Admin: a.ID, SecretHash: credential.Hash(token), Created: now, Expires: now.Add(SessionLifetime)}
-	if err := s.store.Admins().CreateSession(ctx, sess); err != nil {
-		return Session{}, fmt.Errorf("start session of admin %q: %w", name, err)
+	err = s.change(ctx, a.Name, "admin.login", a.Name, nil, func(w store.Writer) error {
+		if err := w.Admins().CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("start session of admin %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Session{}, err
 	}
-	return Session{Token: token, Expires: sess.Expires, Admin: a}, s.audit(ctx, a.Name, "admin.login", a.Name, nil)
+	return Session{Token: token, Expires: sess.Expires, Admin: a}, nil
 }
 
 // PurgeExpired removes sessions that expired more than a day ago.
@@ -222,7 +262,11 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 
 // Logout ends the session a token belongs to.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.store.Admins().DeleteSessions(ctx, "", credential.TokenID(token))
+	// Signing out is not audited, as signing in is: a session that ends
+	// changes no one's access.
+	return s.store.Write(ctx, func(w store.Writer) error {
+		return w.Admins().DeleteSessions(ctx, "", credential.TokenID(token))
+	})
 }
 
 // Authenticate resolves the admin of an Authorization header: a session
@@ -263,8 +307,4 @@ func (s *Service) session(ctx context.Context, token string) (store.Admin, error
 		return store.Admin{}, ErrUnauthorized
 	}
 	return a, err
-}
-
-func (s *Service) audit(ctx context.Context, actor, action, target string, detail map[string]any) error {
-	return s.log.Record(ctx, actor, action, "", target, detail)
 }

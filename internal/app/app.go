@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/admin"
+	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/background"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
@@ -283,7 +284,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	events := feed.New(st, dir.Committed, 0)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
-		Feed: events, Webhooks: hooks,
+		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st), Audit: audit.New(st),
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
@@ -306,37 +307,10 @@ func NormalizePrefix(p string) string {
 	return "/" + p
 }
 
-// Settings keys under which serve records where it is reached, so that the
-// CLI prints the Tenant URLs people must paste.
-const (
-	settingBaseURL = "public_base_url"
-	settingPrefix  = "scim_prefix"
-)
-
-// RecordedURLs returns where the last `roster serve` on st said it is
-// reached, or the defaults.
-func RecordedURLs(ctx context.Context, st store.Store) (tenant.URLs, error) {
-	u := tenant.URLs{Base: "http://" + DefaultAddr, Prefix: DefaultPrefix}
-	for key, dst := range map[string]*string{settingBaseURL: &u.Base, settingPrefix: &u.Prefix} {
-		v, err := st.Settings().Get(ctx, key)
-		switch {
-		case err == nil:
-			*dst = v
-		case !errors.Is(err, store.ErrNotFound):
-			return u, fmt.Errorf("read setting %s: %w", key, err)
-		}
-	}
-	return u, nil
-}
-
-func recordURLs(ctx context.Context, st store.Store, u tenant.URLs) error {
-	if err := st.Settings().Set(ctx, settingBaseURL, u.Base); err != nil {
-		return fmt.Errorf("record public base URL: %w", err)
-	}
-	if err := st.Settings().Set(ctx, settingPrefix, u.Prefix); err != nil {
-		return fmt.Errorf("record SCIM prefix: %w", err)
-	}
-	return nil
+// DefaultURLs are where `roster serve` is reached with its defaults: what
+// the CLI prints Tenant URLs with until a server has recorded its own.
+func DefaultURLs() tenant.URLs {
+	return tenant.URLs{Base: "http://" + DefaultAddr, Prefix: DefaultPrefix}
 }
 
 // Serve runs Roster until ctx is cancelled, then stops accepting requests and
@@ -385,7 +359,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		}
 		urls.Base = scheme + "://" + ln.Addr().String()
 	}
-	if err := recordURLs(ctx, st, urls); err != nil {
+	if err := roster.Tenants.RecordURLs(ctx, urls, "system"); err != nil {
 		ln.Close()
 		return err
 	}

@@ -1,5 +1,10 @@
 // Package audit records who changed which tenant's credentials and settings,
-// and which admins, in the store's audit log.
+// and which admins, in the store's audit log, and reads the log back.
+//
+// A service records an action with Record inside the store.Write that makes
+// the change, so that the change, its audit row and its history entry
+// commit together or not at all: a crash, or a failed write of either,
+// leaves neither.
 package audit
 
 import (
@@ -12,52 +17,48 @@ import (
 	"github.com/rosterhq/roster/internal/store"
 )
 
-// Log appends events to a store's audit log.
-type Log struct {
-	store store.Store
-	now   func() time.Time
+// Action is one change to the control plane, as the audit log records it.
+type Action struct {
+	Actor  string // admin name, "cli:<user>" or "system"
+	Action string // such as "token.issue", "tenant.disable"
+	// Tenant is the tenant the action changed, nil for server-wide actions
+	// (admins).
+	Tenant *store.Tenant
+	Target string // such as a token id or an admin name
+	Detail map[string]any
 }
 
-// New returns a Log over st; now is the clock (nil means time.Now).
-func New(st store.Store, now func() time.Time) *Log {
-	if now == nil {
-		now = time.Now
-	}
-	return &Log{store: st, now: now}
-}
-
-// Record appends one event. An action whose record cannot be written is
-// reported as failed, so that no change goes unrecorded silently.
+// Record appends the audit event of a inside w's transaction.
 //
 // An action on a tenant's credentials, settings or webhooks is also entered
 // in that tenant's revision history, so that the history shows every
 // change to the tenant, not only those its SCIM clients made. (The tenant's
 // creation and deletion stay in the audit log only: before the one and
 // after the other there is no history to enter them in.)
-func (l *Log) Record(ctx context.Context, actor, action, tenant, target string, detail map[string]any) error {
-	now := l.now().UTC()
-	e := &store.AuditEvent{Time: now, Actor: actor, Action: action, Tenant: tenant, Target: target, Detail: detail}
-	if err := l.store.Audit().Append(ctx, e); err != nil {
-		return fmt.Errorf("record %s in the audit log: %w", action, err)
+func Record(ctx context.Context, w store.Writer, now time.Time, a Action) error {
+	now = now.UTC()
+	e := &store.AuditEvent{Time: now, Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail}
+	if a.Tenant != nil {
+		e.Tenant = a.Tenant.Name
 	}
-	if tenant == "" || action == "tenant.create" || action == "tenant.delete" {
+	if err := w.Audit().Append(ctx, e); err != nil {
+		return fmt.Errorf("record %s in the audit log: %w", a.Action, err)
+	}
+	if a.Tenant == nil || a.Action == "tenant.create" || a.Action == "tenant.delete" {
 		return nil
 	}
-	t, err := l.store.Tenants().GetByName(ctx, tenant)
-	if err != nil {
-		return fmt.Errorf("record %s in the history of tenant %q: %w", action, tenant, err)
-	}
+	t := a.Tenant
 	c := &store.Change{
-		Tenant: t.ID, Time: now, ResourceType: resourceTypeOf(action), ResourceID: target,
-		Operation: action, Actor: actor, Attributes: attributes(detail),
+		Tenant: t.ID, Time: now, ResourceType: resourceTypeOf(a.Action), ResourceID: a.Target,
+		Operation: a.Action, Actor: a.Actor, Attributes: attributes(a.Detail),
 	}
 	if c.ResourceType == "Tenant" || c.ResourceID == "" {
 		// Settings, and minted JWTs (which have no id of their own), are
 		// entered as changes to the tenant.
 		c.ResourceID, c.ResourceName = t.ID, t.Name
 	}
-	if err := l.store.Write(ctx, func(w store.Writer) error { return w.Record(ctx, c) }); err != nil {
-		return fmt.Errorf("record %s in the history of tenant %q: %w", action, tenant, err)
+	if err := w.Record(ctx, c); err != nil {
+		return fmt.Errorf("record %s in the history of tenant %q: %w", a.Action, t.Name, err)
 	}
 	return nil
 }
@@ -94,7 +95,18 @@ func attributes(detail map[string]any) []store.AttrChange {
 	return out
 }
 
-// List returns events after a cursor, oldest first.
+// Log reads the audit log and the tenants' revision history.
+type Log struct{ store store.Store }
+
+// New returns a Log over st.
+func New(st store.Store) *Log { return &Log{store: st} }
+
+// List returns audit events after a cursor, oldest first.
 func (l *Log) List(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
 	return l.store.Audit().List(ctx, q)
+}
+
+// History returns a tenant's revision history entries, oldest first.
+func (l *Log) History(ctx context.Context, q store.HistoryQuery) ([]store.Change, error) {
+	return l.store.History().List(ctx, q)
 }

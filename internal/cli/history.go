@@ -44,7 +44,7 @@ func commandHistory() *cobra.Command {
 					if limit > 0 {
 						q.Limit = min(q.Limit, limit-len(all))
 					}
-					page, err := e.store.History().List(e.ctx, q)
+					page, err := e.log.History(e.ctx, q)
 					if err != nil {
 						return err
 					}

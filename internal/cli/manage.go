@@ -14,8 +14,10 @@ import (
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
+	"github.com/rosterhq/roster/internal/webhook"
 )
 
 // manageFlags are the flags every management command shares: which
@@ -36,15 +38,18 @@ func (f *manageFlags) register(cmd *cobra.Command) {
 	p.StringVar(&f.prefix, "prefix", "", "SCIM path prefix for printed Tenant URLs (default: the one `roster serve` last recorded)")
 }
 
-// env is an open database with the services over it.
+// env is an open database with the services over it. Commands call the
+// services; store is kept only to start more of them (the webhook jobs).
 type env struct {
-	ctx     context.Context
-	store   store.Store
-	tenants *tenant.Service
-	admins  *admin.Service
-	urls    tenant.URLs
-	out     io.Writer
-	json    bool
+	ctx       context.Context
+	store     store.Store
+	tenants   *tenant.Service
+	admins    *admin.Service
+	endpoints *webhook.Endpoints
+	log       *audit.Log
+	urls      tenant.URLs
+	out       io.Writer
+	json      bool
 }
 
 // run opens the database, runs fn and closes it.
@@ -60,7 +65,7 @@ func (f *manageFlags) run(cmd *cobra.Command, fn func(e *env) error) error {
 	defer st.Close()
 	tenants := tenant.New(st)
 	defer tenants.Close()
-	urls, err := app.RecordedURLs(ctx, st)
+	urls, err := tenants.RecordedURLs(ctx, app.DefaultURLs())
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,8 @@ func (f *manageFlags) run(cmd *cobra.Command, fn func(e *env) error) error {
 		urls.Prefix = app.NormalizePrefix(f.prefix)
 	}
 	return fn(&env{
-		ctx: ctx, store: st, tenants: tenants, admins: admin.New(st), urls: urls,
+		ctx: ctx, store: st, tenants: tenants, admins: admin.New(st),
+		endpoints: webhook.NewEndpoints(st), log: audit.New(st), urls: urls,
 		out: cmd.OutOrStdout(), json: f.output == "json",
 	})
 }

@@ -323,7 +323,7 @@ func commandAudit() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd, func(e *env) error {
-				events, err := e.store.Audit().List(e.ctx, store.AuditQuery{Tenant: tenantName, After: after, Limit: limit})
+				events, err := e.log.List(e.ctx, store.AuditQuery{Tenant: tenantName, After: after, Limit: limit})
 				if err != nil {
 					return err
 				}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/app"
-	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/webhook"
 )
@@ -34,11 +33,8 @@ func commandWebhook() *cobra.Command {
 				if err != nil {
 					return notFoundHint(err, "tenant")
 				}
-				ep, err := webhook.CreateEndpoint(e.ctx, e.store, t.ID, req, time.Now())
+				ep, err := e.endpoints.Create(e.ctx, t, req, actor())
 				if err != nil {
-					return err
-				}
-				if err := audit.New(e.store, nil).Record(e.ctx, actor(), "webhook.create", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
 					return err
 				}
 				v := struct {
@@ -68,7 +64,7 @@ func commandWebhook() *cobra.Command {
 				if err != nil {
 					return notFoundHint(err, "tenant")
 				}
-				eps, err := e.store.Webhooks().List(e.ctx, t.ID)
+				eps, err := e.endpoints.List(e.ctx, t)
 				if err != nil {
 					return err
 				}
@@ -92,16 +88,13 @@ func commandWebhook() *cobra.Command {
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return f.run(cmd, func(e *env) error {
-					t, ep, err := tenantEndpoint(e, args[0], args[1])
+					t, err := e.tenants.Get(e.ctx, args[0])
 					if err != nil {
-						return err
+						return notFoundHint(err, "tenant")
 					}
-					ep.Disabled = disabled
-					if err := e.store.Webhooks().Update(e.ctx, ep); err != nil {
-						return err
-					}
-					if err := audit.New(e.store, nil).Record(e.ctx, actor(), "webhook.update", t.Name, ep.ID, map[string]any{"disabled": disabled}); err != nil {
-						return err
+					ep, err := e.endpoints.Update(e.ctx, t, args[1], webhook.EndpointChange{Disabled: &disabled}, actor())
+					if err != nil {
+						return notFoundHint(err, "webhook")
 					}
 					return e.print(ep, func(w io.Writer) { printEndpoint(w, ep) })
 				})
@@ -115,15 +108,13 @@ func commandWebhook() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
-				t, ep, err := tenantEndpoint(e, args[0], args[1])
+				t, err := e.tenants.Get(e.ctx, args[0])
 				if err != nil {
-					return err
+					return notFoundHint(err, "tenant")
 				}
-				if err := e.store.Webhooks().Delete(e.ctx, ep.ID); err != nil {
-					return err
-				}
-				if err := audit.New(e.store, nil).Record(e.ctx, actor(), "webhook.delete", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
-					return err
+				ep, err := e.endpoints.Delete(e.ctx, t, args[1], actor())
+				if err != nil {
+					return notFoundHint(err, "webhook")
 				}
 				return e.print(map[string]string{"removed": ep.ID}, func(w io.Writer) { fmt.Fprintf(w, "Removed webhook %s (%s)\n", ep.ID, ep.URL) })
 			})
@@ -133,19 +124,6 @@ func commandWebhook() *cobra.Command {
 		toggle("disable", "Pause deliveries to an endpoint; events wait and are sent when it is enabled", true),
 		toggle("enable", "Resume deliveries to an endpoint, backlog first", false))
 	return cmd
-}
-
-// tenantEndpoint resolves a tenant's name and one of its endpoints' id.
-func tenantEndpoint(e *env, tenantName, id string) (store.Tenant, store.WebhookEndpoint, error) {
-	t, err := e.tenants.Get(e.ctx, tenantName)
-	if err != nil {
-		return t, store.WebhookEndpoint{}, notFoundHint(err, "tenant")
-	}
-	ep, err := webhook.TenantEndpoint(e.ctx, e.store, t.ID, id)
-	if err != nil {
-		return t, ep, notFoundHint(err, "webhook")
-	}
-	return t, ep, nil
 }
 
 func printEndpoint(w io.Writer, ep store.WebhookEndpoint) {
@@ -237,16 +215,10 @@ delivered meanwhile; receivers should order by the resource's meta.version.`,
 				if err != nil {
 					return notFoundHint(err, "tenant")
 				}
-				if _, err := webhook.TenantEndpoint(e.ctx, e.store, t.ID, endpoint); err != nil {
-					return notFoundHint(err, "webhook")
-				}
 				return withWebhooks(e, func(s *webhook.Service) error {
-					n, err := s.Redeliver(e.ctx, t.ID, endpoint, ids)
+					n, err := s.RedeliverAs(e.ctx, t, endpoint, ids, actor())
 					if err != nil {
-						return err
-					}
-					if err := audit.New(e.store, nil).Record(e.ctx, actor(), "webhook.redeliver", t.Name, endpoint, map[string]any{"count": n}); err != nil {
-						return err
+						return notFoundHint(err, "webhook")
 					}
 					return e.print(map[string]int{"redelivered": n}, func(w io.Writer) {
 						fmt.Fprintf(w, "%d dead-lettered deliveries put back in line\n", n)

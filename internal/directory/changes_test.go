@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/directory"
@@ -50,7 +52,7 @@ func open(t *testing.T) (*failingRecord, *directory.Service, string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	tn := store.Tenant{ID: "t1", Name: "acme", Created: time.Now()}
-	require.NoError(t, st.Tenants().Create(ctx, tn))
+	require.NoError(t, storetest.Write(st).Tenants().Create(ctx, tn))
 	fr := &failingRecord{Store: st}
 	return fr, directory.New(fr, schema.Default()), tn.ID
 }

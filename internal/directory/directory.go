@@ -265,7 +265,7 @@ func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, gro
 			delta.remove(removed)
 			return err
 		case op.Filter != nil:
-			ids, err := s.matchingMembers(ctx, tenant, groupID, op.Filter)
+			ids, err := s.matchingMembers(ctx, w, tenant, groupID, op.Filter)
 			if err != nil {
 				return err
 			}
@@ -282,11 +282,13 @@ func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, gro
 }
 
 // matchingMembers evaluates a members[...] filter that is not a plain id
-// match against the group's stored members, read as a stream.
-func (s *Service) matchingMembers(ctx context.Context, tenant, groupID string, f filter.Expr) ([]string, error) {
+// match against the group's members as the write's transaction sees them
+// (so after the operations before it in the same PATCH, per RFC 7644
+// §3.5.2), read as a stream.
+func (s *Service) matchingMembers(ctx context.Context, w store.Writer, tenant, groupID string, f filter.Expr) ([]string, error) {
 	attr := s.registry.Group().Schema.Attr("members")
 	var ids []string
-	err := s.store.Resources().Members(ctx, tenant, groupID, func(m store.Member) error {
+	err := w.Members(ctx, tenant, groupID, func(m store.Member) error {
 		elem := map[string]any{"value": m.Value, "type": m.Type}
 		if m.Display != "" {
 			elem["display"] = m.Display

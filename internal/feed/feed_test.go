@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/feed"
@@ -46,7 +48,7 @@ func backends(t *testing.T, fn func(t *testing.T, st store.Store)) {
 }
 
 func tenant(t *testing.T, st store.Store, id string) {
-	require.NoError(t, st.Tenants().Create(context.Background(), store.Tenant{ID: id, Name: id, Created: time.Now()}))
+	require.NoError(t, storetest.Write(st).Tenants().Create(context.Background(), store.Tenant{ID: id, Name: id, Created: time.Now()}))
 }
 
 // emit records one change with one event for tenant, at time at.

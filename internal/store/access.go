@@ -124,35 +124,45 @@ type AuditQuery struct {
 	Limit  int    // at most this many; 0 means 100
 }
 
-// TenantStore keeps tenants.
+// TenantStore reads tenants; TenantWriter changes them.
 type TenantStore interface {
-	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
 	Get(ctx context.Context, id string) (Tenant, error)
 	GetByName(ctx context.Context, name string) (Tenant, error)
 	List(ctx context.Context) ([]Tenant, error)
+	// PurgeDeleted removes what tenants deleted by TenantWriter.Delete
+	// owned (resources, memberships, history, events), a batch per
+	// transaction so that other tenants' writes run between them, and
+	// returns once none is left. The backend also does it in the
+	// background; calling it only waits for it. If ctx ends first, the
+	// background work goes on.
+	PurgeDeleted(ctx context.Context) error
+}
+
+// TenantWriter changes tenants inside a Write.
+type TenantWriter interface {
+	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
+	Get(ctx context.Context, id string) (Tenant, error)
+	GetByName(ctx context.Context, name string) (Tenant, error)
 	// SetSCIMDisabled switches a tenant's SCIM endpoint off (true) or on.
 	SetSCIMDisabled(ctx context.Context, id string, disabled bool) error
 	// SetSettings replaces a tenant's settings.
 	SetSettings(ctx context.Context, id string, s TenantSettings) error
-	// Delete removes the tenant and everything it owns: tokens, OAuth
-	// clients, resources and memberships. Its audit events stay. The tenant
-	// is gone for every reader at once; a backend may remove what it owned
-	// in several transactions, letting other tenants' writes run between
-	// them, and Delete returns once all of it is gone. If ctx ends or a
-	// write fails after the tenant is gone, Delete returns the error and the
-	// tenant stays deleted: the backend finishes removing its data later.
+	// Delete removes the tenant with its tokens, OAuth clients and webhook
+	// endpoints; once the transaction commits, the tenant is gone for every
+	// reader and no write can add rows to it. What else it owned is
+	// removed after the commit (see TenantStore.PurgeDeleted). Its audit
+	// events stay.
 	Delete(ctx context.Context, id string) error
 }
 
-// TokenStore keeps tenants' bearer tokens.
+// TokenStore reads tenants' bearer tokens and keeps their bookkeeping.
 type TokenStore interface {
-	Create(ctx context.Context, t Token) error // ErrConflict on a duplicate id
 	Get(ctx context.Context, id string) (Token, error)
 	// List returns a tenant's tokens, oldest first.
 	List(ctx context.Context, tenant string) ([]Token, error)
-	// Touch records that the token was used at the given time.
+	// Touch records that the token was used at the given time: bookkeeping
+	// that no one audits, written outside any Write.
 	Touch(ctx context.Context, id string, at time.Time) error
-	Revoke(ctx context.Context, id string, at time.Time) error
 	// DeleteExpired removes tokens that expired before the given time and
 	// returns how many it removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
@@ -160,6 +170,13 @@ type TokenStore interface {
 	// OAuth client in one query, for authenticating a request.
 	// ErrNotFound if there is no such token.
 	Lookup(ctx context.Context, id string) (Credential, error)
+}
+
+// TokenWriter issues and revokes tokens inside a Write.
+type TokenWriter interface {
+	Create(ctx context.Context, t Token) error // ErrConflict on a duplicate id
+	Get(ctx context.Context, id string) (Token, error)
+	Revoke(ctx context.Context, id string, at time.Time) error
 }
 
 // Credential is a token read together with what decides whether it may be
@@ -172,45 +189,64 @@ type Credential struct {
 	ClientRevoked bool
 }
 
-// OAuthClientStore keeps OAuth clients.
+// OAuthClientStore reads OAuth clients.
 type OAuthClientStore interface {
-	Create(ctx context.Context, c OAuthClient) error // ErrConflict on a duplicate id
 	Get(ctx context.Context, id string) (OAuthClient, error)
 	List(ctx context.Context, tenant string) ([]OAuthClient, error) // oldest first
+}
+
+// OAuthClientWriter creates and revokes OAuth clients inside a Write.
+type OAuthClientWriter interface {
+	Create(ctx context.Context, c OAuthClient) error // ErrConflict on a duplicate id
+	Get(ctx context.Context, id string) (OAuthClient, error)
 	Revoke(ctx context.Context, id string, at time.Time) error
 }
 
-// AdminStore keeps admins and their sessions.
+// AdminStore reads admins and their sessions.
 type AdminStore interface {
-	Create(ctx context.Context, a Admin) error // ErrConflict on a duplicate id or name
 	Get(ctx context.Context, id string) (Admin, error)
 	GetByName(ctx context.Context, name string) (Admin, error)
 	List(ctx context.Context) ([]Admin, error) // by name
-	// Update replaces an admin's password hash and role.
-	Update(ctx context.Context, a Admin) error
-	Delete(ctx context.Context, id string) error // also ends its sessions
-
-	CreateSession(ctx context.Context, s AdminSession) error
 	GetSession(ctx context.Context, id string) (AdminSession, error)
-	// DeleteSessions ends sessions: the one with the given id, or every
-	// session of the admin when id is "" and admin is set.
-	DeleteSessions(ctx context.Context, admin, id string) error
 	// DeleteExpiredSessions removes sessions that expired before the given
 	// time and returns how many it removed.
 	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
 }
 
-// AuditStore keeps the audit log.
+// AdminWriter changes admins and their sessions inside a Write.
+type AdminWriter interface {
+	Create(ctx context.Context, a Admin) error // ErrConflict on a duplicate id or name
+	GetByName(ctx context.Context, name string) (Admin, error)
+	// Update replaces an admin's password hash and role.
+	Update(ctx context.Context, a Admin) error
+	Delete(ctx context.Context, id string) error // also ends its sessions
+	CreateSession(ctx context.Context, s AdminSession) error
+	// DeleteSessions ends sessions: the one with the given id (only if it
+	// is the admin's, when admin is set too), or every session of the admin
+	// when id is "". Ending sessions that do not exist is not an error.
+	DeleteSessions(ctx context.Context, admin, id string) error
+}
+
+// AuditStore reads the audit log.
 type AuditStore interface {
-	// Append records an event and sets its Seq.
-	Append(ctx context.Context, e *AuditEvent) error
 	List(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 }
 
-// SettingsStore keeps server-wide settings as key and value, such as the
-// public base URL the server runs at, which the CLI prints Tenant URLs with.
+// AuditWriter appends to the audit log inside a Write.
+type AuditWriter interface {
+	// Append records an event. Its Seq is set by the time Write returns nil.
+	Append(ctx context.Context, e *AuditEvent) error
+}
+
+// SettingsStore reads server-wide settings, kept as key and value, such as
+// the public base URL the server runs at, which the CLI prints Tenant URLs
+// with.
 type SettingsStore interface {
 	Get(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+}
+
+// SettingsWriter sets server-wide settings inside a Write.
+type SettingsWriter interface {
 	Set(ctx context.Context, key, value string) error
 }
 

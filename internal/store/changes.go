@@ -190,12 +190,19 @@ type WebhookEndpoint struct {
 	Created     time.Time `json:"created"`
 }
 
-// WebhookStore keeps webhook endpoints.
+// WebhookStore reads webhook endpoints.
 type WebhookStore interface {
-	Create(ctx context.Context, e WebhookEndpoint) error // ErrConflict on a duplicate id
 	Get(ctx context.Context, id string) (WebhookEndpoint, error)
 	// List returns a tenant's endpoints, or every tenant's for "", oldest first.
 	List(ctx context.Context, tenant string) ([]WebhookEndpoint, error)
+}
+
+// WebhookWriter changes webhook endpoints inside a Write.
+type WebhookWriter interface {
+	Create(ctx context.Context, e WebhookEndpoint) error // ErrConflict on a duplicate id
+	Get(ctx context.Context, id string) (WebhookEndpoint, error)
+	// Update replaces an endpoint's URL, secret, event types, attempts and
+	// switch; its tenant and creation time stay.
 	Update(ctx context.Context, e WebhookEndpoint) error
 	Delete(ctx context.Context, id string) error
 }

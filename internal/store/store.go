@@ -124,7 +124,13 @@ type ResourceReader interface {
 	GroupsOf(ctx context.Context, tenant string, memberIDs []string) (map[string][]Member, error)
 }
 
-// Writer writes inside one transaction opened by Store.Write.
+// Writer writes inside one transaction opened by Store.Write. Every change
+// Roster makes, to SCIM resources and to the control plane (tenants,
+// credentials, admins, webhooks, settings) alike, is made through a Writer
+// by the service that owns it, together with its audit row and history
+// entry, so that there is never a change without its record nor a record
+// without its change. Reads through a Writer see the transaction's own
+// writes.
 type Writer interface {
 	// Get reads a resource inside the transaction, locking it where the
 	// backend supports row locks.
@@ -149,9 +155,22 @@ type Writer interface {
 	// ClearMembers removes every member of a group and returns the ids it
 	// removed.
 	ClearMembers(ctx context.Context, tenant, groupID string) (removed []string, err error)
+	// Members calls fn for each member of the group as this transaction
+	// sees it (members it added are in, those it removed are out), in a
+	// stable order. ErrNotFound if there is no such group.
+	Members(ctx context.Context, tenant, groupID string, fn func(Member) error) error
 	// Record appends the change's history entry and its events to the
 	// transaction. c.Tenant is the tenant id; ErrNotFound if it names no
 	// tenant. c.Seq and each event's Tenant and Cursor are set by the time
 	// Write returns nil (a backend may send the rows with the commit).
 	Record(ctx context.Context, c *Change) error
+
+	// The control plane, written by the services that own it.
+	Tenants() TenantWriter
+	Tokens() TokenWriter
+	OAuthClients() OAuthClientWriter
+	Admins() AdminWriter
+	Webhooks() WebhookWriter
+	Settings() SettingsWriter
+	Audit() AuditWriter
 }

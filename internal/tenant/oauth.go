@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/credential"
 	"github.com/rosterhq/roster/internal/store"
 )
@@ -21,19 +22,30 @@ var ErrInvalidClient = errors.New("invalid client")
 // CreateOAuthClient registers an OAuth client for the tenant and returns its
 // secret, which is shown only now.
 func (s *Service) CreateOAuthClient(ctx context.Context, name, label, actor string) (store.OAuthClient, string, error) {
-	t, err := s.Get(ctx, name)
+	var (
+		c      store.OAuthClient
+		secret string
+	)
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		t, err := tenantIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		var id string
+		id, secret = credential.NewClientCredentials()
+		c = store.OAuthClient{
+			ID: id, Tenant: t.ID, SecretHash: credential.Hash(secret),
+			Label: label, CreatedBy: actor, Created: now,
+		}
+		if err := w.OAuthClients().Create(ctx, c); err != nil {
+			return fmt.Errorf("create OAuth client for tenant %q: %w", name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "oauth_client.create", Tenant: &t, Target: id, Detail: map[string]any{"label": label}})
+	})
 	if err != nil {
 		return store.OAuthClient{}, "", err
 	}
-	id, secret := credential.NewClientCredentials()
-	c := store.OAuthClient{
-		ID: id, Tenant: t.ID, SecretHash: credential.Hash(secret),
-		Label: label, CreatedBy: actor, Created: s.now().UTC(),
-	}
-	if err := s.store.OAuthClients().Create(ctx, c); err != nil {
-		return store.OAuthClient{}, "", fmt.Errorf("create OAuth client for tenant %q: %w", name, err)
-	}
-	return c, secret, s.audit(ctx, actor, "oauth_client.create", name, id, map[string]any{"label": label})
+	return c, secret, nil
 }
 
 // ListOAuthClients returns the tenant's OAuth clients, oldest first.
@@ -48,10 +60,10 @@ func (s *Service) ListOAuthClients(ctx context.Context, name string) ([]store.OA
 // RevokeOAuthClient revokes a client; the access tokens it holds stop
 // working on the next request.
 func (s *Service) RevokeOAuthClient(ctx context.Context, name, id, actor string) error {
-	return s.revoke(ctx, name, id, actor, "oauth_client", func() (string, string, time.Time, error) {
-		c, err := s.store.OAuthClients().Get(ctx, id)
+	return s.revoke(ctx, name, id, actor, "oauth_client", func(w store.Writer) (string, string, time.Time, error) {
+		c, err := w.OAuthClients().Get(ctx, id)
 		return c.Tenant, c.Label, c.Revoked, err
-	}, s.store.OAuthClients().Revoke)
+	}, func(w store.Writer, at time.Time) error { return w.OAuthClients().Revoke(ctx, id, at) })
 }
 
 // AccessToken is the answer of the OAuth token endpoint.
@@ -85,7 +97,10 @@ func (s *Service) ExchangeClientCredentials(ctx context.Context, tenantName, cli
 		ID: id, Tenant: t.ID, SecretHash: credential.Hash(plaintext), Label: c.Label,
 		CreatedBy: "oauth:" + c.ID, ClientID: c.ID, Created: now, Expires: now.Add(AccessTokenLifetime),
 	}
-	if err := s.store.Tokens().Create(ctx, tok); err != nil {
+	// An access token is a sign-in, not a change of the tenant's
+	// configuration: it is not audited (an identity provider fetches one an
+	// hour), and it expires by itself.
+	if err := s.store.Write(ctx, func(w store.Writer) error { return w.Tokens().Create(ctx, tok) }); err != nil {
 		return AccessToken{}, fmt.Errorf("issue access token to client %s: %w", clientID, err)
 	}
 	return AccessToken{Token: plaintext, Expires: tok.Expires}, nil

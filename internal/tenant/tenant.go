@@ -70,7 +70,6 @@ func ValidName(name string) error {
 type Service struct {
 	store    store.Store
 	verifier *credential.Verifier
-	log      *audit.Log
 	now      func() time.Time
 
 	mu      sync.Mutex
@@ -89,26 +88,49 @@ func New(st store.Store, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
-	s.log = audit.New(st, s.now)
 	return s
 }
 
 // Close releases the Service's background work.
 func (s *Service) Close() { s.verifier.Close() }
 
-// Store returns the store the Service works on.
-func (s *Service) Store() store.Store { return s.store }
+// change runs fn in one store transaction: every change of the Service
+// writes its audit row (and history entry) there too, with audit.Record.
+func (s *Service) change(ctx context.Context, fn func(w store.Writer, now time.Time) error) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error { return fn(w, now) })
+}
+
+// tenantIn reads the tenant named name inside a write.
+func tenantIn(ctx context.Context, w store.Writer, name string) (store.Tenant, error) {
+	t, err := w.Tenants().GetByName(ctx, name)
+	if err != nil {
+		return t, fmt.Errorf("tenant %q: %w", name, err)
+	}
+	return t, nil
+}
 
 // Create creates a tenant.
 func (s *Service) Create(ctx context.Context, name, actor string) (store.Tenant, error) {
 	if err := ValidName(name); err != nil {
 		return store.Tenant{}, err
 	}
-	t := store.Tenant{ID: uuid.NewString(), Name: name, Created: s.now().UTC()}
-	if err := s.store.Tenants().Create(ctx, t); err != nil {
+	var t store.Tenant
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		t = store.Tenant{ID: uuid.NewString(), Name: name, Created: now}
+		return createTenant(ctx, w, t, actor)
+	})
+	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create tenant %q: %w", name, err)
 	}
-	return t, s.audit(ctx, actor, "tenant.create", name, t.ID, nil)
+	return t, nil
+}
+
+func createTenant(ctx context.Context, w store.Writer, t store.Tenant, actor string) error {
+	if err := w.Tenants().Create(ctx, t); err != nil {
+		return err
+	}
+	return audit.Record(ctx, w, t.Created, audit.Action{Actor: actor, Action: "tenant.create", Tenant: &t, Target: t.ID})
 }
 
 // Get returns the tenant with the given name.
@@ -128,41 +150,53 @@ func (s *Service) List(ctx context.Context) ([]store.Tenant, error) {
 // SetSCIMEnabled switches a tenant's SCIM endpoint on or off. While off,
 // its SCIM requests are refused with 403 and its data is kept.
 func (s *Service) SetSCIMEnabled(ctx context.Context, name string, enabled bool, actor string) (store.Tenant, error) {
-	t, err := s.Get(ctx, name)
-	if err != nil {
-		return t, err
-	}
-	if err := s.store.Tenants().SetSCIMDisabled(ctx, t.ID, !enabled); err != nil {
-		return t, fmt.Errorf("switch SCIM for tenant %q: %w", name, err)
-	}
-	t.SCIMDisabled = !enabled
-	action := "tenant.enable"
-	if !enabled {
-		action = "tenant.disable"
-	}
-	return t, s.audit(ctx, actor, action, name, t.ID, nil)
+	var t store.Tenant
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		var err error
+		if t, err = tenantIn(ctx, w, name); err != nil {
+			return err
+		}
+		if err := w.Tenants().SetSCIMDisabled(ctx, t.ID, !enabled); err != nil {
+			return fmt.Errorf("switch SCIM for tenant %q: %w", name, err)
+		}
+		t.SCIMDisabled = !enabled
+		action := "tenant.enable"
+		if !enabled {
+			action = "tenant.disable"
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: action, Tenant: &t, Target: t.ID})
+	})
+	return t, err
 }
 
 // Delete removes a tenant with all its users, groups and credentials.
 // confirm must repeat the tenant's name, so a slip cannot delete data.
+//
+// The tenant is gone, and its deletion audited, when the first transaction
+// commits; Delete then waits while its data is removed in batches. If that
+// is cut short, the tenant stays deleted and the store finishes the removal
+// in the background.
 func (s *Service) Delete(ctx context.Context, name, confirm, actor string) error {
 	if confirm != name {
 		return fmt.Errorf("%w: deleting tenant %q removes all its users, groups and credentials; confirm with its name", ErrInvalid, name)
 	}
-	t, err := s.Get(ctx, name)
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		t, err := tenantIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		if err := w.Tenants().Delete(ctx, t.ID); err != nil {
+			return fmt.Errorf("delete tenant %q: %w", name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "tenant.delete", Tenant: &t, Target: t.ID})
+	})
 	if err != nil {
 		return err
 	}
-	if err := s.store.Tenants().Delete(ctx, t.ID); err != nil {
-		// The store removes the tenant first and its data after; if only
-		// the data is left, the tenant is gone and the deletion is recorded.
-		if _, gerr := s.store.Tenants().Get(ctx, t.ID); errors.Is(gerr, store.ErrNotFound) {
-			return errors.Join(fmt.Errorf("tenant %q is deleted; removing its data goes on in the background: %w", name, err),
-				s.audit(context.WithoutCancel(ctx), actor, "tenant.delete", name, t.ID, nil))
-		}
-		return fmt.Errorf("delete tenant %q: %w", name, err)
+	if err := s.store.Tenants().PurgeDeleted(ctx); err != nil {
+		return fmt.Errorf("tenant %q is deleted; removing its data goes on in the background: %w", name, err)
 	}
-	return s.audit(ctx, actor, "tenant.delete", name, t.ID, nil)
+	return nil
 }
 
 // SetRateLimit sets a tenant's SCIM request limit per second; 0 restores
@@ -186,20 +220,23 @@ func (s *Service) SetHistoryActor(ctx context.Context, name, historyActor, actor
 		func(st *store.TenantSettings) error { st.HistoryActor = historyActor; return nil })
 }
 
+// updateSettings reads a tenant's settings, changes them and records the
+// action, in one transaction, so that concurrent changes of different
+// settings never undo each other.
 func (s *Service) updateSettings(ctx context.Context, name, actor, action string, detail map[string]any, change func(*store.TenantSettings) error) (store.Tenant, error) {
-	t, err := s.Get(ctx, name)
-	if err != nil {
-		return t, err
-	}
-	if err := change(&t.Settings); err != nil {
-		return t, err
-	}
-	if err := s.store.Tenants().SetSettings(ctx, t.ID, t.Settings); err != nil {
-		return t, fmt.Errorf("update settings of tenant %q: %w", name, err)
-	}
-	return t, s.audit(ctx, actor, action, name, t.ID, detail)
-}
-
-func (s *Service) audit(ctx context.Context, actor, action, tenantName, target string, detail map[string]any) error {
-	return s.log.Record(ctx, actor, action, tenantName, target, detail)
+	var t store.Tenant
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		var err error
+		if t, err = tenantIn(ctx, w, name); err != nil {
+			return err
+		}
+		if err := change(&t.Settings); err != nil {
+			return err
+		}
+		if err := w.Tenants().SetSettings(ctx, t.ID, t.Settings); err != nil {
+			return fmt.Errorf("update settings of tenant %q: %w", name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: action, Tenant: &t, Target: t.ID, Detail: detail})
+	})
+	return t, err
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/credential"
 	"github.com/rosterhq/roster/internal/store"
 )
@@ -30,15 +33,20 @@ type Issued struct {
 // IssueToken issues a Secret Token for the tenant named name. Several live
 // tokens may exist at once, so a token can be rotated without downtime.
 func (s *Service) IssueToken(ctx context.Context, name string, req TokenRequest) (Issued, error) {
-	t, err := s.Get(ctx, name)
-	if err != nil {
-		return Issued{}, err
-	}
-	return s.issueToken(ctx, t, req)
+	var iss Issued
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		t, err := tenantIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		iss, err = issueToken(ctx, w, t, req, now)
+		return err
+	})
+	return iss, err
 }
 
-func (s *Service) issueToken(ctx context.Context, t store.Tenant, req TokenRequest) (Issued, error) {
-	now := s.now().UTC()
+// issueToken issues a token of tenant t and records it, inside w.
+func issueToken(ctx context.Context, w store.Writer, t store.Tenant, req TokenRequest, now time.Time) (Issued, error) {
 	if !req.Expires.IsZero() && !req.Expires.After(now) {
 		return Issued{}, fmt.Errorf("%w: a token's expiry must be in the future", ErrInvalid)
 	}
@@ -55,14 +63,18 @@ func (s *Service) issueToken(ctx context.Context, t store.Tenant, req TokenReque
 		ID: id, Tenant: t.ID, SecretHash: credential.Hash(plaintext),
 		Label: req.Label, CreatedBy: req.CreatedBy, Created: now, Expires: req.Expires.UTC(),
 	}
-	if err := s.store.Tokens().Create(ctx, tok); err != nil {
+	if err := w.Tokens().Create(ctx, tok); err != nil {
 		return Issued{}, fmt.Errorf("issue token for tenant %q: %w", t.Name, err)
 	}
 	detail := map[string]any{"label": req.Label}
 	if !req.Expires.IsZero() {
 		detail["expires"] = tok.Expires
 	}
-	return Issued{Token: tok, Plaintext: plaintext}, s.audit(ctx, req.CreatedBy, "token.issue", t.Name, id, detail)
+	err := audit.Record(ctx, w, now, audit.Action{Actor: req.CreatedBy, Action: "token.issue", Tenant: &t, Target: id, Detail: detail})
+	if err != nil {
+		return Issued{}, err
+	}
+	return Issued{Token: tok, Plaintext: plaintext}, nil
 }
 
 // ListTokens returns a tenant's Secret Tokens (not the short-lived access
@@ -88,38 +100,41 @@ func (s *Service) ListTokens(ctx context.Context, name string) ([]store.Token, e
 // RevokeToken revokes a tenant's token; the next request that presents it,
 // on any node, is refused.
 func (s *Service) RevokeToken(ctx context.Context, name, id, actor string) error {
-	return s.revoke(ctx, name, id, actor, "token", func() (string, string, time.Time, error) {
-		tok, err := s.store.Tokens().Get(ctx, id)
+	return s.revoke(ctx, name, id, actor, "token", func(w store.Writer) (string, string, time.Time, error) {
+		tok, err := w.Tokens().Get(ctx, id)
 		return tok.Tenant, tok.Label, tok.Revoked, err
-	}, s.store.Tokens().Revoke)
+	}, func(w store.Writer, at time.Time) error { return w.Tokens().Revoke(ctx, id, at) })
 }
 
 // revoke revokes a tenant's credential of the given kind, once, and records
-// it: get reads the credential's tenant, label and revocation time.
+// it, in one transaction: get reads the credential's tenant, label and
+// revocation time, revoke revokes it.
 func (s *Service) revoke(ctx context.Context, name, id, actor, kind string,
-	get func() (tenantID, label string, revoked time.Time, err error),
-	revoke func(ctx context.Context, id string, at time.Time) error,
+	get func(w store.Writer) (tenantID, label string, revoked time.Time, err error),
+	revoke func(w store.Writer, at time.Time) error,
 ) error {
-	t, err := s.Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	owner, label, revoked, err := get()
-	if err != nil || owner != t.ID {
-		return fmt.Errorf("%s %s of tenant %q: %w", kind, id, name, store.ErrNotFound)
-	}
-	if !revoked.IsZero() {
-		return nil
-	}
-	if err := revoke(ctx, id, s.now().UTC()); err != nil {
-		return fmt.Errorf("revoke %s %s: %w", kind, id, err)
-	}
-	return s.audit(ctx, actor, kind+".revoke", name, id, map[string]any{"label": label})
+	return s.change(ctx, func(w store.Writer, now time.Time) error {
+		t, err := tenantIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		owner, label, revoked, err := get(w)
+		if err != nil || owner != t.ID {
+			return fmt.Errorf("%s %s of tenant %q: %w", kind, id, name, store.ErrNotFound)
+		}
+		if !revoked.IsZero() {
+			return nil
+		}
+		if err := revoke(w, now); err != nil {
+			return fmt.Errorf("revoke %s %s: %w", kind, id, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: kind + ".revoke", Tenant: &t, Target: id, Detail: map[string]any{"label": label}})
+	})
 }
 
-// Bootstrap makes sure a tenant named name exists. When it creates it, it also
-// issues its first token (plaintext, or a random one when empty) and returns
-// it; on later starts it returns no token.
+// Bootstrap makes sure a tenant named name exists. When it creates it, it
+// also issues its first token (plaintext, or a random one when empty), in
+// the same transaction, and returns it; on later starts it returns no token.
 func (s *Service) Bootstrap(ctx context.Context, name, plaintext string) (t store.Tenant, issued *Issued, err error) {
 	t, err = s.store.Tenants().GetByName(ctx, name)
 	if err == nil {
@@ -128,19 +143,27 @@ func (s *Service) Bootstrap(ctx context.Context, name, plaintext string) (t stor
 	if !errors.Is(err, store.ErrNotFound) {
 		return t, nil, fmt.Errorf("look up tenant %q: %w", name, err)
 	}
-	if t, err = s.Create(ctx, name, "system"); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			// Another node starting at the same time created it.
-			t, err = s.store.Tenants().GetByName(ctx, name)
-			return t, nil, err
+	if err := ValidName(name); err != nil {
+		return t, nil, err
+	}
+	err = s.change(ctx, func(w store.Writer, now time.Time) error {
+		t = store.Tenant{ID: uuid.NewString(), Name: name, Created: now}
+		if err := createTenant(ctx, w, t, "system"); err != nil {
+			return err
 		}
+		iss, err := issueToken(ctx, w, t, TokenRequest{Label: "bootstrap", CreatedBy: "system", Plaintext: plaintext}, now)
+		issued = &iss
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another node starting at the same time created it.
+		t, err = s.store.Tenants().GetByName(ctx, name)
 		return t, nil, err
 	}
-	iss, err := s.issueToken(ctx, t, TokenRequest{Label: "bootstrap", CreatedBy: "system", Plaintext: plaintext})
 	if err != nil {
-		return t, nil, err
+		return store.Tenant{}, nil, fmt.Errorf("create tenant %q: %w", name, err)
 	}
-	return t, &iss, nil
+	return t, issued, nil
 }
 
 // ConfigureJWT lets the tenant authenticate with JWTs. For HS256 without a
@@ -156,6 +179,24 @@ func (s *Service) ConfigureJWT(ctx context.Context, name string, cfg store.JWTSe
 	detail := map[string]any{"alg": cfg.Algorithm, "iss": cfg.Issuer, "aud": cfg.Audience}
 	return s.updateSettings(ctx, name, actor, "tenant.jwt.configure", detail,
 		func(st *store.TenantSettings) error { st.JWT = &cfg; return nil })
+}
+
+// RevealJWTSecret returns the tenant's HS256 secret, recording that actor
+// saw it: a revealed secret may have to be rotated.
+func (s *Service) RevealJWTSecret(ctx context.Context, name, actor string) ([]byte, error) {
+	var secret []byte
+	err := s.change(ctx, func(w store.Writer, now time.Time) error {
+		t, err := tenantIn(ctx, w, name)
+		if err != nil {
+			return err
+		}
+		if t.Settings.JWT == nil || len(t.Settings.JWT.Secret) == 0 {
+			return fmt.Errorf("tenant %q has no HS256 secret: %w", name, store.ErrNotFound)
+		}
+		secret = t.Settings.JWT.Secret
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "tenant.jwt.reveal", Tenant: &t})
+	})
+	return secret, err
 }
 
 // DisableJWT stops the tenant accepting JWTs that Roster or the app signs.
@@ -216,5 +257,11 @@ func (s *Service) MintJWT(ctx context.Context, name string, ttl time.Duration, a
 		return "", time.Time{}, fmt.Errorf("mint JWT for tenant %q: %w", name, err)
 	}
 	exp := now.Add(ttl)
-	return tok, exp, s.audit(ctx, actor, "jwt.mint", name, "", map[string]any{"expires": exp})
+	err = s.change(ctx, func(w store.Writer, now time.Time) error {
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "jwt.mint", Tenant: &t, Detail: map[string]any{"expires": exp}})
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, exp, nil
 }

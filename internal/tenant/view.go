@@ -2,8 +2,12 @@ package tenant
 
 import (
 	"cmp"
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -122,4 +126,49 @@ func optTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// Settings keys under which `roster serve` records where it is reached, so
+// that the CLI prints the Tenant URLs people must paste.
+const (
+	settingBaseURL = "public_base_url"
+	settingPrefix  = "scim_prefix"
+)
+
+// RecordURLs records where the server is reached. A change is audited as
+// "server.urls", in the transaction that makes it; starting again at the
+// same URLs changes nothing.
+func (s *Service) RecordURLs(ctx context.Context, u URLs, actor string) error {
+	return s.change(ctx, func(w store.Writer, now time.Time) error {
+		changed := map[string]any{}
+		for key, v := range map[string]string{settingBaseURL: u.Base, settingPrefix: u.Prefix} {
+			if old, err := s.store.Settings().Get(ctx, key); err == nil && old == v {
+				continue
+			}
+			if err := w.Settings().Set(ctx, key, v); err != nil {
+				return fmt.Errorf("record setting %s: %w", key, err)
+			}
+			changed[key] = v
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "server.urls", Detail: changed})
+	})
+}
+
+// RecordedURLs returns where the last `roster serve` said it is reached,
+// or def where it said nothing.
+func (s *Service) RecordedURLs(ctx context.Context, def URLs) (URLs, error) {
+	u := def
+	for key, dst := range map[string]*string{settingBaseURL: &u.Base, settingPrefix: &u.Prefix} {
+		v, err := s.store.Settings().Get(ctx, key)
+		switch {
+		case err == nil:
+			*dst = v
+		case !errors.Is(err, store.ErrNotFound):
+			return u, fmt.Errorf("read setting %s: %w", key, err)
+		}
+	}
+	return u, nil
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/google/uuid"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -50,7 +52,7 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 		b.Fatal(err)
 	}
 	defer jobs.Close()
-	if err := st.Tenants().Create(ctx, store.Tenant{ID: testTenant, Name: testTenant}); err != nil {
+	if err := storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: testTenant, Name: testTenant}); err != nil {
 		b.Fatal(err)
 	}
 	var requests atomic.Int64
@@ -61,7 +63,7 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 	}))
 	defer srv.Close()
 	secret, _ := NewSecret()
-	if err := st.Webhooks().Create(ctx, store.WebhookEndpoint{
+	if err := storetest.Write(st).Webhooks().Create(ctx, store.WebhookEndpoint{
 		ID: "ep", Tenant: testTenant, URL: srv.URL, Secret: secret, Created: time.Now().Add(-time.Hour),
 	}); err != nil {
 		b.Fatal(err)

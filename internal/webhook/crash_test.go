@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/store"
@@ -41,7 +43,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	st, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
-	require.NoError(t, st.Tenants().Create(ctx, store.Tenant{ID: testTenant, Name: testTenant}))
+	require.NoError(t, storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: testTenant, Name: testTenant}))
 	createEndpoint(t, st, "ep", rc.srv.URL, rc.secret)
 	ids := writeEventsTogether(t, st, testTenant, "u1", store.UserUpdated, 0, 3)
 	require.NoError(t, st.Close())

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -129,7 +131,7 @@ func openPostgresStore(t *testing.T, dsn, schemaName string) *postgres.Store {
 func newBundle(t *testing.T, open func(t *testing.T) (store.Store, *Jobs)) *testBundle {
 	t.Helper()
 	st, jobs := open(t)
-	require.NoError(t, st.Tenants().Create(context.Background(), store.Tenant{ID: testTenant, Name: testTenant}))
+	require.NoError(t, storetest.Write(st).Tenants().Create(context.Background(), store.Tenant{ID: testTenant, Name: testTenant}))
 	return &testBundle{store: st, jobs: jobs, reopen: open}
 }
 
@@ -168,7 +170,7 @@ func createEndpoint(t *testing.T, st store.Store, id, url, secret string, edit .
 	for _, f := range edit {
 		f(&ep)
 	}
-	require.NoError(t, st.Webhooks().Create(context.Background(), ep))
+	require.NoError(t, storetest.Write(st).Webhooks().Create(context.Background(), ep))
 	ep, err := st.Webhooks().Get(context.Background(), id)
 	require.NoError(t, err)
 	return ep

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -54,7 +56,7 @@ func TestDeliver(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *testBundle) {
 		ctx := context.Background()
 		rc := newReceiver(t)
-		require.NoError(t, b.store.Tenants().Create(ctx, store.Tenant{ID: "globex", Name: "globex"}))
+		require.NoError(t, storetest.Write(b.store).Tenants().Create(ctx, store.Tenant{ID: "globex", Name: "globex"}))
 		writeEvents(t, b.store, testTenant, "before", store.UserUpdated, 0, 2) // before the endpoint
 		createEndpoint(t, b.store, "all", rc.srv.URL, rc.secret)
 		createEndpoint(t, b.store, "created-only", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) {
@@ -470,14 +472,14 @@ func TestDisabledEndpoint(t *testing.T) {
 		waitDeliveries(t, s, "ep", StateDelivered, 1, 10*time.Second)
 
 		ep.Disabled = true
-		require.NoError(t, b.store.Webhooks().Update(ctx, ep))
+		require.NoError(t, storetest.Write(b.store).Webhooks().Update(ctx, ep))
 		more := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 1, 2)
 		s.Notify()
 		time.Sleep(300 * time.Millisecond)
 		require.Equal(t, first, eventIDs(rc.accepted()))
 
 		ep.Disabled = false
-		require.NoError(t, b.store.Webhooks().Update(ctx, ep))
+		require.NoError(t, storetest.Write(b.store).Webhooks().Update(ctx, ep))
 		s.Notify()
 		waitDeliveries(t, s, "ep", StateDelivered, 3, 10*time.Second)
 		require.Equal(t, append(first, more...), eventIDs(rc.accepted()))

@@ -42,24 +42,28 @@ type Config struct {
 	// Failures blocks client addresses that fail to sign in too often.
 	// Nil: no limit.
 	Failures *guard.FailureLimiter
-	// Feed serves the pull feed of change events; nil makes one over the
-	// directory's store.
+	// Feed serves the pull feed of change events.
 	Feed *feed.Feed
 	// Webhooks lists and redelivers webhook deliveries.
 	Webhooks *webhook.Service
+	// Endpoints manages webhook endpoints.
+	Endpoints *webhook.Endpoints
+	// Audit reads the audit log and the tenants' history.
+	Audit *audit.Log
 }
 
 // Handler serves the admin API.
 type Handler struct {
-	cfg      Config
-	tenants  *tenant.Service
-	admins   *admin.Service
-	dir      *directory.Service
-	audit    *audit.Log
-	feed     *feed.Feed
-	webhooks *webhook.Service
-	log      *slog.Logger
-	mux      *http.ServeMux
+	cfg       Config
+	tenants   *tenant.Service
+	admins    *admin.Service
+	dir       *directory.Service
+	audit     *audit.Log
+	feed      *feed.Feed
+	webhooks  *webhook.Service
+	endpoints *webhook.Endpoints
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // New returns the admin API handler.
@@ -67,12 +71,9 @@ func New(cfg Config, tenants *tenant.Service, admins *admin.Service, dir *direct
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Feed == nil {
-		cfg.Feed = feed.New(dir.Store(), dir.Committed, 0)
-	}
 	h := &Handler{
 		cfg: cfg, tenants: tenants, admins: admins, dir: dir,
-		audit: audit.New(dir.Store(), nil), feed: cfg.Feed, webhooks: cfg.Webhooks, log: cfg.Logger, mux: http.NewServeMux(),
+		audit: cfg.Audit, feed: cfg.Feed, webhooks: cfg.Webhooks, endpoints: cfg.Endpoints, log: cfg.Logger, mux: http.NewServeMux(),
 	}
 	h.routes()
 	return h

@@ -42,7 +42,7 @@ func (h *Handler) history(w http.ResponseWriter, c *call) error {
 	if hq.Until, err = timeParam("until", q.Get("until")); err != nil {
 		return err
 	}
-	entries, err := h.dir.Store().History().List(c.Context(), hq)
+	entries, err := h.audit.History(c.Context(), hq)
 	if err != nil {
 		return err
 	}

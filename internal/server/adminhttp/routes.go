@@ -247,10 +247,11 @@ func (h *Handler) showJWT(w http.ResponseWriter, c *call) error {
 		return &apiError{http.StatusNotFound, "not_found", "tenant " + t.Name + " has no JWT settings"}
 	}
 	if isTrue(c.URL.Query().Get("reveal")) && len(t.Settings.JWT.Secret) > 0 {
-		v.Secret = base64.RawURLEncoding.EncodeToString(t.Settings.JWT.Secret)
-		if err := h.audit.Record(c.Context(), c.actor(), "tenant.jwt.reveal", t.Name, "", nil); err != nil {
+		secret, err := h.tenants.RevealJWTSecret(c.Context(), t.Name, c.actor())
+		if err != nil {
 			return err
 		}
+		v.Secret = base64.RawURLEncoding.EncodeToString(secret)
 	}
 	return writeJSON(w, http.StatusOK, v)
 }

@@ -2,7 +2,6 @@ package adminhttp
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/webhook"
@@ -20,7 +19,7 @@ func (h *Handler) listWebhooks(w http.ResponseWriter, c *call) error {
 	if err != nil {
 		return err
 	}
-	eps, err := h.dir.Store().Webhooks().List(c.Context(), t.ID)
+	eps, err := h.endpoints.List(c.Context(), t)
 	if err != nil {
 		return err
 	}
@@ -44,13 +43,10 @@ func (h *Handler) createWebhook(w http.ResponseWriter, c *call) error {
 	if err != nil {
 		return err
 	}
-	ep, err := webhook.CreateEndpoint(c.Context(), h.dir.Store(), t.ID, webhook.EndpointRequest{
+	ep, err := h.endpoints.Create(c.Context(), t, webhook.EndpointRequest{
 		URL: body.URL, EventTypes: body.EventTypes, MaxAttempts: body.MaxAttempts,
-	}, time.Now())
+	}, c.actor())
 	if err != nil {
-		return err
-	}
-	if err := h.audit.Record(c.Context(), c.actor(), "webhook.create", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/admin/api/tenants/"+t.Name+"/webhooks/"+ep.ID)
@@ -65,24 +61,14 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, c *call) error {
 	if err := decode(c.Request, &body); err != nil {
 		return err
 	}
-	t, ep, err := h.endpoint(c)
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
 	if err != nil {
 		return err
 	}
-	if body.Disabled != nil {
-		ep.Disabled = *body.Disabled
-	}
-	if body.MaxAttempts != nil {
-		if *body.MaxAttempts < 1 || *body.MaxAttempts > 50 {
-			return badRequest("maxAttempts must be between 1 and 50")
-		}
-		ep.MaxAttempts = *body.MaxAttempts
-	}
-	if err := h.dir.Store().Webhooks().Update(c.Context(), ep); err != nil {
-		return err
-	}
-	if err := h.audit.Record(c.Context(), c.actor(), "webhook.update", t.Name, ep.ID,
-		map[string]any{"disabled": ep.Disabled, "max_attempts": ep.MaxAttempts}); err != nil {
+	ep, err := h.endpoints.Update(c.Context(), t, c.PathValue("id"), webhook.EndpointChange{
+		Disabled: body.Disabled, MaxAttempts: body.MaxAttempts,
+	}, c.actor())
+	if err != nil {
 		return err
 	}
 	h.webhooks.Notify()
@@ -90,14 +76,11 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, c *call) error {
 }
 
 func (h *Handler) deleteWebhook(w http.ResponseWriter, c *call) error {
-	t, ep, err := h.endpoint(c)
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
 	if err != nil {
 		return err
 	}
-	if err := h.dir.Store().Webhooks().Delete(c.Context(), ep.ID); err != nil {
-		return err
-	}
-	if err := h.audit.Record(c.Context(), c.actor(), "webhook.delete", t.Name, ep.ID, map[string]any{"url": ep.URL}); err != nil {
+	if _, err := h.endpoints.Delete(c.Context(), t, c.PathValue("id"), c.actor()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -151,19 +134,12 @@ func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
 			return err
 		}
 	}
-	t, ep, err := h.endpoint(c)
+	t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
 	if err != nil {
 		return err
 	}
-	n, err := h.webhooks.Redeliver(c.Context(), t.ID, ep.ID, body.IDs)
+	n, err := h.webhooks.RedeliverAs(c.Context(), t, c.PathValue("id"), body.IDs, c.actor())
 	if err != nil {
-		return err
-	}
-	detail := map[string]any{"count": n}
-	if len(body.IDs) > 0 {
-		detail["ids"] = body.IDs
-	}
-	if err := h.audit.Record(c.Context(), c.actor(), "webhook.redeliver", t.Name, ep.ID, detail); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"redelivered": n})
@@ -175,6 +151,6 @@ func (h *Handler) endpoint(c *call) (store.Tenant, store.WebhookEndpoint, error)
 	if err != nil {
 		return t, store.WebhookEndpoint{}, err
 	}
-	ep, err := webhook.TenantEndpoint(c.Context(), h.dir.Store(), t.ID, c.PathValue("id"))
+	ep, err := h.endpoints.Get(c.Context(), t, c.PathValue("id"))
 	return t, ep, err
 }

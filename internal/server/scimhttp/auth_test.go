@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
@@ -72,7 +74,7 @@ func TestSecretTokenLifecycle(t *testing.T) {
 	id, expired := credential.NewSecretToken()
 	tn, err := e.tenants.Get(ctx, "default")
 	require.NoError(t, err)
-	require.NoError(t, e.st.Tokens().Create(ctx, store.Token{
+	require.NoError(t, storetest.Write(e.st).Tokens().Create(ctx, store.Token{
 		ID: id, Tenant: tn.ID, SecretHash: credential.Hash(expired), Created: time.Now().Add(-2 * time.Hour),
 		Expires: time.Now().Add(-time.Second),
 	}))

@@ -22,20 +22,6 @@ const (
 // oauthClients implements store.OAuthClientStore.
 type oauthClients struct{ s *Store }
 
-// Create inserts a client. A duplicate id is store.ErrConflict; a tenant
-// that does not exist is store.ErrNotFound. A zero Created is set to now.
-func (o oauthClients) Create(ctx context.Context, c store.OAuthClient) error {
-	if c.ID == "" {
-		return errors.New("create oauth client: client needs an id")
-	}
-	if c.Created.IsZero() {
-		c.Created = time.Now()
-	}
-	return o.s.execAny(ctx, "create oauth client", `INSERT INTO oauth_clients
-		(id, tenant_id, secret_hash, label, created_by, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.Tenant, nonNil(c.SecretHash), c.Label, c.CreatedBy, c.Created, nullTime(c.Revoked))
-}
-
 // Get returns the client with the given id.
 func (o oauthClients) Get(ctx context.Context, id string) (store.OAuthClient, error) {
 	return get(ctx, o.s, "SELECT "+clientCols+" FROM oauth_clients WHERE id = $1", "get oauth client", id, scanClient)
@@ -47,9 +33,28 @@ func (o oauthClients) List(ctx context.Context, tenant string) ([]store.OAuthCli
 		"list oauth clients", scanClient, tenant)
 }
 
+// oauthClientWriter implements store.OAuthClientWriter.
+type oauthClientWriter struct{ w *writer }
+
+// Create inserts a client. A duplicate id is store.ErrConflict; a tenant
+// that does not exist is store.ErrNotFound.
+func (o oauthClientWriter) Create(ctx context.Context, c store.OAuthClient) error {
+	if err := c.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return o.w.exec(ctx, "create oauth client", `INSERT INTO oauth_clients
+		(id, tenant_id, secret_hash, label, created_by, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.Tenant, nonNil(c.SecretHash), c.Label, c.CreatedBy, c.Created, nullTime(c.Revoked))
+}
+
+// Get returns the client with the given id as the transaction sees it.
+func (o oauthClientWriter) Get(ctx context.Context, id string) (store.OAuthClient, error) {
+	return writerGet(ctx, o.w, "SELECT "+clientCols+" FROM oauth_clients WHERE id = $1", "get oauth client", id, scanClient)
+}
+
 // Revoke marks the client revoked at the given time.
-func (o oauthClients) Revoke(ctx context.Context, id string, at time.Time) error {
-	return o.s.exec(ctx, "UPDATE oauth_clients SET revoked = $2 WHERE id = $1", "revoke oauth client", id, nullTime(at))
+func (o oauthClientWriter) Revoke(ctx context.Context, id string, at time.Time) error {
+	return o.w.execOne(ctx, "revoke oauth client", "UPDATE oauth_clients SET revoked = $2 WHERE id = $1", id, nullTime(at))
 }
 
 func scanClient(row pgx.Row) (store.OAuthClient, error) {
@@ -68,20 +73,6 @@ func scanClient(row pgx.Row) (store.OAuthClient, error) {
 // admins implements store.AdminStore.
 type admins struct{ s *Store }
 
-// Create inserts an admin; a duplicate id or name is store.ErrConflict. A
-// zero Created is set to now.
-func (a admins) Create(ctx context.Context, ad store.Admin) error {
-	if ad.ID == "" || ad.Name == "" {
-		return errors.New("create admin: admin needs an id and a name")
-	}
-	if ad.Created.IsZero() {
-		ad.Created = time.Now()
-	}
-	return a.s.execAny(ctx, "create admin "+ad.Name,
-		"INSERT INTO admins (id, name, password_hash, role, created) VALUES ($1, $2, $3, $4, $5)",
-		ad.ID, ad.Name, ad.PasswordHash, ad.Role, ad.Created)
-}
-
 // Get returns the admin with the given id.
 func (a admins) Get(ctx context.Context, id string) (store.Admin, error) {
 	return get(ctx, a.s, "SELECT "+adminCols+" FROM admins WHERE id = $1", "get admin", id, scanAdmin)
@@ -98,32 +89,6 @@ func (a admins) List(ctx context.Context) ([]store.Admin, error) {
 	return list(ctx, a.s, "SELECT "+adminCols+" FROM admins ORDER BY name", "list admins", scanAdmin)
 }
 
-// Update replaces the admin's password hash and role.
-func (a admins) Update(ctx context.Context, ad store.Admin) error {
-	return a.s.exec(ctx, "UPDATE admins SET password_hash = $2, role = $3 WHERE id = $1", "update admin", ad.ID, ad.PasswordHash, ad.Role)
-}
-
-// Delete removes the admin and its sessions, in one statement.
-func (a admins) Delete(ctx context.Context, id string) error {
-	return a.s.exec(ctx, `WITH s AS (DELETE FROM admin_sessions WHERE admin_id = $1)
-		DELETE FROM admins WHERE id = $1`, "delete admin", id)
-}
-
-// CreateSession inserts a session. A duplicate id is store.ErrConflict; an
-// admin that does not exist is store.ErrNotFound. A zero Created is set to
-// now.
-func (a admins) CreateSession(ctx context.Context, se store.AdminSession) error {
-	if se.ID == "" {
-		return errors.New("create admin session: session needs an id")
-	}
-	if se.Created.IsZero() {
-		se.Created = time.Now()
-	}
-	return a.s.execAny(ctx, "create admin session",
-		"INSERT INTO admin_sessions (id, admin_id, secret_hash, created, expires) VALUES ($1, $2, $3, $4, $5)",
-		se.ID, se.Admin, nonNil(se.SecretHash), se.Created, nullTime(se.Expires))
-}
-
 // GetSession returns the session with the given id, expired or not.
 func (a admins) GetSession(ctx context.Context, id string) (store.AdminSession, error) {
 	return get(ctx, a.s, "SELECT "+sessionCols+" FROM admin_sessions WHERE id = $1", "get admin session", id, scanSession)
@@ -134,19 +99,59 @@ func (a admins) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 	return a.s.deleteBefore(ctx, "delete expired sessions", "DELETE FROM admin_sessions WHERE expires < $1", before)
 }
 
+// adminWriter implements store.AdminWriter.
+type adminWriter struct{ w *writer }
+
+// Create inserts an admin; a duplicate id or name is store.ErrConflict.
+func (a adminWriter) Create(ctx context.Context, ad store.Admin) error {
+	if err := ad.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return a.w.exec(ctx, "create admin "+ad.Name,
+		"INSERT INTO admins (id, name, password_hash, role, created) VALUES ($1, $2, $3, $4, $5)",
+		ad.ID, ad.Name, ad.PasswordHash, ad.Role, ad.Created)
+}
+
+// GetByName returns the admin with the given name as the transaction sees it.
+func (a adminWriter) GetByName(ctx context.Context, name string) (store.Admin, error) {
+	return writerGet(ctx, a.w, "SELECT "+adminCols+" FROM admins WHERE name = $1", "get admin", name, scanAdmin)
+}
+
+// Update replaces the admin's password hash and role.
+func (a adminWriter) Update(ctx context.Context, ad store.Admin) error {
+	return a.w.execOne(ctx, "update admin", "UPDATE admins SET password_hash = $2, role = $3 WHERE id = $1", ad.ID, ad.PasswordHash, ad.Role)
+}
+
+// Delete removes the admin and its sessions, in one statement.
+func (a adminWriter) Delete(ctx context.Context, id string) error {
+	return a.w.execOne(ctx, "delete admin", `WITH s AS (DELETE FROM admin_sessions WHERE admin_id = $1)
+		DELETE FROM admins WHERE id = $1`, id)
+}
+
+// CreateSession inserts a session. A duplicate id is store.ErrConflict; an
+// admin that does not exist is store.ErrNotFound.
+func (a adminWriter) CreateSession(ctx context.Context, se store.AdminSession) error {
+	if err := se.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return a.w.exec(ctx, "create admin session",
+		"INSERT INTO admin_sessions (id, admin_id, secret_hash, created, expires) VALUES ($1, $2, $3, $4, $5)",
+		se.ID, se.Admin, nonNil(se.SecretHash), se.Created, nullTime(se.Expires))
+}
+
 // DeleteSessions ends the session with the given id (only if it is the
 // admin's, when admin is set too), or every session of the admin when id is
 // "". Ending sessions that do not exist is not an error, so that signing out
 // twice is harmless.
-func (a admins) DeleteSessions(ctx context.Context, admin, id string) error {
+func (a adminWriter) DeleteSessions(ctx context.Context, admin, id string) error {
 	const op = "delete admin sessions"
-	if admin == "" && id == "" {
-		return errors.New(op + ": need an admin or a session id")
+	switch {
+	case id != "":
+		return a.w.exec(ctx, op, "DELETE FROM admin_sessions WHERE id = $2 AND ($1 = '' OR admin_id = $1)", admin, id)
+	case admin != "":
+		return a.w.exec(ctx, op, "DELETE FROM admin_sessions WHERE admin_id = $1", admin)
 	}
-	if id != "" {
-		return a.s.execAny(ctx, op, "DELETE FROM admin_sessions WHERE id = $2 AND ($1 = '' OR admin_id = $1)", admin, id)
-	}
-	return a.s.execAny(ctx, op, "DELETE FROM admin_sessions WHERE admin_id = $1", admin)
+	return errors.New(op + ": need an admin or a session id")
 }
 
 func scanAdmin(row pgx.Row) (store.Admin, error) {
@@ -177,39 +182,6 @@ func scanSession(row pgx.Row) (store.AdminSession, error) {
 // audit implements store.AuditStore.
 type audit struct{ s *Store }
 
-// Append records the event and sets its Seq, and its Time to now (to the
-// microsecond, as timestamptz keeps it) if zero. Detail is stored as jsonb
-// and comes back as encoding/json decodes it: numbers as float64, nil as
-// nil.
-//
-// Seq comes from a sequence, so with concurrent appends an event may commit
-// after one with a higher Seq: a reader tailing the log by Seq can miss it.
-func (a audit) Append(ctx context.Context, e *store.AuditEvent) error {
-	const op = "append audit event"
-	if e == nil {
-		return errors.New(op + ": no event")
-	}
-	at := e.Time
-	if at.IsZero() {
-		at = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	detail, err := json.Marshal(e.Detail)
-	if err != nil {
-		return fmt.Errorf("%s: detail: %w", op, err)
-	}
-	if a.s.closed.Load() {
-		return store.ErrUnavailable
-	}
-	var seq int64
-	err = a.s.pool.QueryRow(ctx, `INSERT INTO audit_events (time, actor, action, tenant, target, detail)
-		VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING seq`, at, e.Actor, e.Action, e.Tenant, e.Target, string(detail)).Scan(&seq)
-	if err != nil {
-		return a.s.fail(op, err)
-	}
-	e.Seq, e.Time = seq, at
-	return nil
-}
-
 // List returns the events after q.After, oldest first, through the
 // (tenant, seq) index when q.Tenant is set.
 func (a audit) List(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
@@ -223,6 +195,33 @@ func (a audit) List(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent
 			op, scanAudit, q.Tenant, q.After, limit)
 	}
 	return list(ctx, a.s, "SELECT "+auditCols+" FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", op, scanAudit, q.After, limit)
+}
+
+// auditWriter implements store.AuditWriter.
+type auditWriter struct{ w *writer }
+
+// Append records the event and sets its Seq, and its Time to now (to the
+// microsecond, as timestamptz keeps it) if zero. Detail is stored as jsonb
+// and comes back as encoding/json decodes it: numbers as float64, nil as
+// nil.
+//
+// Seq comes from a sequence, so with concurrent appends an event may commit
+// after one with a higher Seq: a reader tailing the log by Seq can miss it.
+func (a auditWriter) Append(ctx context.Context, e *store.AuditEvent) error {
+	const op = "append audit event"
+	if err := e.Prepare(time.Now().UTC().Truncate(time.Microsecond)); err != nil {
+		return err
+	}
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("%s: detail: %w", op, err)
+	}
+	if err := a.w.begin(ctx); err != nil {
+		return a.w.s.fail(op, err)
+	}
+	err = a.w.conn.QueryRow(ctx, `INSERT INTO audit_events (time, actor, action, tenant, target, detail)
+		VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING seq`, e.Time, e.Actor, e.Action, e.Tenant, e.Target, string(detail)).Scan(&e.Seq)
+	return a.w.s.fail(op, err)
 }
 
 func scanAudit(row pgx.Row) (store.AuditEvent, error) {
@@ -253,13 +252,57 @@ func (st settings) Get(ctx context.Context, key string) (string, error) {
 	})
 }
 
+// settingsWriter implements store.SettingsWriter.
+type settingsWriter struct{ w *writer }
+
 // Set stores the value of a setting, replacing any earlier one.
-func (st settings) Set(ctx context.Context, key, value string) error {
+func (st settingsWriter) Set(ctx context.Context, key, value string) error {
 	if key == "" {
 		return errors.New("set setting: no key")
 	}
-	return st.s.execAny(ctx, "set setting "+key,
+	return st.w.exec(ctx, "set setting "+key,
 		"INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+}
+
+// exec runs a statement in the writer's transaction, however many rows it
+// changes.
+func (w *writer) exec(ctx context.Context, op, sql string, args ...any) error {
+	if err := w.begin(ctx); err != nil {
+		return w.s.fail(op, err)
+	}
+	_, err := w.conn.Exec(ctx, sql, args...)
+	return w.s.fail(op, err)
+}
+
+// execOne runs a statement whose first argument is the id of the one row it
+// changes, in the writer's transaction; no row changed is
+// store.ErrNotFound.
+func (w *writer) execOne(ctx context.Context, op, sql, id string, args ...any) error {
+	if err := w.begin(ctx); err != nil {
+		return w.s.fail(op, err)
+	}
+	tag, err := w.conn.Exec(ctx, sql, append([]any{id}, args...)...)
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// writerGet reads one row by key in the writer's transaction, seeing its
+// writes; no row is store.ErrNotFound.
+func writerGet[T any](ctx context.Context, w *writer, sql, op, key string, scan func(pgx.Row) (T, error)) (T, error) {
+	var zero T
+	if err := w.begin(ctx); err != nil {
+		return zero, w.s.fail(op, err)
+	}
+	v, err := scan(w.conn.QueryRow(ctx, sql, key))
+	if err != nil {
+		return zero, w.s.notFound(op, key, err)
+	}
+	return v, nil
 }
 
 // exec runs a statement whose first argument is the id of the one row it

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rosterhq/roster/internal/scim/filter"
@@ -54,11 +53,9 @@ SELECT txid, seq FROM e`
 // commits; if it does not, nothing of the change is kept.
 func (w *writer) Record(ctx context.Context, c *store.Change) error {
 	const op = "record change"
-	if c == nil {
-		return errors.New(op + ": no change")
-	}
-	if c.ResourceType == "" || c.ResourceID == "" || c.Operation == "" {
-		return errors.New(op + ": change needs a resource type, a resource id and an operation")
+	// timestamptz keeps microseconds: default to a time it gives back.
+	if err := c.Prepare(time.Now().UTC().Truncate(time.Microsecond)); err != nil {
+		return err
 	}
 	k, err := w.tenant(ctx, op, c.Tenant)
 	if err != nil {
@@ -81,16 +78,9 @@ type pendingRecord struct {
 	cursors []string
 }
 
-// recordArgs returns the arguments of recordSQL for tenant key k, after
-// filling in the change: c.EventTypes from c.Events, a zero c.Time to now,
-// and for each event its Tenant, an empty ID to a new UUID, a zero Time to
-// c.Time and an empty resource type or id to the change's. Event data must
-// be JSON; none is null.
+// recordArgs returns the arguments of recordSQL for tenant key k and a
+// change that Prepare filled in. Event data is never null.
 func recordArgs(k int64, c *store.Change) ([]any, error) {
-	if c.Time.IsZero() {
-		c.Time = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	c.EventTypes = nil
 	n := len(c.Events)
 	var (
 		ids    = make([]string, n)
@@ -100,32 +90,12 @@ func recordArgs(k int64, c *store.Change) ([]any, error) {
 		rids   = make([]string, n)
 		data   = make([]string, n)
 	)
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.Type == "" {
-			return nil, fmt.Errorf("event %d has no type", i)
-		}
-		e.Tenant = c.Tenant
-		if e.ID == "" {
-			e.ID = uuid.NewString()
-		}
-		if e.Time.IsZero() {
-			e.Time = c.Time
-		}
-		if e.ResourceType == "" {
-			e.ResourceType = c.ResourceType
-		}
-		if e.ResourceID == "" {
-			e.ResourceID = c.ResourceID
-		}
+	for i, e := range c.Events {
 		d := string(e.Data)
 		if len(e.Data) == 0 {
 			d = "null"
-		} else if !json.Valid(e.Data) {
-			return nil, fmt.Errorf("event %d (%s): data is not JSON", i, e.Type)
 		}
 		ids[i], types[i], times[i], rtypes[i], rids[i], data[i] = e.ID, e.Type, e.Time, e.ResourceType, e.ResourceID, d
-		c.EventTypes = append(c.EventTypes, e.Type)
 	}
 	detail, err := encodeDetail(c)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -64,7 +66,7 @@ func TestEventsCommitOrder(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s := newStore(t)
-			require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+			require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 			a, b := createdChange("t1", "a"), createdChange("t1", "b")
 			began, release, doneA := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 			// Should the test fail, A must still end, or closing the store
@@ -161,7 +163,7 @@ func TestEventsFollowAcrossLateCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	first := createdChange("t1", "first")
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error { return createAndRecord(ctx, w, first) }))
 	es, cursor, err := s.Events().List(ctx, store.EventQuery{})
@@ -214,7 +216,7 @@ func TestEventsNotHeldBackByOtherTransactions(t *testing.T) {
 	s := newStore(t)
 	other := newStore(t) // another schema, in the same database
 	for _, st := range []*postgres.Store{s, other} {
-		require.NoError(t, st.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+		require.NoError(t, storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	}
 
 	conn, err := pgx.Connect(ctx, testDSN(t))

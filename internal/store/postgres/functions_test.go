@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/scim/filter"
@@ -145,7 +147,7 @@ func TestNumbersRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, nums, got, "stored as %s", stored)
 
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 		return w.Create(ctx, store.Resource{Tenant: "t1", Type: "User", ID: "u1", Attrs: map[string]any{"userName": "x", "urn:x:ext": nums}, Version: 1})
 	}))

@@ -44,26 +44,26 @@ const purgeRowsPerResource = 3
 // the second being the tenant key.
 const purgeLockClass int32 = 0x52505267 // "RPRg"
 
-// unlinkTenant is the first stage of deleting tenant id: see above. It
-// returns the tenant's key.
-func (s *Store) unlinkTenant(ctx context.Context, op, id string) (int64, error) {
-	var key int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT key FROM tenants WHERE id = $1 FOR UPDATE", id).Scan(&key); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue("INSERT INTO tenant_deletions (key, id, started) VALUES ($1, $2, now())", key, id)
-		b.Queue("DELETE FROM tokens WHERE tenant_id = $1", id)
-		b.Queue("DELETE FROM oauth_clients WHERE tenant_id = $1", id)
-		b.Queue("DELETE FROM webhook_endpoints WHERE tenant_id = $1", id)
-		b.Queue("DELETE FROM tenants WHERE key = $1", key)
-		return tx.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
-		return 0, s.notFound(op, id, err)
+// unlinkTenant is the first stage of deleting tenant id, in the writer's
+// transaction: see above.
+func (w *writer) unlinkTenant(ctx context.Context, op, id string) error {
+	if err := w.begin(ctx); err != nil {
+		return w.s.fail(op, err)
 	}
-	return key, nil
+	var key int64
+	if err := w.conn.QueryRow(ctx, "SELECT key FROM tenants WHERE id = $1 FOR UPDATE", id).Scan(&key); err != nil {
+		return w.s.notFound(op, id, err)
+	}
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO tenant_deletions (key, id, started) VALUES ($1, $2, now())", key, id)
+	b.Queue("DELETE FROM tokens WHERE tenant_id = $1", id)
+	b.Queue("DELETE FROM oauth_clients WHERE tenant_id = $1", id)
+	b.Queue("DELETE FROM webhook_endpoints WHERE tenant_id = $1", id)
+	b.Queue("DELETE FROM tenants WHERE key = $1", key)
+	if err := w.conn.SendBatch(ctx, b).Close(); err != nil {
+		return w.s.fail(op+" "+id, err)
+	}
+	return nil
 }
 
 // purge deletes the rows left under the key of a deleted tenant, a batch

@@ -215,23 +215,33 @@ func (r reader) Members(ctx context.Context, tenant, groupID string, fn func(sto
 	if err != nil {
 		return r.s.notFound(op, groupID, err)
 	}
-	rows, err := r.s.pool.Query(ctx, `SELECT x.id, x.type, x.display FROM memberships m JOIN resources x ON x.seq = m.member_seq
-		WHERE m.group_seq = $1 ORDER BY m.member_seq`, seq)
+	rows, err := r.s.pool.Query(ctx, membersSQL, seq)
 	if err != nil {
 		return r.s.fail(op, err)
 	}
+	return streamMembers(rows, fn, func(err error) error { return r.s.fail(op, err) })
+}
+
+// membersSQL lists the members of group seq $1 in the order of their
+// creation.
+const membersSQL = `SELECT x.id, x.type, x.display FROM memberships m JOIN resources x ON x.seq = m.member_seq
+	WHERE m.group_seq = $1 ORDER BY m.member_seq`
+
+// streamMembers calls fn for each row of membersSQL and closes rows;
+// fail wraps a database error.
+func streamMembers(rows pgx.Rows, fn func(store.Member) error, fail func(error) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		var m store.Member
 		if err := rows.Scan(&m.Value, &m.Type, &m.Display); err != nil {
-			return r.s.fail(op, err)
+			return fail(err)
 		}
 		if err := fn(m); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return r.s.fail(op, err)
+		return fail(err)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func TestMigrateConcurrently(t *testing.T) {
 
 	// Opening again is a no-op, and what one node writes the others read.
 	again := openStore(t, sch)
-	require.NoError(t, again.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(again).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for _, s := range stores {
 		tn, err := s.Tenants().Get(ctx, "t1")
 		require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestConcurrentUserNameAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	sch := newSchema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
-	require.NoError(t, a.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(a).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for round := range 5 {
 		var (
 			wg               sync.WaitGroup
@@ -197,7 +197,7 @@ func TestConcurrentAddMembersAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	sch := newSchema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
-	require.NoError(t, a.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(a).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	const users = 300
 	ids := make([]string, users)
 	require.NoError(t, a.Write(ctx, func(w store.Writer) error {
@@ -306,7 +306,7 @@ func TestServerGoesAway(t *testing.T) {
 	s, err := postgres.Open(ctx, p.dsn, postgres.WithSchema(sch), postgres.WithMaxConns(2), postgres.WithConnectTimeout(time.Second))
 	require.NoError(t, err)
 	defer s.Close()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 
 	p.down()
 	start := time.Now()
@@ -412,38 +412,44 @@ func TestClosed(t *testing.T) {
 		"resources.Members": func() error {
 			return s.Resources().Members(ctx, "t", "g", func(store.Member) error { return nil })
 		},
-		"resources.Groups":      func() error { _, err := s.Resources().Groups(ctx, "t", "u"); return err },
-		"resources.GroupsOf":    func() error { _, err := s.Resources().GroupsOf(ctx, "t", []string{"u"}); return err },
-		"tenants.Create":        func() error { return s.Tenants().Create(ctx, store.Tenant{ID: "t", Name: "t"}) },
-		"tenants.Get":           func() error { _, err := s.Tenants().Get(ctx, "t"); return err },
-		"tenants.List":          func() error { _, err := s.Tenants().List(ctx); return err },
-		"tenants.SetSettings":   func() error { return s.Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
-		"tenants.Delete":        func() error { return s.Tenants().Delete(ctx, "t") },
-		"tokens.Get":            func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
-		"tokens.Lookup":         func() error { _, err := s.Tokens().Lookup(ctx, "x"); return err },
-		"tokens.DeleteExpired":  func() error { _, err := s.Tokens().DeleteExpired(ctx, time.Now()); return err },
-		"clients.Create":        func() error { return s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"}) },
+		"resources.Groups":     func() error { _, err := s.Resources().Groups(ctx, "t", "u"); return err },
+		"resources.GroupsOf":   func() error { _, err := s.Resources().GroupsOf(ctx, "t", []string{"u"}); return err },
+		"tenants.Create":       func() error { return storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t", Name: "t"}) },
+		"tenants.Get":          func() error { _, err := s.Tenants().Get(ctx, "t"); return err },
+		"tenants.List":         func() error { _, err := s.Tenants().List(ctx); return err },
+		"tenants.SetSettings":  func() error { return storetest.Write(s).Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
+		"tenants.Delete":       func() error { return storetest.Write(s).Tenants().Delete(ctx, "t") },
+		"tokens.Get":           func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
+		"tokens.Lookup":        func() error { _, err := s.Tokens().Lookup(ctx, "x"); return err },
+		"tokens.DeleteExpired": func() error { _, err := s.Tokens().DeleteExpired(ctx, time.Now()); return err },
+		"clients.Create": func() error {
+			return storetest.Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"})
+		},
 		"clients.List":          func() error { _, err := s.OAuthClients().List(ctx, "t"); return err },
-		"admins.Create":         func() error { return s.Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
-		"admins.Delete":         func() error { return s.Admins().Delete(ctx, "a") },
-		"admins.DeleteSessions": func() error { return s.Admins().DeleteSessions(ctx, "a", "") },
-		"audit.Append":          func() error { return s.Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"}) },
-		"audit.List":            func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
-		"settings.Get":          func() error { _, err := s.Settings().Get(ctx, "k"); return err },
-		"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
-		"leases.Acquire":        func() error { _, err := s.Leases().Acquire(ctx, "l", "h", time.Second); return err },
-		"leases.Release":        func() error { return s.Leases().Release(ctx, "l", "h") },
+		"admins.Create":         func() error { return storetest.Write(s).Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
+		"admins.Delete":         func() error { return storetest.Write(s).Admins().Delete(ctx, "a") },
+		"admins.DeleteSessions": func() error { return storetest.Write(s).Admins().DeleteSessions(ctx, "a", "") },
+		"audit.Append": func() error {
+			return storetest.Write(s).Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"})
+		},
+		"audit.List":     func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
+		"settings.Get":   func() error { _, err := s.Settings().Get(ctx, "k"); return err },
+		"settings.Set":   func() error { return storetest.Write(s).Settings().Set(ctx, "k", "v") },
+		"leases.Acquire": func() error { _, err := s.Leases().Acquire(ctx, "l", "h", time.Second); return err },
+		"leases.Release": func() error { return s.Leases().Release(ctx, "l", "h") },
 		"history.List": func() error {
 			_, err := s.History().List(ctx, store.HistoryQuery{Tenant: "t"})
 			return err
 		},
-		"history.Purge":   func() error { _, err := s.History().Purge(ctx, time.Now(), 10); return err },
-		"events.List":     func() error { _, _, err := s.Events().List(ctx, store.EventQuery{}); return err },
-		"events.Purge":    func() error { _, err := s.Events().Purge(ctx, time.Now(), 10); return err },
-		"events.Oldest":   func() error { _, err := s.Events().Oldest(ctx); return err },
-		"webhooks.Create": func() error { return s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "w", Tenant: "t"}) },
+		"history.Purge": func() error { _, err := s.History().Purge(ctx, time.Now(), 10); return err },
+		"events.List":   func() error { _, _, err := s.Events().List(ctx, store.EventQuery{}); return err },
+		"events.Purge":  func() error { _, err := s.Events().Purge(ctx, time.Now(), 10); return err },
+		"events.Oldest": func() error { _, err := s.Events().Oldest(ctx); return err },
+		"webhooks.Create": func() error {
+			return storetest.Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "w", Tenant: "t"})
+		},
 		"webhooks.List":   func() error { _, err := s.Webhooks().List(ctx, ""); return err },
-		"webhooks.Delete": func() error { return s.Webhooks().Delete(ctx, "w") },
+		"webhooks.Delete": func() error { return storetest.Write(s).Webhooks().Delete(ctx, "w") },
 	} {
 		require.ErrorIs(t, call(), store.ErrUnavailable, name)
 	}
@@ -455,7 +461,7 @@ func TestCloseDuringWrites(t *testing.T) {
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(newSchema(t)), postgres.WithMaxConns(4))
 	require.NoError(t, err)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	errs := make(chan error, 100)
 	for i := range 100 {
 		go func() {
@@ -490,7 +496,7 @@ func TestSearchPathInDSN(t *testing.T) {
 	s, err := postgres.Open(ctx, testDSN(t)+sep+"search_path="+sch, postgres.WithMaxConns(2))
 	require.NoError(t, err)
 	defer s.Close()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	other := openStore(t, sch)
 	_, err = other.Tenants().Get(ctx, "t1")
 	require.NoError(t, err)
@@ -503,7 +509,7 @@ func TestMaintainAnalyzesStaleTables(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 		for i := range 3000 {
 			r := store.Resource{Tenant: "t1", Type: "User", ID: fmt.Sprint("u", i), Attrs: map[string]any{"userName": fmt.Sprint("user", i)}, Version: 1}

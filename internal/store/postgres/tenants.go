@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,33 +19,6 @@ const (
 // tenants implements store.TenantStore.
 type tenants struct{ s *Store }
 
-// Create inserts a tenant; a duplicate id or name is store.ErrConflict. A
-// zero Created is set to now.
-func (t tenants) Create(ctx context.Context, tn store.Tenant) error {
-	const op = "create tenant"
-	if tn.ID == "" || tn.Name == "" {
-		return errors.New(op + ": tenant needs an id and a name")
-	}
-	if tn.Created.IsZero() {
-		tn.Created = time.Now()
-	}
-	settings, err := encodeSettings(tn.Settings)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, tn.Name, err)
-	}
-	if t.s.closed.Load() {
-		return store.ErrUnavailable
-	}
-	var key int64
-	err = t.s.pool.QueryRow(ctx, `INSERT INTO tenants (id, name, created, scim_disabled, settings)
-		VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING key`, tn.ID, tn.Name, tn.Created, tn.SCIMDisabled, settings).Scan(&key)
-	if err != nil {
-		return t.s.fail(op+" "+tn.Name, err)
-	}
-	t.s.cacheKey(tn.ID, key)
-	return nil
-}
-
 // Get returns the tenant with the given id.
 func (t tenants) Get(ctx context.Context, id string) (store.Tenant, error) {
 	return get(ctx, t.s, "SELECT "+tenantCols+" FROM tenants WHERE id = $1", "get tenant", id, scanTenant)
@@ -60,6 +32,43 @@ func (t tenants) GetByName(ctx context.Context, name string) (store.Tenant, erro
 // List returns every tenant, by name.
 func (t tenants) List(ctx context.Context) ([]store.Tenant, error) {
 	return list(ctx, t.s, "SELECT "+tenantCols+" FROM tenants ORDER BY name", "list tenants", scanTenant)
+}
+
+// PurgeDeleted removes the rows of deleted tenants (see purge.go) through
+// the sweeper, so that it never races the sweeper's own run, and returns
+// when none is left.
+func (t tenants) PurgeDeleted(ctx context.Context) error {
+	if t.s.closed.Load() {
+		return store.ErrUnavailable
+	}
+	return t.s.sw.Run(ctx)
+}
+
+// tenantWriter implements store.TenantWriter.
+type tenantWriter struct{ w *writer }
+
+// Create inserts a tenant; a duplicate id or name is store.ErrConflict.
+func (t tenantWriter) Create(ctx context.Context, tn store.Tenant) error {
+	const op = "create tenant"
+	if err := tn.Prepare(time.Now()); err != nil {
+		return err
+	}
+	settings, err := encodeSettings(tn.Settings)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, tn.Name, err)
+	}
+	return t.w.exec(ctx, op+" "+tn.Name, `INSERT INTO tenants (id, name, created, scim_disabled, settings)
+		VALUES ($1, $2, $3, $4, $5::jsonb)`, tn.ID, tn.Name, tn.Created, tn.SCIMDisabled, settings)
+}
+
+// Get returns the tenant with the given id as the transaction sees it.
+func (t tenantWriter) Get(ctx context.Context, id string) (store.Tenant, error) {
+	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE id = $1", "get tenant", id, scanTenant)
+}
+
+// GetByName returns the tenant with the given name as the transaction sees it.
+func (t tenantWriter) GetByName(ctx context.Context, name string) (store.Tenant, error) {
+	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE name = $1", "get tenant", name, scanTenant)
 }
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {
@@ -87,66 +96,38 @@ func encodeSettings(ts store.TenantSettings) (string, error) {
 }
 
 // SetSCIMDisabled switches the tenant's SCIM endpoint off or on.
-func (t tenants) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
-	return t.s.exec(ctx, "UPDATE tenants SET scim_disabled = $2 WHERE id = $1", "set tenant SCIM switch", id, disabled)
+func (t tenantWriter) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
+	return t.w.execOne(ctx, "set tenant SCIM switch", "UPDATE tenants SET scim_disabled = $2 WHERE id = $1", id, disabled)
 }
 
 // SetSettings replaces the tenant's settings.
-func (t tenants) SetSettings(ctx context.Context, id string, ts store.TenantSettings) error {
+func (t tenantWriter) SetSettings(ctx context.Context, id string, ts store.TenantSettings) error {
 	const op = "set tenant settings"
 	settings, err := encodeSettings(ts)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	return t.s.exec(ctx, "UPDATE tenants SET settings = $2::jsonb WHERE id = $1", op, id, settings)
+	return t.w.execOne(ctx, op, "UPDATE tenants SET settings = $2::jsonb WHERE id = $1", id, settings)
 }
 
-// Delete removes the tenant, its tokens, OAuth clients, resources, their
-// values and memberships, and its counts. The tenant, its tokens and clients
-// go in one transaction, which waits for the writes in progress in the
-// tenant; from its commit on the tenant is gone for every reader on every
-// node. The rest is deleted in batches, one transaction each (see purge.go).
-// Delete returns once all of it is gone. If ctx ends or a batch fails first,
-// it returns the error and the store finishes the job in the background, or
-// the next Open on any node does.
-func (t tenants) Delete(ctx context.Context, id string) error {
-	const op = "delete tenant"
-	if t.s.closed.Load() {
-		return store.ErrUnavailable
-	}
-	if err := ctx.Err(); err != nil {
+// Delete unlinks the tenant in the transaction (see purge.go): its row,
+// tokens, OAuth clients and webhook endpoints go, and its key is listed for
+// the purge, which removes the rest of its rows after the commit, a batch
+// per transaction.
+func (t tenantWriter) Delete(ctx context.Context, id string) error {
+	if err := t.w.unlinkTenant(ctx, "delete tenant", id); err != nil {
 		return err
 	}
-	key, err := t.s.unlinkTenant(ctx, op, id)
-	if err != nil {
-		return err
-	}
-	t.s.forgetKey(id)
-	if err := t.s.purge(ctx, key); err != nil {
-		t.s.sw.Trigger()
-		return fmt.Errorf("%s %s: the tenant is deleted, its data is still being removed: %w", op, id, err)
-	}
+	delete(t.w.keys, id)
+	t.w.afterCommit(func() {
+		t.w.s.forgetKey(id)
+		t.w.s.sw.Trigger()
+	})
 	return nil
 }
 
 // tokens implements store.TokenStore.
 type tokens struct{ s *Store }
-
-// Create inserts a token. A duplicate id is store.ErrConflict; a tenant that
-// does not exist is store.ErrNotFound. A zero Created is set to now.
-func (t tokens) Create(ctx context.Context, tok store.Token) error {
-	if tok.ID == "" {
-		return errors.New("create token: token needs an id")
-	}
-	if tok.Created.IsZero() {
-		tok.Created = time.Now()
-	}
-	return t.s.execAny(ctx, "create token", `INSERT INTO tokens
-		(id, tenant_id, secret_hash, label, created, last_used, expires, revoked, created_by, client_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tok.ID, tok.Tenant, nonNil(tok.SecretHash), tok.Label, tok.Created,
-		nullTime(tok.LastUsed), nullTime(tok.Expires), nullTime(tok.Revoked), tok.CreatedBy, tok.ClientID)
-}
 
 // Get returns the token with the given id.
 func (t tokens) Get(ctx context.Context, id string) (store.Token, error) {
@@ -163,9 +144,30 @@ func (t tokens) Touch(ctx context.Context, id string, at time.Time) error {
 	return t.s.exec(ctx, "UPDATE tokens SET last_used = $2 WHERE id = $1", "touch token", id, nullTime(at))
 }
 
+// tokenWriter implements store.TokenWriter.
+type tokenWriter struct{ w *writer }
+
+// Create inserts a token. A duplicate id is store.ErrConflict; a tenant that
+// does not exist is store.ErrNotFound.
+func (t tokenWriter) Create(ctx context.Context, tok store.Token) error {
+	if err := tok.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return t.w.exec(ctx, "create token", `INSERT INTO tokens
+		(id, tenant_id, secret_hash, label, created, last_used, expires, revoked, created_by, client_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		tok.ID, tok.Tenant, nonNil(tok.SecretHash), tok.Label, tok.Created,
+		nullTime(tok.LastUsed), nullTime(tok.Expires), nullTime(tok.Revoked), tok.CreatedBy, tok.ClientID)
+}
+
+// Get returns the token with the given id as the transaction sees it.
+func (t tokenWriter) Get(ctx context.Context, id string) (store.Token, error) {
+	return writerGet(ctx, t.w, "SELECT "+tokenCols+" FROM tokens WHERE id = $1", "get token", id, scanToken)
+}
+
 // Revoke marks the token revoked at the given time.
-func (t tokens) Revoke(ctx context.Context, id string, at time.Time) error {
-	return t.s.exec(ctx, "UPDATE tokens SET revoked = $2 WHERE id = $1", "revoke token", id, nullTime(at))
+func (t tokenWriter) Revoke(ctx context.Context, id string, at time.Time) error {
+	return t.w.execOne(ctx, "revoke token", "UPDATE tokens SET revoked = $2 WHERE id = $1", id, nullTime(at))
 }
 
 // DeleteExpired removes the tokens that expired before the given time.

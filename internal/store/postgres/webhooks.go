@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,21 +16,6 @@ func (s *Store) Webhooks() store.WebhookStore { return webhooks{s} }
 type webhooks struct{ s *Store }
 
 const webhookCols = "id, tenant_id, url, secret, event_types, max_attempts, disabled, created"
-
-// Create inserts an endpoint. A duplicate id is store.ErrConflict; a tenant
-// that does not exist is store.ErrNotFound (the foreign key). A zero Created
-// is set to now.
-func (wh webhooks) Create(ctx context.Context, e store.WebhookEndpoint) error {
-	if e.ID == "" {
-		return errors.New("create webhook endpoint: endpoint needs an id")
-	}
-	if e.Created.IsZero() {
-		e.Created = time.Now()
-	}
-	return wh.s.execAny(ctx, "create webhook endpoint", "INSERT INTO webhook_endpoints ("+webhookCols+
-		") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		e.ID, e.Tenant, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled, e.Created)
-}
 
 // Get returns the endpoint with the given id.
 func (wh webhooks) Get(ctx context.Context, id string) (store.WebhookEndpoint, error) {
@@ -48,16 +32,35 @@ func (wh webhooks) List(ctx context.Context, tenant string) ([]store.WebhookEndp
 		op, scanWebhook, tenant)
 }
 
+// webhookWriter implements store.WebhookWriter.
+type webhookWriter struct{ w *writer }
+
+// Create inserts an endpoint. A duplicate id is store.ErrConflict; a tenant
+// that does not exist is store.ErrNotFound (the foreign key).
+func (wh webhookWriter) Create(ctx context.Context, e store.WebhookEndpoint) error {
+	if err := e.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return wh.w.exec(ctx, "create webhook endpoint", "INSERT INTO webhook_endpoints ("+webhookCols+
+		") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		e.ID, e.Tenant, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled, e.Created)
+}
+
+// Get returns the endpoint with the given id as the transaction sees it.
+func (wh webhookWriter) Get(ctx context.Context, id string) (store.WebhookEndpoint, error) {
+	return writerGet(ctx, wh.w, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE id = $1", "get webhook endpoint", id, scanWebhook)
+}
+
 // Update replaces an endpoint's URL, secret, event types, attempts and
 // switch; its tenant and creation time stay.
-func (wh webhooks) Update(ctx context.Context, e store.WebhookEndpoint) error {
-	return wh.s.exec(ctx, `UPDATE webhook_endpoints SET url = $2, secret = $3, event_types = $4, max_attempts = $5, disabled = $6
-		WHERE id = $1`, "update webhook endpoint", e.ID, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled)
+func (wh webhookWriter) Update(ctx context.Context, e store.WebhookEndpoint) error {
+	return wh.w.execOne(ctx, "update webhook endpoint", `UPDATE webhook_endpoints SET url = $2, secret = $3, event_types = $4, max_attempts = $5, disabled = $6
+		WHERE id = $1`, e.ID, e.URL, e.Secret, nonNilStrings(e.EventTypes), e.MaxAttempts, e.Disabled)
 }
 
 // Delete removes an endpoint.
-func (wh webhooks) Delete(ctx context.Context, id string) error {
-	return wh.s.exec(ctx, "DELETE FROM webhook_endpoints WHERE id = $1", "delete webhook endpoint", id)
+func (wh webhookWriter) Delete(ctx context.Context, id string) error {
+	return wh.w.execOne(ctx, "delete webhook endpoint", "DELETE FROM webhook_endpoints WHERE id = $1", id)
 }
 
 func scanWebhook(row pgx.Row) (store.WebhookEndpoint, error) {

@@ -145,6 +145,9 @@ func (w *writer) commit(ctx context.Context) error {
 		r.apply()
 	}
 	w.s.noteCreated(w.counts)
+	for _, fn := range w.committed {
+		fn()
+	}
 	return nil
 }
 
@@ -190,7 +193,34 @@ type writer struct {
 	counts  map[countKey]int64 // changes to resource_counts, written at the end
 	order   []countKey         // keys of counts, in first-use order
 	records []*pendingRecord   // changes Record queued for the commit
+	// committed holds what to do once the transaction commits, such as
+	// forgetting a deleted tenant's cached key.
+	committed []func()
 }
+
+// afterCommit runs fn once the transaction has committed.
+func (w *writer) afterCommit(fn func()) { w.committed = append(w.committed, fn) }
+
+// Tenants returns the writer of tenants.
+func (w *writer) Tenants() store.TenantWriter { return tenantWriter{w} }
+
+// Tokens returns the writer of tokens.
+func (w *writer) Tokens() store.TokenWriter { return tokenWriter{w} }
+
+// OAuthClients returns the writer of OAuth clients.
+func (w *writer) OAuthClients() store.OAuthClientWriter { return oauthClientWriter{w} }
+
+// Admins returns the writer of admins and sessions.
+func (w *writer) Admins() store.AdminWriter { return adminWriter{w} }
+
+// Webhooks returns the writer of webhook endpoints.
+func (w *writer) Webhooks() store.WebhookWriter { return webhookWriter{w} }
+
+// Settings returns the writer of server-wide settings.
+func (w *writer) Settings() store.SettingsWriter { return settingsWriter{w} }
+
+// Audit returns the writer of the audit log.
+func (w *writer) Audit() store.AuditWriter { return auditWriter{w} }
 
 type countKey struct {
 	tenant int64
@@ -687,6 +717,28 @@ func (w *writer) ClearMembers(ctx context.Context, tenant, groupID string) ([]st
 		ids[i] = m.id
 	}
 	return ids, nil
+}
+
+// Members streams the members of a group as the transaction sees them, in
+// the order of their creation. fn must not call the writer: the members'
+// rows are being read from its connection.
+func (w *writer) Members(ctx context.Context, tenant, groupID string, fn func(store.Member) error) error {
+	const op = "list members"
+	k, err := w.tenant(ctx, op, tenant)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	err = w.conn.QueryRow(ctx, "SELECT seq FROM resources WHERE tenant = $1 AND id = $2 AND type = '"+schema.GroupResource+"'",
+		k, groupID).Scan(&seq)
+	if err != nil {
+		return w.s.notFound(op, groupID, err)
+	}
+	rows, err := w.conn.Query(ctx, membersSQL, seq)
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	return streamMembers(rows, fn, func(err error) error { return w.s.fail(op, err) })
 }
 
 // uniq returns ids without repetitions, in their order.

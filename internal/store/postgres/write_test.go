@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
@@ -51,7 +53,7 @@ func TestWriteDeadlockRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for _, id := range []string{"a", "b"} {
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 			return w.Create(ctx, store.Resource{Tenant: "t1", Type: schema.UserResource, ID: id, Attrs: map[string]any{"userName": id}, Version: 1})
@@ -102,7 +104,7 @@ func TestWriteDeadlockRetried(t *testing.T) {
 func seedDeletable(t *testing.T, s *postgres.Store, tenant string, users int) int64 {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: tenant, Name: tenant}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: tenant, Name: tenant}))
 	ids := make([]string, users)
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 		for i := range ids {
@@ -131,8 +133,8 @@ func seedDeletable(t *testing.T, s *postgres.Store, tenant string, users int) in
 		_, err := w.AddMembers(ctx, tenant, "nested", []string{"all", "half", ids[0]})
 		return err
 	}))
-	require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + tenant, Tenant: tenant, SecretHash: []byte{1}}))
-	require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tenant, Tenant: tenant, URL: "https://example.com/hook", MaxAttempts: 1}))
+	require.NoError(t, storetest.Write(s).Tokens().Create(ctx, store.Token{ID: "tok-" + tenant, Tenant: tenant, SecretHash: []byte{1}}))
+	require.NoError(t, storetest.Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tenant, Tenant: tenant, URL: "https://example.com/hook", MaxAttempts: 1}))
 	var k int64
 	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT key FROM tenants WHERE id = $1", tenant).Scan(&k))
 	return k
@@ -164,7 +166,7 @@ func TestDeleteTenantInBatches(t *testing.T) {
 	k := seedDeletable(t, s, "doomed", 300)
 	other := seedDeletable(t, s, "kept", 20)
 	before := leftUnder(t, s, other)
-	require.NoError(t, s.Tenants().Delete(ctx, "doomed"))
+	require.NoError(t, storetest.Write(s).Tenants().Delete(ctx, "doomed"))
 	require.Zero(t, leftUnder(t, s, k))
 	require.Equal(t, before, leftUnder(t, s, other))
 	require.Greater(t, batches.Load(), int32(14), "about 1,800 rows in batches of 100")
@@ -194,7 +196,7 @@ func TestDeleteTenantInterrupted(t *testing.T) {
 		}))
 	require.NoError(t, err)
 	k := seedDeletable(t, s, "doomed", 300)
-	err = s.Tenants().Delete(ctx, "doomed")
+	err = storetest.Write(s).Tenants().Delete(ctx, "doomed")
 	require.ErrorIs(t, err, stop)
 	_, err = s.Tenants().Get(ctx, "doomed")
 	require.ErrorIs(t, err, store.ErrNotFound)
@@ -218,7 +220,7 @@ func TestDeleteTenantInterrupted(t *testing.T) {
 	require.Eventually(t, func() bool { return leftUnder(t, s2, k) == 0 }, 30*time.Second, 20*time.Millisecond)
 
 	// The id is free again, and the new tenant starts empty.
-	require.NoError(t, s2.Tenants().Create(ctx, store.Tenant{ID: "doomed", Name: "doomed"}))
+	require.NoError(t, storetest.Write(s2).Tenants().Create(ctx, store.Tenant{ID: "doomed", Name: "doomed"}))
 	page, err := s2.Resources().Query(ctx, "doomed", schema.Default().User(), store.Query{Count: 10})
 	require.NoError(t, err)
 	require.Zero(t, page.Total)
@@ -246,7 +248,7 @@ func TestDeleteTenantWaitsForWrites(t *testing.T) {
 	}()
 	<-inside
 	deleted := make(chan error, 1)
-	go func() { deleted <- s.Tenants().Delete(ctx, "doomed") }()
+	go func() { deleted <- storetest.Write(s).Tenants().Delete(ctx, "doomed") }()
 	select {
 	case err := <-deleted:
 		t.Fatalf("Delete returned while a write held the tenant: %v", err)
@@ -274,13 +276,13 @@ func TestTenantKeyCacheAcrossNodes(t *testing.T) {
 	page, err := b.Resources().Query(ctx, "t1", users, store.Query{Count: 10})
 	require.NoError(t, err)
 	require.Equal(t, 5, page.Total)
-	require.NoError(t, a.Tenants().Delete(ctx, "t1"))
+	require.NoError(t, storetest.Write(a).Tenants().Delete(ctx, "t1"))
 	page, err = b.Resources().Query(ctx, "t1", users, store.Query{Count: 10})
 	require.NoError(t, err)
 	require.Zero(t, page.Total)
 	require.Empty(t, page.Resources)
 
-	require.NoError(t, a.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "t1"}))
+	require.NoError(t, storetest.Write(a).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "t1"}))
 	require.NoError(t, a.Write(ctx, func(w store.Writer) error {
 		return w.Create(ctx, store.Resource{Tenant: "t1", Type: schema.UserResource, ID: "new", Version: 1, Attrs: map[string]any{"userName": "new"}})
 	}))
@@ -296,7 +298,7 @@ func TestWriteAbortedTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	user := func(id, name string) store.Resource {
 		return store.Resource{Tenant: "t1", Type: schema.UserResource, ID: id, Attrs: map[string]any{"userName": name}, Version: 1}
 	}

@@ -6,6 +6,7 @@ package rerun
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -20,13 +21,53 @@ type Runner struct {
 	running bool
 	again   bool // a run was asked for while one ran
 	wg      sync.WaitGroup
+	// started and finished count runs; ran is closed, and replaced, each
+	// time a run finishes, with its error in lastErr.
+	started, finished uint64
+	lastErr           error
+	ran               chan struct{}
 }
 
 // New returns a Runner of fn. An error ends a run; the next Trigger tries
 // again.
 func New(fn func(ctx context.Context) error) *Runner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{fn: fn, ctx: ctx, cancel: cancel}
+	return &Runner{fn: fn, ctx: ctx, cancel: cancel, ran: make(chan struct{})}
+}
+
+// ErrStopped is the error of a Run on a stopped Runner.
+var ErrStopped = errors.New("runner stopped")
+
+// Run triggers a run and waits until a run that started after the call
+// has finished, returning its error. If ctx ends first, Run returns its
+// error and the run goes on.
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return ErrStopped
+	}
+	// A run in progress may have started before this call: wait for the
+	// next one.
+	target := r.started + 1
+	r.mu.Unlock()
+	r.Trigger()
+	for {
+		r.mu.Lock()
+		done, err, ran, stopped := r.finished >= target, r.lastErr, r.ran, r.stopped
+		r.mu.Unlock()
+		switch {
+		case done:
+			return err
+		case stopped:
+			return ErrStopped
+		}
+		select {
+		case <-ran:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Trigger starts a run, or asks for one more after the run in progress.
@@ -48,8 +89,15 @@ func (r *Runner) Trigger() {
 func (r *Runner) loop() {
 	defer r.wg.Done()
 	for {
-		_ = r.fn(r.ctx)
 		r.mu.Lock()
+		r.started++
+		r.mu.Unlock()
+		err := r.fn(r.ctx)
+		r.mu.Lock()
+		r.finished++
+		r.lastErr = err
+		close(r.ran)
+		r.ran = make(chan struct{})
 		if !r.again || r.stopped {
 			r.running = false
 			r.mu.Unlock()

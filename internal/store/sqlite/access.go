@@ -14,22 +14,6 @@ import (
 // oauthClients implements store.OAuthClientStore.
 type oauthClients struct{ s *Store }
 
-// Create inserts a client. A duplicate id is store.ErrConflict; a tenant
-// that does not exist is store.ErrNotFound. A zero Created is set to now.
-func (o oauthClients) Create(ctx context.Context, c store.OAuthClient) error {
-	if c.ID == "" {
-		return errors.New("create oauth client: client needs an id")
-	}
-	if c.Created.IsZero() {
-		c.Created = time.Now()
-	}
-	return o.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertClient.Exec(c.ID, c.Tenant, nonNil(c.SecretHash), c.Label, c.CreatedBy,
-			formatTime(c.Created), formatTime(c.Revoked))
-		return w.s.fail("create oauth client", err)
-	})
-}
-
 // Get returns the client with the given id.
 func (o oauthClients) Get(ctx context.Context, id string) (store.OAuthClient, error) {
 	return get(ctx, o.s, o.s.rs.client, "get oauth client", id, scanClient)
@@ -40,9 +24,27 @@ func (o oauthClients) List(ctx context.Context, tenant string) ([]store.OAuthCli
 	return list(ctx, o.s, o.s.rs.clientList, "list oauth clients", scanClient, tenant)
 }
 
+// oauthClientWriter implements store.OAuthClientWriter.
+type oauthClientWriter struct{ w *writer }
+
+// Create inserts a client. A duplicate id is store.ErrConflict; a tenant
+// that does not exist is store.ErrNotFound.
+func (o oauthClientWriter) Create(ctx context.Context, c store.OAuthClient) error {
+	if err := c.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return o.w.exec(ctx, "create oauth client", o.w.s.ws.insertClient, c.ID, c.Tenant, nonNil(c.SecretHash), c.Label, c.CreatedBy,
+		formatTime(c.Created), formatTime(c.Revoked))
+}
+
+// Get returns the client with the given id as the transaction sees it.
+func (o oauthClientWriter) Get(ctx context.Context, id string) (store.OAuthClient, error) {
+	return writerGet(ctx, o.w, o.w.s.ws.client, "get oauth client", id, scanClient)
+}
+
 // Revoke marks the client revoked at the given time.
-func (o oauthClients) Revoke(ctx context.Context, id string, at time.Time) error {
-	return o.s.exec(ctx, o.s.ws.revokeClient, "revoke oauth client", id, formatTime(at))
+func (o oauthClientWriter) Revoke(ctx context.Context, id string, at time.Time) error {
+	return o.w.execOne(ctx, "revoke oauth client", o.w.s.ws.revokeClient, id, formatTime(at))
 }
 
 func scanClient(row rowScanner) (store.OAuthClient, error) {
@@ -65,21 +67,6 @@ func scanClient(row rowScanner) (store.OAuthClient, error) {
 // admins implements store.AdminStore.
 type admins struct{ s *Store }
 
-// Create inserts an admin; a duplicate id or name is store.ErrConflict. A
-// zero Created is set to now.
-func (a admins) Create(ctx context.Context, ad store.Admin) error {
-	if ad.ID == "" || ad.Name == "" {
-		return errors.New("create admin: admin needs an id and a name")
-	}
-	if ad.Created.IsZero() {
-		ad.Created = time.Now()
-	}
-	return a.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertAdmin.Exec(ad.ID, ad.Name, ad.PasswordHash, ad.Role, formatTime(ad.Created))
-		return w.s.fail("create admin "+ad.Name, err)
-	})
-}
-
 // Get returns the admin with the given id.
 func (a admins) Get(ctx context.Context, id string) (store.Admin, error) {
 	return get(ctx, a.s, a.s.rs.admin, "get admin", id, scanAdmin)
@@ -96,43 +83,58 @@ func (a admins) List(ctx context.Context) ([]store.Admin, error) {
 	return list(ctx, a.s, a.s.rs.adminList, "list admins", scanAdmin)
 }
 
+// adminWriter implements store.AdminWriter.
+type adminWriter struct{ w *writer }
+
+// Create inserts an admin; a duplicate id or name is store.ErrConflict.
+func (a adminWriter) Create(ctx context.Context, ad store.Admin) error {
+	if err := ad.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return a.w.exec(ctx, "create admin "+ad.Name, a.w.s.ws.insertAdmin, ad.ID, ad.Name, ad.PasswordHash, ad.Role, formatTime(ad.Created))
+}
+
+// GetByName returns the admin with the given name as the transaction sees it.
+func (a adminWriter) GetByName(ctx context.Context, name string) (store.Admin, error) {
+	return writerGet(ctx, a.w, a.w.s.ws.adminBy, "get admin", name, scanAdmin)
+}
+
 // Update replaces the admin's password hash and role.
-func (a admins) Update(ctx context.Context, ad store.Admin) error {
-	return a.s.exec(ctx, a.s.ws.updateAdmin, "update admin", ad.ID, ad.PasswordHash, ad.Role)
+func (a adminWriter) Update(ctx context.Context, ad store.Admin) error {
+	return a.w.execOne(ctx, "update admin", a.w.s.ws.updateAdmin, ad.ID, ad.PasswordHash, ad.Role)
 }
 
 // Delete removes the admin and its sessions.
-func (a admins) Delete(ctx context.Context, id string) error {
-	const op = "delete admin"
-	return a.s.write(ctx, func(w *writer) error {
-		if _, err := w.s.ws.deleteAdminSessions.Exec(id); err != nil {
-			return w.s.fail(op, err)
-		}
-		res, err := w.s.ws.deleteAdmin.Exec(id)
-		if err != nil {
-			return w.s.fail(op, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
-		}
-		return nil
-	})
+func (a adminWriter) Delete(ctx context.Context, id string) error {
+	if err := a.w.exec(ctx, "delete admin", a.w.s.ws.deleteAdminSessions, id); err != nil {
+		return err
+	}
+	return a.w.execOne(ctx, "delete admin", a.w.s.ws.deleteAdmin, id)
 }
 
 // CreateSession inserts a session. A duplicate id is store.ErrConflict; an
-// admin that does not exist is store.ErrNotFound. A zero Created is set to
-// now.
-func (a admins) CreateSession(ctx context.Context, se store.AdminSession) error {
-	if se.ID == "" {
-		return errors.New("create admin session: session needs an id")
+// admin that does not exist is store.ErrNotFound.
+func (a adminWriter) CreateSession(ctx context.Context, se store.AdminSession) error {
+	if err := se.Prepare(time.Now()); err != nil {
+		return err
 	}
-	if se.Created.IsZero() {
-		se.Created = time.Now()
+	return a.w.exec(ctx, "create admin session", a.w.s.ws.insertSession, se.ID, se.Admin, nonNil(se.SecretHash),
+		formatTime(se.Created), formatTime(se.Expires))
+}
+
+// DeleteSessions ends the session with the given id (only if it is the
+// admin's, when admin is set too), or every session of the admin when id is
+// "". Ending sessions that do not exist is not an error, so that signing out
+// twice is harmless.
+func (a adminWriter) DeleteSessions(ctx context.Context, admin, id string) error {
+	const op = "delete admin sessions"
+	switch {
+	case id != "":
+		return a.w.exec(ctx, op, a.w.s.ws.deleteSession, admin, id)
+	case admin != "":
+		return a.w.exec(ctx, op, a.w.s.ws.deleteAdminSessions, admin)
 	}
-	return a.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertSession.Exec(se.ID, se.Admin, nonNil(se.SecretHash), formatTime(se.Created), formatTime(se.Expires))
-		return w.s.fail("create admin session", err)
-	})
+	return errors.New(op + ": need an admin or a session id")
 }
 
 // GetSession returns the session with the given id, expired or not.
@@ -143,26 +145,6 @@ func (a admins) GetSession(ctx context.Context, id string) (store.AdminSession, 
 // DeleteExpiredSessions removes the sessions that expired before the given time.
 func (a admins) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
 	return a.s.deleteBefore(ctx, a.s.ws.deleteExpiredSessions, "delete expired sessions", before)
-}
-
-// DeleteSessions ends the session with the given id (only if it is the
-// admin's, when admin is set too), or every session of the admin when id is
-// "". Ending sessions that do not exist is not an error, so that signing out
-// twice is harmless.
-func (a admins) DeleteSessions(ctx context.Context, admin, id string) error {
-	const op = "delete admin sessions"
-	if admin == "" && id == "" {
-		return errors.New(op + ": need an admin or a session id")
-	}
-	return a.s.write(ctx, func(w *writer) error {
-		var err error
-		if id != "" {
-			_, err = w.s.ws.deleteSession.Exec(admin, id)
-		} else {
-			_, err = w.s.ws.deleteAdminSessions.Exec(admin)
-		}
-		return w.s.fail(op, err)
-	})
 }
 
 func scanAdmin(row rowScanner) (store.Admin, error) {
@@ -198,32 +180,30 @@ func scanSession(row rowScanner) (store.AdminSession, error) {
 // audit implements store.AuditStore.
 type audit struct{ s *Store }
 
+// auditWriter implements store.AuditWriter.
+type auditWriter struct{ w *writer }
+
 // Append records the event and sets its Seq, and its Time to now if zero.
 // Detail is stored as JSON and comes back as encoding/json decodes it:
 // numbers as float64, nil as nil.
-func (a audit) Append(ctx context.Context, e *store.AuditEvent) error {
+func (a auditWriter) Append(ctx context.Context, e *store.AuditEvent) error {
 	const op = "append audit event"
-	if e == nil {
-		return errors.New(op + ": no event")
-	}
-	at := e.Time
-	if at.IsZero() {
-		at = time.Now()
+	if err := e.Prepare(time.Now()); err != nil {
+		return err
 	}
 	detail, err := json.Marshal(e.Detail)
 	if err != nil {
 		return fmt.Errorf("%s: detail: %w", op, err)
 	}
-	var seq int64
-	err = a.s.write(ctx, func(w *writer) error {
-		err := w.s.ws.insertAudit.QueryRow(formatTime(at), e.Actor, e.Action, e.Tenant, e.Target, string(detail)).Scan(&seq)
-		return w.s.fail(op, err)
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Only once committed: a failed batch must not leave a Seq behind.
-	e.Seq, e.Time = seq, at
+	var seq int64
+	err = a.w.s.ws.insertAudit.QueryRow(formatTime(e.Time), e.Actor, e.Action, e.Tenant, e.Target, string(detail)).Scan(&seq)
+	if err != nil {
+		return a.w.s.fail(op, err)
+	}
+	e.Seq = seq
 	return nil
 }
 
@@ -271,15 +251,15 @@ func (st settings) Get(ctx context.Context, key string) (string, error) {
 	})
 }
 
+// settingsWriter implements store.SettingsWriter.
+type settingsWriter struct{ w *writer }
+
 // Set stores the value of a setting, replacing any earlier one.
-func (st settings) Set(ctx context.Context, key, value string) error {
+func (st settingsWriter) Set(ctx context.Context, key, value string) error {
 	if key == "" {
 		return errors.New("set setting: no key")
 	}
-	return st.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.setSetting.Exec(key, value)
-		return w.s.fail("set setting "+key, err)
-	})
+	return st.w.exec(ctx, "set setting "+key, st.w.s.ws.setSetting, key, value)
 }
 
 // exec runs a statement whose first argument is the id of the one row it
@@ -295,6 +275,46 @@ func (s *Store) exec(ctx context.Context, st *sql.Stmt, op, id string, args ...a
 		}
 		return nil
 	})
+}
+
+// exec runs a statement in the writer's transaction, however many rows it
+// changes.
+func (w *writer) exec(ctx context.Context, op string, st *sql.Stmt, args ...any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err := st.Exec(args...)
+	return w.s.fail(op, err)
+}
+
+// execOne runs a statement whose first argument is the id of the one row it
+// changes, in the writer's transaction; no row changed is store.ErrNotFound.
+func (w *writer) execOne(ctx context.Context, op string, st *sql.Stmt, id string, args ...any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := st.Exec(append([]any{id}, args...)...)
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s %s: %w", op, id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// writerGet reads one row by key in the writer's transaction, seeing its
+// writes; no row is store.ErrNotFound.
+func writerGet[T any](ctx context.Context, w *writer, st *sql.Stmt, op, key string, scan func(rowScanner) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	v, err := scan(st.QueryRow(key))
+	if err != nil {
+		return zero, w.s.notFound(op, key, err)
+	}
+	return v, nil
 }
 
 // get reads one row by key on the read pool; no row is store.ErrNotFound.

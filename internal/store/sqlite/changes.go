@@ -54,14 +54,6 @@ const (
 
 	// clearGroupSQL deletes the members of group ?1 and returns their ids.
 	clearGroupSQL = "DELETE FROM memberships WHERE group_seq = ?1 RETURNING (SELECT id FROM resources WHERE seq = member_seq)"
-
-	webhookCols       = "id, tenant_id, url, secret, event_types, max_attempts, disabled, created"
-	insertWebhookSQL  = "INSERT INTO webhook_endpoints (" + webhookCols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-	updateWebhookSQL  = "UPDATE webhook_endpoints SET url = ?2, secret = ?3, event_types = ?4, max_attempts = ?5, disabled = ?6 WHERE id = ?1"
-	deleteWebhookSQL  = "DELETE FROM webhook_endpoints WHERE id = ?1"
-	webhookSQL        = "SELECT " + webhookCols + " FROM webhook_endpoints WHERE id = ?1"
-	webhookListSQL    = "SELECT " + webhookCols + " FROM webhook_endpoints WHERE tenant_id = ?1 ORDER BY created, id"
-	webhookListAllSQL = "SELECT " + webhookCols + " FROM webhook_endpoints ORDER BY created, id"
 )
 
 // Record appends the change's history row and its events, inside the
@@ -72,27 +64,14 @@ const (
 // Tenant and Cursor.
 func (w *writer) Record(ctx context.Context, c *store.Change) error {
 	const op = "record change"
-	if c == nil {
-		return errors.New(op + ": no change")
-	}
-	if c.ResourceType == "" || c.ResourceID == "" {
-		return fmt.Errorf("%s: change needs a resource type and id", op)
+	// Check everything before writing anything, so that a failed Record
+	// writes nothing even if the caller goes on with the write.
+	if err := c.Prepare(time.Now()); err != nil {
+		return err
 	}
 	k, err := w.tenant(ctx, op, c.Tenant)
 	if err != nil {
 		return err
-	}
-	if c.Time.IsZero() {
-		c.Time = time.Now()
-	}
-	// Check everything before writing anything, so that a failed Record
-	// writes nothing even if the caller goes on with the write.
-	c.EventTypes = nil
-	for _, e := range c.Events {
-		if len(e.Data) > 0 && !json.Valid(e.Data) {
-			return fmt.Errorf("%s: event %s: data is not JSON", op, e.ID)
-		}
-		c.EventTypes = append(c.EventTypes, e.Type)
 	}
 	var cols [4]any
 	for i, v := range []any{c.Attributes, c.MembersAdded, c.MembersRemoved, c.EventTypes} {
@@ -116,15 +95,6 @@ func (w *writer) Record(ctx context.Context, c *store.Change) error {
 	cursors := buf[:0]
 	for i := range c.Events {
 		e := &c.Events[i]
-		if e.Time.IsZero() {
-			e.Time = c.Time
-		}
-		if e.ResourceType == "" {
-			e.ResourceType = c.ResourceType
-		}
-		if e.ResourceID == "" {
-			e.ResourceID = c.ResourceID
-		}
 		data := "null"
 		if len(e.Data) > 0 {
 			data = string(e.Data)
@@ -145,7 +115,6 @@ func (w *writer) Record(ctx context.Context, c *store.Change) error {
 	}
 	c.Seq = seq
 	for i := range c.Events {
-		c.Events[i].Tenant = c.Tenant
 		c.Events[i].Cursor = strconv.FormatInt(cursors[i], 10)
 	}
 	return nil
@@ -202,9 +171,6 @@ func (s *Store) History() store.HistoryStore { return historyStore{s} }
 
 // Events returns the event outbox.
 func (s *Store) Events() store.EventStore { return eventStore{s} }
-
-// Webhooks returns the webhook endpoints.
-func (s *Store) Webhooks() store.WebhookStore { return webhooks{s} }
 
 // historyStore implements store.HistoryStore.
 type historyStore struct{ s *Store }
@@ -489,84 +455,4 @@ func (e eventStore) Oldest(ctx context.Context) (string, error) {
 		return "", e.s.fail("event purge horizon", err)
 	}
 	return strconv.FormatInt(seq, 10), nil
-}
-
-// webhooks implements store.WebhookStore.
-type webhooks struct{ s *Store }
-
-// Create inserts an endpoint. A duplicate id is store.ErrConflict; a tenant
-// that does not exist is store.ErrNotFound. A zero Created is set to now.
-func (wh webhooks) Create(ctx context.Context, e store.WebhookEndpoint) error {
-	const op = "create webhook endpoint"
-	if e.ID == "" {
-		return errors.New(op + ": endpoint needs an id")
-	}
-	if e.Created.IsZero() {
-		e.Created = time.Now()
-	}
-	types, err := encodeEventTypes(e.EventTypes)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return wh.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertWebhook.Exec(e.ID, e.Tenant, e.URL, e.Secret, types, e.MaxAttempts, e.Disabled, formatTime(e.Created))
-		return w.s.fail(op+" "+e.ID, err)
-	})
-}
-
-// Get returns the endpoint with the given id.
-func (wh webhooks) Get(ctx context.Context, id string) (store.WebhookEndpoint, error) {
-	return get(ctx, wh.s, wh.s.rs.webhook, "get webhook endpoint", id, scanWebhook)
-}
-
-// List returns a tenant's endpoints, or every tenant's for "", oldest first.
-func (wh webhooks) List(ctx context.Context, tenant string) ([]store.WebhookEndpoint, error) {
-	const op = "list webhook endpoints"
-	if tenant == "" {
-		return list(ctx, wh.s, wh.s.rs.webhookListAll, op, scanWebhook)
-	}
-	return list(ctx, wh.s, wh.s.rs.webhookList, op, scanWebhook, tenant)
-}
-
-// Update replaces the endpoint's URL, secret, event types, attempts and
-// switch; its tenant and Created stay.
-func (wh webhooks) Update(ctx context.Context, e store.WebhookEndpoint) error {
-	const op = "update webhook endpoint"
-	types, err := encodeEventTypes(e.EventTypes)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return wh.s.exec(ctx, wh.s.ws.updateWebhook, op, e.ID, e.URL, e.Secret, types, e.MaxAttempts, e.Disabled)
-}
-
-// Delete removes the endpoint.
-func (wh webhooks) Delete(ctx context.Context, id string) error {
-	return wh.s.exec(ctx, wh.s.ws.deleteWebhook, "delete webhook endpoint", id)
-}
-
-func encodeEventTypes(types []string) (string, error) {
-	if len(types) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(types)
-	return string(b), err
-}
-
-func scanWebhook(row rowScanner) (store.WebhookEndpoint, error) {
-	var (
-		e              store.WebhookEndpoint
-		types, created string
-	)
-	if err := row.Scan(&e.ID, &e.Tenant, &e.URL, &e.Secret, &types, &e.MaxAttempts, &e.Disabled, &created); err != nil {
-		return e, err
-	}
-	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
-		return e, fmt.Errorf("webhook endpoint %s: stored event types: %w", e.ID, err)
-	}
-	if len(e.EventTypes) == 0 {
-		e.EventTypes = nil
-	}
-	var err error
-	e.Created, err = parseTime(created)
-	return e, err
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -97,7 +99,7 @@ func TestEventCursorPastEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for _, tenant := range []string{"", "t1", "no-such-tenant"} {
 		_, _, err := s.Events().List(ctx, store.EventQuery{Tenant: tenant, After: "1"})
 		require.ErrorIs(t, err, store.ErrInvalidCursor, tenant)
@@ -134,7 +136,7 @@ func TestRecordInGroupCommitBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	change := func(i int) *store.Change {
 		id := fmt.Sprintf("u%d", i)
 		return &store.Change{Tenant: "t1", ResourceType: schema.UserResource, ResourceID: id, ResourceName: id,
@@ -224,7 +226,7 @@ func TestRecordFailsWhole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	c := &store.Change{Tenant: "t1", ResourceType: schema.UserResource, ResourceID: "u1", Operation: "create", Actor: "x",
 		Events: []store.Event{{ID: "e1", Type: store.UserCreated, Data: []byte(`{}`)}, {ID: "e2", Type: store.UserUpdated, Data: []byte(`{"a":`)}}}
 	var recordErr error

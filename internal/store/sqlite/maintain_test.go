@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	_ "modernc.org/sqlite"
@@ -18,9 +20,9 @@ import (
 // seedTokens gives the planner something to analyze.
 func seedTokens(t testing.TB, s *sqlite.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t", Name: "t", Created: time.Now()}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t", Name: "t", Created: time.Now()}))
 	for i := range 200 {
-		require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: fmt.Sprintf("tok%03d", i), Tenant: "t", SecretHash: []byte("x"), Created: time.Now()}))
+		require.NoError(t, storetest.Write(s).Tokens().Create(ctx, store.Token{ID: fmt.Sprintf("tok%03d", i), Tenant: "t", SecretHash: []byte("x"), Created: time.Now()}))
 	}
 }
 

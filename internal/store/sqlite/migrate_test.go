@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -98,14 +100,14 @@ func TestUpgradeFrom0001(t *testing.T) {
 	require.Equal(t, []string{"u1"}, ms)
 
 	// The new columns and tables work on the upgraded file.
-	require.NoError(t, s.Tenants().SetSettings(ctx, "t-acme", store.TenantSettings{RateLimit: 5}))
+	require.NoError(t, storetest.Write(s).Tenants().SetSettings(ctx, "t-acme", store.TenantSettings{RateLimit: 5}))
 	n, err := s.Tokens().DeleteExpired(ctx, created.Add(time.Second))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
 	// Deleting the tenant with the highest key does not free it.
-	require.NoError(t, s.Tenants().Delete(ctx, "t-globex"))
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t-initech", Name: "initech"}))
+	require.NoError(t, storetest.Write(s).Tenants().Delete(ctx, "t-globex"))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t-initech", Name: "initech"}))
 	k, ok, err := s.tenantKey("t-initech", s.rs.tenantKey)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -139,11 +141,11 @@ func TestDeletedTenantKeyNotReused(t *testing.T) {
 	user := func(tenant, id string) store.Resource {
 		return store.Resource{Tenant: tenant, Type: schema.UserResource, ID: id, Attrs: map[string]any{"userName": id}, Version: 1}
 	}
-	require.NoError(t, serve.Tenants().Create(ctx, store.Tenant{ID: "old", Name: "old"}))
+	require.NoError(t, storetest.Write(serve).Tenants().Create(ctx, store.Tenant{ID: "old", Name: "old"}))
 	require.NoError(t, serve.Write(ctx, func(w store.Writer) error { return w.Create(ctx, user("old", "u-old")) }))
 
-	require.NoError(t, cli.Tenants().Delete(ctx, "old"))
-	require.NoError(t, cli.Tenants().Create(ctx, store.Tenant{ID: "new", Name: "new"}))
+	require.NoError(t, storetest.Write(cli).Tenants().Delete(ctx, "old"))
+	require.NoError(t, storetest.Write(cli).Tenants().Create(ctx, store.Tenant{ID: "new", Name: "new"}))
 	require.NoError(t, cli.Write(ctx, func(w store.Writer) error { return w.Create(ctx, user("new", "u-new")) }))
 
 	_, err = serve.Resources().Get(ctx, "old", schema.UserResource, "u-new")
@@ -236,7 +238,7 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	for _, tn := range []string{"acme", "globex"} {
-		require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: tn, Name: tn}))
+		require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: tn, Name: tn}))
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 			for _, id := range []string{"u1", "u2"} {
 				err := w.Create(ctx, store.Resource{Tenant: tn, Type: schema.UserResource, ID: id, Version: 1, Attrs: map[string]any{
@@ -258,9 +260,9 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 			_, err := w.AddMembers(ctx, tn, "h", []string{"u1"})
 			return err
 		}))
-		require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + tn, Tenant: tn}))
-		require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + tn, Tenant: tn}))
-		require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tn, Tenant: tn, URL: "https://x.example", MaxAttempts: 1}))
+		require.NoError(t, storetest.Write(s).Tokens().Create(ctx, store.Token{ID: "tok-" + tn, Tenant: tn}))
+		require.NoError(t, storetest.Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + tn, Tenant: tn}))
+		require.NoError(t, storetest.Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + tn, Tenant: tn, URL: "https://x.example", MaxAttempts: 1}))
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 			return w.Record(ctx, &store.Change{Tenant: tn, ResourceType: schema.UserResource, ResourceID: "u1", Operation: "create",
 				Actor: "test", Events: []store.Event{{ID: "e-" + tn, Type: store.UserCreated, Data: []byte(`{}`)}}})
@@ -296,7 +298,7 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 	require.Equal(t, want, rows("acme"))
 	require.Equal(t, want, rows("globex"))
 
-	require.NoError(t, s.Tenants().Delete(ctx, "acme"))
+	require.NoError(t, storetest.Write(s).Tenants().Delete(ctx, "acme"))
 	require.Equal(t, want, rows("globex"))
 	for table, n := range want {
 		require.Equal(t, n, count(table), "%s holds only globex's rows", table)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/storetest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -59,10 +61,10 @@ func scaled(n int) int {
 func seedBig(t *testing.T, s *Store, id string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: id, Name: id}))
-	require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + id, Tenant: id, SecretHash: []byte{1}}))
-	require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + id, Tenant: id, SecretHash: []byte{2}}))
-	require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + id, Tenant: id, URL: "https://x.example", MaxAttempts: 1}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: id, Name: id}))
+	require.NoError(t, storetest.Write(s).Tokens().Create(ctx, store.Token{ID: "tok-" + id, Tenant: id, SecretHash: []byte{1}}))
+	require.NoError(t, storetest.Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + id, Tenant: id, SecretHash: []byte{2}}))
+	require.NoError(t, storetest.Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-" + id, Tenant: id, URL: "https://x.example", MaxAttempts: 1}))
 	const batch = 5000
 	for lo := 0; lo < n; lo += batch {
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
@@ -216,7 +218,7 @@ func TestDeleteTenantLetsOtherWritesThrough(t *testing.T) {
 				append(tc.opts, withPurge(scaled(defaultPurgeRows), func(int64) error { batches.Add(1); return nil }))...)
 			n := scaled(20_000)
 			seedBig(t, s, "big", n)
-			require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "other", Name: "other"}))
+			require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "other", Name: "other"}))
 			big, other := keyOf(t, s, "big"), keyOf(t, s, "other")
 			require.Equal(t, map[string]int{
 				"resources": n + 11, "resource_values": 2 * n, "memberships": n + 1 + 1000,
@@ -247,7 +249,7 @@ func TestDeleteTenantLetsOtherWritesThrough(t *testing.T) {
 				}
 			}()
 			start := time.Now()
-			require.NoError(t, s.Tenants().Delete(ctx, "big"))
+			require.NoError(t, storetest.Write(s).Tenants().Delete(ctx, "big"))
 			took := time.Since(start)
 			close(stop)
 			<-stopped
@@ -292,7 +294,7 @@ func TestDeleteTenantResumesAfterCrash(t *testing.T) {
 	big, other := keyOf(t, s, "big"), keyOf(t, s, "other")
 	before, bigBefore := dump(t, s, other), counts(dump(t, s, big))
 
-	err = s.Tenants().Delete(ctx, "big")
+	err = storetest.Write(s).Tenants().Delete(ctx, "big")
 	require.ErrorIs(t, err, errCrash)
 	// The sweeper the failed Delete started stops at the hook too.
 	s.sw.Wait()
@@ -344,7 +346,7 @@ func TestDeleteTenantCancelled(t *testing.T) {
 	big, other := keyOf(t, s, "big"), keyOf(t, s, "other")
 	before := dump(t, s, other)
 
-	err := s.Tenants().Delete(ctx, "big")
+	err := storetest.Write(s).Tenants().Delete(ctx, "big")
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = s.Tenants().Get(context.Background(), "big")
 	require.ErrorIs(t, err, store.ErrNotFound)
@@ -367,7 +369,7 @@ func TestSweepRemovesRowsUnderDeletedKeys(t *testing.T) {
 	old, other := keyOf(t, serve, "old"), keyOf(t, serve, "other")
 	before := dump(t, serve, other)
 
-	require.NoError(t, cli.Tenants().Delete(ctx, "old"))
+	require.NoError(t, storetest.Write(cli).Tenants().Delete(ctx, "old"))
 	require.Equal(t, noRows, counts(dump(t, cli, old)))
 	_, err := createUser(ctx, serve, "old", 100) // through serve's cached key
 	require.NoError(t, err)
@@ -443,7 +445,7 @@ func TestDeleteTenantWhileAnotherProcessWrites(t *testing.T) {
 	s := openTest(t, path, withPurge(scaled(defaultPurgeRows), nil))
 	n := scaled(20_000)
 	seedBig(t, s, "big", n)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "other", Name: "other"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "other", Name: "other"}))
 	big, other := keyOf(t, s, "big"), keyOf(t, s, "other")
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriterProcess$", "-test.count=1")
@@ -461,7 +463,7 @@ func TestDeleteTenantWhileAnotherProcessWrites(t *testing.T) {
 	require.Equal(t, "ready", lines.Text())
 
 	start := time.Now()
-	require.NoError(t, s.Tenants().Delete(ctx, "big"))
+	require.NoError(t, storetest.Write(s).Tenants().Delete(ctx, "big"))
 	took := time.Since(start)
 	require.NoError(t, stdin.Close())
 	var res writerResult

@@ -53,13 +53,6 @@ func (s *Store) forgetTenant(id string) {
 	s.tenantMu.Unlock()
 }
 
-// tenantGeneration returns the cache generation for a later cacheTenant.
-func (s *Store) tenantGeneration() uint64 {
-	s.tenantMu.RLock()
-	defer s.tenantMu.RUnlock()
-	return s.tenantGen
-}
-
 type rowScanner interface{ Scan(dest ...any) error }
 
 // scanResource reads the columns of resourceCols.

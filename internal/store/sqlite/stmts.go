@@ -46,6 +46,9 @@ type writeStmts struct {
 	purgeChanges                     [len(purgeChangesSQL)]*sql.Stmt
 	insertWebhook, updateWebhook     *sql.Stmt
 	deleteWebhook                    *sql.Stmt
+	// Reads inside the transaction, which see its writes.
+	tenant, tenantBy, token, client *sql.Stmt
+	adminBy, webhook, members       *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -119,6 +122,13 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.insertWebhook, insertWebhookSQL},
 		{&w.updateWebhook, updateWebhookSQL},
 		{&w.deleteWebhook, deleteWebhookSQL},
+		{&w.tenant, tenantSQL},
+		{&w.tenantBy, tenantByNameSQL},
+		{&w.token, tokenSQL},
+		{&w.client, clientSQL},
+		{&w.adminBy, adminByNameSQL},
+		{&w.webhook, webhookSQL},
+		{&w.members, membersSQL},
 	}
 	for i, q := range unlinkTenantSQL {
 		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})
@@ -174,6 +184,15 @@ const (
 	adminCols   = "id, name, password_hash, role, created"
 	sessionCols = "id, admin_id, secret_hash, created, expires"
 	auditCols   = "seq, time, actor, action, tenant, target, detail"
+
+	tenantSQL       = "SELECT " + tenantCols + " FROM tenants WHERE id = ?1"
+	tenantByNameSQL = "SELECT " + tenantCols + " FROM tenants WHERE name = ?1"
+	tokenSQL        = "SELECT " + tokenCols + " FROM tokens WHERE id = ?1"
+	clientSQL       = "SELECT " + clientCols + " FROM oauth_clients WHERE id = ?1"
+	adminByNameSQL  = "SELECT " + adminCols + " FROM admins WHERE name = ?1"
+	// membersSQL lists the members of group seq ?1.
+	membersSQL = `SELECT x.id, x.type, x.display FROM memberships m JOIN resources x ON x.seq = m.member_seq
+		WHERE m.group_seq = ?1 ORDER BY m.member_seq`
 )
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -183,8 +202,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.getResource, "SELECT " + resourceCols + " FROM resources r WHERE r.tenant = ?1 AND r.id = ?2 AND r.type = ?3"},
 		{&r.count, "SELECT n FROM resource_counts WHERE tenant = ?1 AND type = ?2"},
 		{&r.lookup, "SELECT seq, type FROM resources WHERE tenant = ?1 AND id = ?2"},
-		{&r.members, `SELECT x.id, x.type, x.display FROM memberships m JOIN resources x ON x.seq = m.member_seq
-			WHERE m.group_seq = ?1 ORDER BY m.member_seq`},
+		{&r.members, membersSQL},
 		{&r.groups, `SELECT x.id, x.display FROM resources me
 			JOIN memberships m ON m.member_seq = me.seq
 			JOIN resources x ON x.seq = m.group_seq
@@ -193,15 +211,15 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 			JOIN memberships m ON m.member_seq = me.seq
 			JOIN resources x ON x.seq = m.group_seq
 			WHERE me.tenant = ?1 AND me.id IN (SELECT value FROM json_each(?2)) ORDER BY me.seq, m.group_seq`},
-		{&r.tenant, "SELECT " + tenantCols + " FROM tenants WHERE id = ?1"},
-		{&r.tenantBy, "SELECT " + tenantCols + " FROM tenants WHERE name = ?1"},
+		{&r.tenant, tenantSQL},
+		{&r.tenantBy, tenantByNameSQL},
 		{&r.tenantList, "SELECT " + tenantCols + " FROM tenants ORDER BY name"},
-		{&r.token, "SELECT " + tokenCols + " FROM tokens WHERE id = ?1"},
+		{&r.token, tokenSQL},
 		{&r.tokenList, "SELECT " + tokenCols + " FROM tokens WHERE tenant_id = ?1 ORDER BY created, id"},
-		{&r.client, "SELECT " + clientCols + " FROM oauth_clients WHERE id = ?1"},
+		{&r.client, clientSQL},
 		{&r.clientList, "SELECT " + clientCols + " FROM oauth_clients WHERE tenant_id = ?1 ORDER BY created, id"},
 		{&r.admin, "SELECT " + adminCols + " FROM admins WHERE id = ?1"},
-		{&r.adminBy, "SELECT " + adminCols + " FROM admins WHERE name = ?1"},
+		{&r.adminBy, adminByNameSQL},
 		{&r.adminList, "SELECT " + adminCols + " FROM admins ORDER BY name"},
 		{&r.session, "SELECT " + sessionCols + " FROM admin_sessions WHERE id = ?1"},
 		{&r.audit, "SELECT " + auditCols + " FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},

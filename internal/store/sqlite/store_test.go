@@ -41,7 +41,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "roster.db")
 	s, err := sqlite.Open(ctx, path, sqlite.WithSynchronousFull(), sqlite.WithReaders(2))
 	require.NoError(t, err)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {
 		return w.Create(ctx, store.Resource{Tenant: "t1", Type: "User", ID: "u1", Attrs: map[string]any{"userName": "alice"}, Version: 1})
 	}))
@@ -74,31 +74,37 @@ func TestClosed(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrUnavailable)
 		for name, call := range map[string]func() error{
 			"tenants.List":        func() error { _, err := s.Tenants().List(ctx); return err },
-			"tenants.SetSettings": func() error { return s.Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
-			"tenants.Delete":      func() error { return s.Tenants().Delete(ctx, "t") },
+			"tenants.SetSettings": func() error { return storetest.Write(s).Tenants().SetSettings(ctx, "t", store.TenantSettings{}) },
+			"tenants.Delete":      func() error { return storetest.Write(s).Tenants().Delete(ctx, "t") },
 			"tokens.Get":          func() error { _, err := s.Tokens().Get(ctx, "x"); return err },
 			"tokens.Lookup":       func() error { _, err := s.Tokens().Lookup(ctx, "x"); return err },
 			"tokens.DeleteExpired": func() error {
 				_, err := s.Tokens().DeleteExpired(ctx, time.Now())
 				return err
 			},
-			"clients.Create":        func() error { return s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"}) },
-			"clients.Get":           func() error { _, err := s.OAuthClients().Get(ctx, "c"); return err },
-			"clients.List":          func() error { _, err := s.OAuthClients().List(ctx, "t"); return err },
-			"clients.Revoke":        func() error { return s.OAuthClients().Revoke(ctx, "c", time.Now()) },
-			"admins.Create":         func() error { return s.Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
-			"admins.Get":            func() error { _, err := s.Admins().Get(ctx, "a"); return err },
-			"admins.GetByName":      func() error { _, err := s.Admins().GetByName(ctx, "a"); return err },
-			"admins.List":           func() error { _, err := s.Admins().List(ctx); return err },
-			"admins.Update":         func() error { return s.Admins().Update(ctx, store.Admin{ID: "a"}) },
-			"admins.Delete":         func() error { return s.Admins().Delete(ctx, "a") },
-			"admins.CreateSession":  func() error { return s.Admins().CreateSession(ctx, store.AdminSession{ID: "s", Admin: "a"}) },
+			"clients.Create": func() error {
+				return storetest.Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "c", Tenant: "t"})
+			},
+			"clients.Get":      func() error { _, err := s.OAuthClients().Get(ctx, "c"); return err },
+			"clients.List":     func() error { _, err := s.OAuthClients().List(ctx, "t"); return err },
+			"clients.Revoke":   func() error { return storetest.Write(s).OAuthClients().Revoke(ctx, "c", time.Now()) },
+			"admins.Create":    func() error { return storetest.Write(s).Admins().Create(ctx, store.Admin{ID: "a", Name: "a"}) },
+			"admins.Get":       func() error { _, err := s.Admins().Get(ctx, "a"); return err },
+			"admins.GetByName": func() error { _, err := s.Admins().GetByName(ctx, "a"); return err },
+			"admins.List":      func() error { _, err := s.Admins().List(ctx); return err },
+			"admins.Update":    func() error { return storetest.Write(s).Admins().Update(ctx, store.Admin{ID: "a"}) },
+			"admins.Delete":    func() error { return storetest.Write(s).Admins().Delete(ctx, "a") },
+			"admins.CreateSession": func() error {
+				return storetest.Write(s).Admins().CreateSession(ctx, store.AdminSession{ID: "s", Admin: "a"})
+			},
 			"admins.GetSession":     func() error { _, err := s.Admins().GetSession(ctx, "s"); return err },
-			"admins.DeleteSessions": func() error { return s.Admins().DeleteSessions(ctx, "a", "") },
-			"audit.Append":          func() error { return s.Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"}) },
-			"audit.List":            func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
-			"settings.Get":          func() error { _, err := s.Settings().Get(ctx, "k"); return err },
-			"settings.Set":          func() error { return s.Settings().Set(ctx, "k", "v") },
+			"admins.DeleteSessions": func() error { return storetest.Write(s).Admins().DeleteSessions(ctx, "a", "") },
+			"audit.Append": func() error {
+				return storetest.Write(s).Audit().Append(ctx, &store.AuditEvent{Actor: "x", Action: "y"})
+			},
+			"audit.List":   func() error { _, err := s.Audit().List(ctx, store.AuditQuery{}); return err },
+			"settings.Get": func() error { _, err := s.Settings().Get(ctx, "k"); return err },
+			"settings.Set": func() error { return storetest.Write(s).Settings().Set(ctx, "k", "v") },
 			"leases.Acquire": func() error {
 				_, err := s.Leases().Acquire(ctx, "l", "h", time.Second)
 				return err
@@ -117,13 +123,15 @@ func TestClosed(t *testing.T) {
 				_, _, err := s.Events().List(ctx, store.EventQuery{Tenant: "t"})
 				return err
 			},
-			"events.Purge":    func() error { _, err := s.Events().Purge(ctx, time.Now(), 1); return err },
-			"events.Oldest":   func() error { _, err := s.Events().Oldest(ctx); return err },
-			"webhooks.Create": func() error { return s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "w", Tenant: "t"}) },
+			"events.Purge":  func() error { _, err := s.Events().Purge(ctx, time.Now(), 1); return err },
+			"events.Oldest": func() error { _, err := s.Events().Oldest(ctx); return err },
+			"webhooks.Create": func() error {
+				return storetest.Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "w", Tenant: "t"})
+			},
 			"webhooks.Get":    func() error { _, err := s.Webhooks().Get(ctx, "w"); return err },
 			"webhooks.List":   func() error { _, err := s.Webhooks().List(ctx, ""); return err },
-			"webhooks.Update": func() error { return s.Webhooks().Update(ctx, store.WebhookEndpoint{ID: "w"}) },
-			"webhooks.Delete": func() error { return s.Webhooks().Delete(ctx, "w") },
+			"webhooks.Update": func() error { return storetest.Write(s).Webhooks().Update(ctx, store.WebhookEndpoint{ID: "w"}) },
+			"webhooks.Delete": func() error { return storetest.Write(s).Webhooks().Delete(ctx, "w") },
 		} {
 			require.ErrorIs(t, call(), store.ErrUnavailable, name)
 		}
@@ -136,7 +144,7 @@ func TestCloseDuringWrites(t *testing.T) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	errs := make(chan error, 200)
 	for i := range 200 {
 		go func() {

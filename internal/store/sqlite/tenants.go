@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,32 +12,6 @@ import (
 
 // tenants implements store.TenantStore.
 type tenants struct{ s *Store }
-
-// Create inserts a tenant; a duplicate id or name is store.ErrConflict. A
-// zero Created is set to now.
-func (t tenants) Create(ctx context.Context, tn store.Tenant) error {
-	if tn.ID == "" || tn.Name == "" {
-		return errors.New("create tenant: tenant needs an id and a name")
-	}
-	if tn.Created.IsZero() {
-		tn.Created = time.Now()
-	}
-	settings, err := encodeSettings(tn.Settings)
-	if err != nil {
-		return fmt.Errorf("create tenant %s: %w", tn.Name, err)
-	}
-	gen := t.s.tenantGeneration()
-	var key int64
-	err = t.s.write(ctx, func(w *writer) error {
-		err := w.s.ws.insertTenant.QueryRow(tn.ID, tn.Name, formatTime(tn.Created), tn.SCIMDisabled, settings).Scan(&key)
-		return w.s.fail("create tenant "+tn.Name, err)
-	})
-	if err != nil {
-		return err
-	}
-	t.s.cacheTenant(tn.ID, key, gen)
-	return nil
-}
 
 // Get returns the tenant with the given id.
 func (t tenants) Get(ctx context.Context, id string) (store.Tenant, error) {
@@ -53,6 +26,41 @@ func (t tenants) GetByName(ctx context.Context, name string) (store.Tenant, erro
 // List returns every tenant, by name.
 func (t tenants) List(ctx context.Context) ([]store.Tenant, error) {
 	return list(ctx, t.s, t.s.rs.tenantList, "list tenants", scanTenant)
+}
+
+// PurgeDeleted removes the rows of deleted tenants (see purge.go) through
+// the sweeper, so that it never races the sweeper's own run, and returns
+// when none is left.
+func (t tenants) PurgeDeleted(ctx context.Context) error {
+	if t.s.closed.Load() {
+		return store.ErrUnavailable
+	}
+	return t.s.sw.Run(ctx)
+}
+
+// tenantWriter implements store.TenantWriter.
+type tenantWriter struct{ w *writer }
+
+// Create inserts a tenant; a duplicate id or name is store.ErrConflict.
+func (t tenantWriter) Create(ctx context.Context, tn store.Tenant) error {
+	if err := tn.Prepare(time.Now()); err != nil {
+		return err
+	}
+	settings, err := encodeSettings(tn.Settings)
+	if err != nil {
+		return fmt.Errorf("create tenant %s: %w", tn.Name, err)
+	}
+	return t.w.exec(ctx, "create tenant "+tn.Name, t.w.s.ws.insertTenant, tn.ID, tn.Name, formatTime(tn.Created), tn.SCIMDisabled, settings)
+}
+
+// Get returns the tenant with the given id as the transaction sees it.
+func (t tenantWriter) Get(ctx context.Context, id string) (store.Tenant, error) {
+	return writerGet(ctx, t.w, t.w.s.ws.tenant, "get tenant", id, scanTenant)
+}
+
+// GetByName returns the tenant with the given name as the transaction sees it.
+func (t tenantWriter) GetByName(ctx context.Context, name string) (store.Tenant, error) {
+	return writerGet(ctx, t.w, t.w.s.ws.tenantBy, "get tenant", name, scanTenant)
 }
 
 func scanTenant(row rowScanner) (store.Tenant, error) {
@@ -82,71 +90,45 @@ func encodeSettings(ts store.TenantSettings) (string, error) {
 }
 
 // SetSCIMDisabled switches the tenant's SCIM endpoint off or on.
-func (t tenants) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
-	return t.s.exec(ctx, t.s.ws.setSCIMDisabled, "set tenant SCIM switch", id, disabled)
+func (t tenantWriter) SetSCIMDisabled(ctx context.Context, id string, disabled bool) error {
+	return t.w.execOne(ctx, "set tenant SCIM switch", t.w.s.ws.setSCIMDisabled, id, disabled)
 }
 
 // SetSettings replaces the tenant's settings.
-func (t tenants) SetSettings(ctx context.Context, id string, ts store.TenantSettings) error {
+func (t tenantWriter) SetSettings(ctx context.Context, id string, ts store.TenantSettings) error {
 	const op = "set tenant settings"
 	settings, err := encodeSettings(ts)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	return t.s.exec(ctx, t.s.ws.setSettings, op, id, settings)
+	return t.w.execOne(ctx, op, t.w.s.ws.setSettings, id, settings)
 }
 
-// Delete removes the tenant, its tokens, OAuth clients, resources, their
-// values and memberships, and its counts. The tenant, its tokens and clients
-// go in one transaction, and from then on the tenant is gone for every
-// reader; the rest is deleted in batches of a few thousand rows, one write
-// transaction each, so that other tenants' writes, of this process and of
-// others sharing the file, run in between (see purge.go). Delete returns
-// once all of it is gone. If ctx ends or a batch fails first, it returns the
-// error and the store finishes the job in the background, or the next Open
-// does.
-func (t tenants) Delete(ctx context.Context, id string) error {
-	const op = "delete tenant"
-	var key int64
-	err := t.s.write(ctx, func(w *writer) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var err error
-		key, err = w.unlinkTenant(op, id)
+// Delete removes the tenant, its tokens, OAuth clients and webhook
+// endpoints in the transaction, which hides the tenant from every reader
+// at its commit; the rest of its rows are deleted after the commit, in
+// batches of a few thousand rows, one write transaction each, so that other
+// tenants' writes, of this process and of others sharing the file, run in
+// between (see purge.go).
+func (t tenantWriter) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
 		return err
-	})
-	if err != nil {
+	}
+	if _, err := t.w.unlinkTenant("delete tenant", id); err != nil {
 		return err
 	}
 	// unlinkTenant forgot the key before the commit; forget it after too,
-	// outdating lookups that read the tenant in between.
-	t.s.forgetTenant(id)
-	if err := t.s.purge(ctx, key); err != nil {
-		t.s.sw.Trigger()
-		return fmt.Errorf("%s %s: the tenant is deleted, its data is still being removed: %w", op, id, err)
-	}
+	// outdating lookups that read the tenant in between, and start
+	// removing its rows.
+	t.w.afterCommit(func() {
+		t.w.s.forgetTenant(id)
+		t.w.s.sw.Trigger()
+	})
 	return nil
 }
 
 // tokens implements store.TokenStore.
 type tokens struct{ s *Store }
-
-// Create inserts a token. A duplicate id is store.ErrConflict; a tenant that
-// does not exist is store.ErrNotFound. A zero Created is set to now.
-func (t tokens) Create(ctx context.Context, tok store.Token) error {
-	if tok.ID == "" {
-		return errors.New("create token: token needs an id")
-	}
-	if tok.Created.IsZero() {
-		tok.Created = time.Now()
-	}
-	return t.s.write(ctx, func(w *writer) error {
-		_, err := w.s.ws.insertToken.Exec(tok.ID, tok.Tenant, nonNil(tok.SecretHash), tok.Label, formatTime(tok.Created),
-			formatTime(tok.LastUsed), formatTime(tok.Expires), formatTime(tok.Revoked), tok.CreatedBy, tok.ClientID)
-		return w.s.fail("create token", err)
-	})
-}
 
 // Get returns the token with the given id.
 func (t tokens) Get(ctx context.Context, id string) (store.Token, error) {
@@ -160,16 +142,30 @@ func (t tokens) List(ctx context.Context, tenant string) ([]store.Token, error) 
 
 // Touch records that the token was used at the given time.
 func (t tokens) Touch(ctx context.Context, id string, at time.Time) error {
-	return t.update(ctx, t.s.ws.touchToken, "touch token", id, at)
+	return t.s.exec(ctx, t.s.ws.touchToken, "touch token", id, formatTime(at))
+}
+
+// tokenWriter implements store.TokenWriter.
+type tokenWriter struct{ w *writer }
+
+// Create inserts a token. A duplicate id is store.ErrConflict; a tenant that
+// does not exist is store.ErrNotFound.
+func (t tokenWriter) Create(ctx context.Context, tok store.Token) error {
+	if err := tok.Prepare(time.Now()); err != nil {
+		return err
+	}
+	return t.w.exec(ctx, "create token", t.w.s.ws.insertToken, tok.ID, tok.Tenant, nonNil(tok.SecretHash), tok.Label, formatTime(tok.Created),
+		formatTime(tok.LastUsed), formatTime(tok.Expires), formatTime(tok.Revoked), tok.CreatedBy, tok.ClientID)
+}
+
+// Get returns the token with the given id as the transaction sees it.
+func (t tokenWriter) Get(ctx context.Context, id string) (store.Token, error) {
+	return writerGet(ctx, t.w, t.w.s.ws.token, "get token", id, scanToken)
 }
 
 // Revoke marks the token revoked at the given time.
-func (t tokens) Revoke(ctx context.Context, id string, at time.Time) error {
-	return t.update(ctx, t.s.ws.revokeToken, "revoke token", id, at)
-}
-
-func (t tokens) update(ctx context.Context, st *sql.Stmt, op, id string, at time.Time) error {
-	return t.s.exec(ctx, st, op, id, formatTime(at))
+func (t tokenWriter) Revoke(ctx context.Context, id string, at time.Time) error {
+	return t.w.execOne(ctx, "revoke token", t.w.s.ws.revokeToken, id, formatTime(at))
 }
 
 // DeleteExpired removes the tokens that expired before the given time.

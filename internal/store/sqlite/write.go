@@ -86,12 +86,15 @@ func (s *Store) direct(ctx context.Context, fn func(*writer) error) error {
 	}
 	if err := s.call(fn); err != nil {
 		s.rollbackTx()
+		s.w.finish(false)
 		return err
 	}
 	if _, err := s.ws.commit.Exec(); err != nil {
 		s.rollbackTx()
+		s.w.finish(false)
 		return s.fail("commit", err)
 	}
+	s.w.finish(true)
 	return nil
 }
 
@@ -150,6 +153,7 @@ func (s *Store) runBatch(first *writeReq, batch []*writeReq) []*writeReq {
 	}
 	if err := s.call(first.fn); err != nil {
 		s.rollbackTx()
+		s.w.finish(false)
 		first.done <- err
 		return batch
 	}
@@ -157,6 +161,7 @@ func (s *Store) runBatch(first *writeReq, batch []*writeReq) []*writeReq {
 	// abort fails the whole batch after the transaction broke.
 	abort := func(err error) []*writeReq {
 		s.rollbackTx()
+		s.w.finish(false)
 		for _, b := range batch {
 			b.done <- err
 		}
@@ -204,6 +209,7 @@ more:
 		s.rollbackTx()
 		err = s.fail("commit", err)
 	}
+	s.w.finish(err == nil)
 	for _, b := range batch {
 		b.done <- err
 	}
@@ -214,9 +220,81 @@ more:
 // without the caller's context, because an interrupted statement would roll
 // back the whole (possibly shared) transaction; each method checks the
 // context before it starts instead.
-type writer struct{ s *Store }
+type writer struct {
+	s *Store
+	// committed holds what to do once the transaction commits, such as
+	// forgetting a deleted tenant's cached key. With group commit a
+	// function rolled back to its savepoint may leave some behind; each
+	// must therefore be harmless when its change did not commit.
+	committed []func()
+}
 
 var _ store.Writer = (*writer)(nil)
+
+// afterCommit runs fn once the transaction has committed.
+func (w *writer) afterCommit(fn func()) { w.committed = append(w.committed, fn) }
+
+// finish runs the after-commit functions if the transaction committed and
+// forgets them either way.
+func (w *writer) finish(committed bool) {
+	fns := w.committed
+	w.committed = nil
+	if committed {
+		for _, fn := range fns {
+			fn()
+		}
+	}
+}
+
+// Tenants returns the writer of tenants.
+func (w *writer) Tenants() store.TenantWriter { return tenantWriter{w} }
+
+// Tokens returns the writer of tokens.
+func (w *writer) Tokens() store.TokenWriter { return tokenWriter{w} }
+
+// OAuthClients returns the writer of OAuth clients.
+func (w *writer) OAuthClients() store.OAuthClientWriter { return oauthClientWriter{w} }
+
+// Admins returns the writer of admins and sessions.
+func (w *writer) Admins() store.AdminWriter { return adminWriter{w} }
+
+// Webhooks returns the writer of webhook endpoints.
+func (w *writer) Webhooks() store.WebhookWriter { return webhookWriter{w} }
+
+// Settings returns the writer of server-wide settings.
+func (w *writer) Settings() store.SettingsWriter { return settingsWriter{w} }
+
+// Audit returns the writer of the audit log.
+func (w *writer) Audit() store.AuditWriter { return auditWriter{w} }
+
+// Members streams the members of a group as the transaction sees them, in
+// the order of their creation. fn must not call the writer: the members'
+// cursor is open on its connection.
+func (w *writer) Members(ctx context.Context, tenant, groupID string, fn func(store.Member) error) error {
+	const op = "list members"
+	_, seq, err := w.group(ctx, op, tenant, groupID)
+	if err != nil {
+		return err
+	}
+	rows, err := w.s.ws.members.Query(seq)
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.Member
+		if err := rows.Scan(&m.Value, &m.Type, &m.Display); err != nil {
+			return w.s.fail(op, err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return w.s.fail(op, err)
+	}
+	return nil
+}
 
 // tenant returns the tenant key, or store.ErrNotFound.
 func (w *writer) tenant(ctx context.Context, op, tenant string) (int64, error) {

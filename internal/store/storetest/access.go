@@ -39,7 +39,7 @@ func testTenantSettings(t *testing.T, s store.Store) {
 		{"defaults again", store.TenantSettings{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NoError(t, s.Tenants().SetSettings(ctx, acme, tc.set))
+			require.NoError(t, Write(s).Tenants().SetSettings(ctx, acme, tc.set))
 			got, err := s.Tenants().Get(ctx, acme)
 			require.NoError(t, err)
 			require.Equal(t, tc.set, got.Settings)
@@ -56,7 +56,7 @@ func testTenantSettings(t *testing.T, s store.Store) {
 			require.Equal(t, store.TenantSettings{}, got.Settings)
 		})
 	}
-	require.ErrorIs(t, s.Tenants().SetSettings(ctx, "no-such-tenant", store.TenantSettings{RateLimit: 1}), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Tenants().SetSettings(ctx, "no-such-tenant", store.TenantSettings{RateLimit: 1}), store.ErrNotFound)
 }
 
 // seedTenant gives a tenant what Delete must remove: users with
@@ -76,8 +76,8 @@ func seedTenant(t *testing.T, s store.Store, tenant, name string) {
 	require.NoError(t, err)
 	_, err = addMembers(s, tenant, "h", "u3")
 	require.NoError(t, err)
-	require.NoError(t, s.Tokens().Create(ctx, store.Token{ID: "tok-" + name, Tenant: tenant, SecretHash: []byte{1}, Created: base}))
-	require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + name, Tenant: tenant, SecretHash: []byte{2}, Created: base}))
+	require.NoError(t, Write(s).Tokens().Create(ctx, store.Token{ID: "tok-" + name, Tenant: tenant, SecretHash: []byte{1}, Created: base}))
+	require.NoError(t, Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "client-" + name, Tenant: tenant, SecretHash: []byte{2}, Created: base}))
 }
 
 // tenantView is everything the store shows of a tenant seeded by seedTenant.
@@ -133,7 +133,7 @@ func testTenantDelete(t *testing.T, s store.Store) {
 	acme, globex := newTenant(t, s, "acme"), newTenant(t, s, "globex")
 	seedTenant(t, s, acme, "acme")
 	seedTenant(t, s, globex, "globex")
-	require.NoError(t, s.Audit().Append(ctx, &store.AuditEvent{Time: base, Actor: "alice", Action: "token.issue", Tenant: "acme", Target: "tok-acme"}))
+	require.NoError(t, Write(s).Audit().Append(ctx, &store.AuditEvent{Time: base, Actor: "alice", Action: "token.issue", Tenant: "acme", Target: "tok-acme"}))
 
 	before := viewTenant(t, s, globex, "globex")
 	require.Len(t, before.Users.Resources, 3)
@@ -144,7 +144,7 @@ func testTenantDelete(t *testing.T, s store.Store) {
 	require.Len(t, before.Clients, 1)
 	require.Equal(t, before, viewTenant(t, s, globex, "globex"), "the view is stable")
 
-	require.NoError(t, s.Tenants().Delete(ctx, acme))
+	require.NoError(t, Write(s).Tenants().Delete(ctx, acme))
 
 	// The other tenant sees no change.
 	require.Equal(t, before, viewTenant(t, s, globex, "globex"))
@@ -200,12 +200,12 @@ func testTenantDelete(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 
-	require.ErrorIs(t, s.Tenants().Delete(ctx, acme), store.ErrNotFound)
-	require.ErrorIs(t, s.Tenants().Delete(ctx, "no-such-tenant"), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Tenants().Delete(ctx, acme), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Tenants().Delete(ctx, "no-such-tenant"), store.ErrNotFound)
 
 	// A tenant created again with the same id and name starts empty, and
 	// the old ids, userNames, token and client ids are free.
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: acme, Name: "acme", Created: base}))
+	require.NoError(t, Write(s).Tenants().Create(ctx, store.Tenant{ID: acme, Name: "acme", Created: base}))
 	requireGone(acme)
 	seedTenant(t, s, acme, "acme")
 	again := viewTenant(t, s, acme, "acme")
@@ -229,7 +229,7 @@ func testTokensDeleteExpired(t *testing.T, s store.Store) {
 	} {
 		tok.Created = base.Add(-time.Hour)
 		tok.SecretHash = []byte(tok.ID)
-		require.NoError(t, s.Tokens().Create(ctx, tok))
+		require.NoError(t, Write(s).Tokens().Create(ctx, tok))
 	}
 	n, err := s.Tokens().DeleteExpired(ctx, cutoff)
 	require.NoError(t, err)
@@ -254,11 +254,11 @@ func testOAuthClients(t *testing.T, s store.Store) {
 	c2 := store.OAuthClient{ID: "c2", Tenant: a, SecretHash: []byte{3}, Label: "okta", CreatedBy: "cli:root", Created: base.Add(time.Second)}
 	c3 := store.OAuthClient{ID: "c3", Tenant: b, SecretHash: []byte{4}, Created: base}
 	for _, c := range []store.OAuthClient{c2, c1, c3} {
-		require.NoError(t, s.OAuthClients().Create(ctx, c))
+		require.NoError(t, Write(s).OAuthClients().Create(ctx, c))
 	}
-	require.ErrorIs(t, s.OAuthClients().Create(ctx, c1), store.ErrConflict)
-	require.ErrorIs(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c3", Tenant: a, SecretHash: []byte{5}, Created: base}), store.ErrConflict)
-	require.ErrorIs(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "c4", Tenant: "no-such-tenant", SecretHash: []byte{6}, Created: base}), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).OAuthClients().Create(ctx, c1), store.ErrConflict)
+	require.ErrorIs(t, Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "c3", Tenant: a, SecretHash: []byte{5}, Created: base}), store.ErrConflict)
+	require.ErrorIs(t, Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "c4", Tenant: "no-such-tenant", SecretHash: []byte{6}, Created: base}), store.ErrNotFound)
 
 	got, err := s.OAuthClients().Get(ctx, "c1")
 	require.NoError(t, err)
@@ -280,7 +280,7 @@ func testOAuthClients(t *testing.T, s store.Store) {
 	require.Empty(t, list)
 
 	revoked := base.Add(time.Minute)
-	require.NoError(t, s.OAuthClients().Revoke(ctx, "c1", revoked))
+	require.NoError(t, Write(s).OAuthClients().Revoke(ctx, "c1", revoked))
 	got, err = s.OAuthClients().Get(ctx, "c1")
 	require.NoError(t, err)
 	c1.Revoked = revoked
@@ -288,7 +288,7 @@ func testOAuthClients(t *testing.T, s store.Store) {
 	got, err = s.OAuthClients().Get(ctx, "c2")
 	require.NoError(t, err)
 	require.True(t, got.Revoked.IsZero())
-	require.ErrorIs(t, s.OAuthClients().Revoke(ctx, "nope", revoked), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).OAuthClients().Revoke(ctx, "nope", revoked), store.ErrNotFound)
 }
 
 func requireClient(t *testing.T, want, got store.OAuthClient) {
@@ -308,7 +308,7 @@ func testAdmins(t *testing.T, s store.Store) {
 	alice := store.Admin{ID: "a1", Name: "alice", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$YQ$Yg", Role: store.RoleSuperAdmin, Created: base.Add(time.Second)}
 	bob := store.Admin{ID: "a2", Name: "bob", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$Yg$Yw", Role: store.RoleAdmin, Created: base.Add(2 * time.Second)}
 	for _, a := range []store.Admin{carol, alice, bob} {
-		require.NoError(t, s.Admins().Create(ctx, a))
+		require.NoError(t, Write(s).Admins().Create(ctx, a))
 	}
 	for _, tc := range []struct {
 		name  string
@@ -317,7 +317,7 @@ func testAdmins(t *testing.T, s store.Store) {
 		{"duplicate id", store.Admin{ID: "a1", Name: "dave", PasswordHash: "x", Role: store.RoleAdmin, Created: base}},
 		{"duplicate name", store.Admin{ID: "a4", Name: "alice", PasswordHash: "x", Role: store.RoleAdmin, Created: base}},
 	} {
-		require.ErrorIs(t, s.Admins().Create(ctx, tc.admin), store.ErrConflict, tc.name)
+		require.ErrorIs(t, Write(s).Admins().Create(ctx, tc.admin), store.ErrConflict, tc.name)
 	}
 
 	got, err := s.Admins().Get(ctx, "a1")
@@ -339,7 +339,7 @@ func testAdmins(t *testing.T, s store.Store) {
 	}
 
 	// Names differing only in case are different admins.
-	require.NoError(t, s.Admins().Create(ctx, store.Admin{ID: "a5", Name: "Alice", PasswordHash: "x", Role: store.RoleReadOnly, Created: base}))
+	require.NoError(t, Write(s).Admins().Create(ctx, store.Admin{ID: "a5", Name: "Alice", PasswordHash: "x", Role: store.RoleReadOnly, Created: base}))
 	got, err = s.Admins().GetByName(ctx, "Alice")
 	require.NoError(t, err)
 	require.Equal(t, "a5", got.ID)
@@ -350,18 +350,18 @@ func testAdmins(t *testing.T, s store.Store) {
 	changed.Role = store.RoleReadOnly
 	update := changed
 	update.Name, update.Created = "mallory", base.Add(time.Hour)
-	require.NoError(t, s.Admins().Update(ctx, update))
+	require.NoError(t, Write(s).Admins().Update(ctx, update))
 	got, err = s.Admins().Get(ctx, "a1")
 	require.NoError(t, err)
 	requireAdmin(t, changed, got)
-	require.ErrorIs(t, s.Admins().Update(ctx, store.Admin{ID: "nope", PasswordHash: "x", Role: store.RoleAdmin}), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Admins().Update(ctx, store.Admin{ID: "nope", PasswordHash: "x", Role: store.RoleAdmin}), store.ErrNotFound)
 
-	require.NoError(t, s.Admins().Delete(ctx, "a2"))
+	require.NoError(t, Write(s).Admins().Delete(ctx, "a2"))
 	_, err = s.Admins().Get(ctx, "a2")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	require.ErrorIs(t, s.Admins().Delete(ctx, "a2"), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Admins().Delete(ctx, "a2"), store.ErrNotFound)
 	// The name is free again.
-	require.NoError(t, s.Admins().Create(ctx, store.Admin{ID: "a6", Name: "bob", PasswordHash: "x", Role: store.RoleAdmin, Created: base}))
+	require.NoError(t, Write(s).Admins().Create(ctx, store.Admin{ID: "a6", Name: "bob", PasswordHash: "x", Role: store.RoleAdmin, Created: base}))
 }
 
 func requireAdmin(t *testing.T, want, got store.Admin) {
@@ -379,7 +379,7 @@ func testAdminSessions(t *testing.T, s store.Store) {
 		{ID: "alice", Name: "alice", PasswordHash: "x", Role: store.RoleSuperAdmin, Created: base},
 		{ID: "bob", Name: "bob", PasswordHash: "x", Role: store.RoleAdmin, Created: base},
 	} {
-		require.NoError(t, s.Admins().Create(ctx, a))
+		require.NoError(t, Write(s).Admins().Create(ctx, a))
 	}
 	session := func(id, admin string) store.AdminSession {
 		return store.AdminSession{ID: id, Admin: admin, SecretHash: []byte(id), Created: base, Expires: base.Add(12 * time.Hour)}
@@ -387,7 +387,7 @@ func testAdminSessions(t *testing.T, s store.Store) {
 	createAll := func(t *testing.T, ss ...store.AdminSession) {
 		t.Helper()
 		for _, se := range ss {
-			require.NoError(t, s.Admins().CreateSession(ctx, se))
+			require.NoError(t, Write(s).Admins().CreateSession(ctx, se))
 		}
 	}
 	// exist reports which of the sessions exist.
@@ -406,8 +406,8 @@ func testAdminSessions(t *testing.T, s store.Store) {
 	}
 	a1, a2, b1 := session("a1", "alice"), session("a2", "alice"), session("b1", "bob")
 	createAll(t, a1, a2, b1)
-	require.ErrorIs(t, s.Admins().CreateSession(ctx, a1), store.ErrConflict)
-	require.ErrorIs(t, s.Admins().CreateSession(ctx, session("x1", "nobody")), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Admins().CreateSession(ctx, a1), store.ErrConflict)
+	require.ErrorIs(t, Write(s).Admins().CreateSession(ctx, session("x1", "nobody")), store.ErrNotFound)
 
 	got, err := s.Admins().GetSession(ctx, "a1")
 	require.NoError(t, err)
@@ -429,18 +429,18 @@ func testAdminSessions(t *testing.T, s store.Store) {
 		{"all of an admin", "alice", "", []string{"b1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_ = s.Admins().DeleteSessions(ctx, "alice", "")
-			_ = s.Admins().DeleteSessions(ctx, "bob", "")
+			_ = Write(s).Admins().DeleteSessions(ctx, "alice", "")
+			_ = Write(s).Admins().DeleteSessions(ctx, "bob", "")
 			createAll(t, a1, a2, b1)
-			require.NoError(t, s.Admins().DeleteSessions(ctx, tc.admin, tc.id))
+			require.NoError(t, Write(s).Admins().DeleteSessions(ctx, tc.admin, tc.id))
 			require.Equal(t, tc.want, exist(t, "a1", "a2", "b1"))
 		})
 	}
 
 	// Deleting an admin ends its sessions and no one else's.
-	_ = s.Admins().DeleteSessions(ctx, "alice", "")
+	_ = Write(s).Admins().DeleteSessions(ctx, "alice", "")
 	createAll(t, a1, a2)
-	require.NoError(t, s.Admins().Delete(ctx, "alice"))
+	require.NoError(t, Write(s).Admins().Delete(ctx, "alice"))
 	require.Equal(t, []string{"b1"}, exist(t, "a1", "a2", "b1"))
 
 	// Expired sessions are purged; live ones stay.
@@ -467,7 +467,7 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	var last int64
 	for i := range events {
-		require.NoError(t, s.Audit().Append(ctx, &events[i]))
+		require.NoError(t, Write(s).Audit().Append(ctx, &events[i]))
 		require.Greater(t, events[i].Seq, last)
 		last = events[i].Seq
 	}
@@ -527,7 +527,7 @@ func testAudit(t *testing.T, s store.Store) {
 
 	// Limit 0 means 100.
 	for i := range 100 {
-		require.NoError(t, s.Audit().Append(ctx, &store.AuditEvent{Time: base, Actor: "system", Action: fmt.Sprint("bulk.", i)}))
+		require.NoError(t, Write(s).Audit().Append(ctx, &store.AuditEvent{Time: base, Actor: "system", Action: fmt.Sprint("bulk.", i)}))
 	}
 	got, err := s.Audit().List(ctx, store.AuditQuery{})
 	require.NoError(t, err)
@@ -552,7 +552,7 @@ func testSettings(t *testing.T, s store.Store) {
 		{"base_url", "https://roster.example.com:8443/"}, // overwrites
 		{"empty", ""},
 	} {
-		require.NoError(t, s.Settings().Set(ctx, tc.key, tc.value))
+		require.NoError(t, Write(s).Settings().Set(ctx, tc.key, tc.value))
 		got, err := s.Settings().Get(ctx, tc.key)
 		require.NoError(t, err)
 		require.Equal(t, tc.value, got)

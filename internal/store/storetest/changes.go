@@ -785,13 +785,13 @@ func testChangesTenantDelete(t *testing.T, s store.Store) {
 		{ID: "wh-acme", Tenant: acme, URL: "https://acme.example/hook", Secret: "s1", MaxAttempts: 5, Created: base},
 		{ID: "wh-globex", Tenant: globex, URL: "https://globex.example/hook", Secret: "s2", MaxAttempts: 5, Created: base},
 	} {
-		require.NoError(t, s.Webhooks().Create(ctx, e))
+		require.NoError(t, Write(s).Webhooks().Create(ctx, e))
 	}
 	globexHistory := history(t, s, store.HistoryQuery{Tenant: globex})
 	globexEvents, _ := followEvents(t, s, globex, "", 100)
 	require.Len(t, globexEvents, 5)
 
-	require.NoError(t, s.Tenants().Delete(ctx, acme))
+	require.NoError(t, Write(s).Tenants().Delete(ctx, acme))
 
 	requireGone := func() {
 		t.Helper()
@@ -824,14 +824,14 @@ func testChangesTenantDelete(t *testing.T, s store.Store) {
 	require.Equal(t, 5, n, "only globex's events")
 
 	// A tenant created again with the same id starts without history.
-	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: acme, Name: "acme", Created: base}))
+	require.NoError(t, Write(s).Tenants().Create(ctx, store.Tenant{ID: acme, Name: "acme", Created: base}))
 	require.Empty(t, history(t, s, store.HistoryQuery{Tenant: acme}))
 	es, _ = followEvents(t, s, acme, "", 100)
 	require.Empty(t, es)
 	hooks, err := s.Webhooks().List(ctx, acme)
 	require.NoError(t, err)
 	require.Empty(t, hooks)
-	require.NoError(t, s.Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-acme", Tenant: acme, URL: "https://acme.example/new", MaxAttempts: 1, Created: base}),
+	require.NoError(t, Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: "wh-acme", Tenant: acme, URL: "https://acme.example/new", MaxAttempts: 1, Created: base}),
 		"the endpoint id is free again")
 }
 
@@ -846,14 +846,14 @@ func testWebhooks(t *testing.T, s store.Store) {
 	e3 := store.WebhookEndpoint{ID: "wh3", Tenant: a, URL: "https://a.example/other", Secret: "whsec_three",
 		EventTypes: []string{store.UserDeleted}, MaxAttempts: 1, Created: base.Add(2 * time.Minute)}
 	for _, e := range []store.WebhookEndpoint{e1, e2, e3} {
-		require.NoError(t, s.Webhooks().Create(ctx, e))
+		require.NoError(t, Write(s).Webhooks().Create(ctx, e))
 	}
 
 	dup := e3
 	dup.Tenant, dup.URL = b, "https://b.example/dup"
-	require.ErrorIs(t, s.Webhooks().Create(ctx, dup), store.ErrConflict, "duplicate id")
+	require.ErrorIs(t, Write(s).Webhooks().Create(ctx, dup), store.ErrConflict, "duplicate id")
 	orphan := store.WebhookEndpoint{ID: "wh9", Tenant: "no-such-tenant", URL: "https://x.example", MaxAttempts: 1, Created: base}
-	require.ErrorIs(t, s.Webhooks().Create(ctx, orphan), store.ErrNotFound, "unknown tenant")
+	require.ErrorIs(t, Write(s).Webhooks().Create(ctx, orphan), store.ErrNotFound, "unknown tenant")
 
 	for _, e := range []store.WebhookEndpoint{e1, e2, e3} {
 		got, err := s.Webhooks().Get(ctx, e.ID)
@@ -882,21 +882,21 @@ func testWebhooks(t *testing.T, s store.Store) {
 
 	up := e1
 	up.URL, up.Secret, up.EventTypes, up.MaxAttempts, up.Disabled = "https://a.example/v2", "whsec_rotated", nil, 12, true
-	require.NoError(t, s.Webhooks().Update(ctx, up))
+	require.NoError(t, Write(s).Webhooks().Update(ctx, up))
 	got, err := s.Webhooks().Get(ctx, "wh1")
 	require.NoError(t, err)
 	requireEndpoint(t, up, got)
 	up.EventTypes, up.Disabled = []string{store.UserReactivated}, false
-	require.NoError(t, s.Webhooks().Update(ctx, up))
+	require.NoError(t, Write(s).Webhooks().Update(ctx, up))
 	got, err = s.Webhooks().Get(ctx, "wh1")
 	require.NoError(t, err)
 	requireEndpoint(t, up, got)
-	require.ErrorIs(t, s.Webhooks().Update(ctx, orphan), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Webhooks().Update(ctx, orphan), store.ErrNotFound)
 
-	require.NoError(t, s.Webhooks().Delete(ctx, "wh1"))
+	require.NoError(t, Write(s).Webhooks().Delete(ctx, "wh1"))
 	_, err = s.Webhooks().Get(ctx, "wh1")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	require.ErrorIs(t, s.Webhooks().Delete(ctx, "wh1"), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Webhooks().Delete(ctx, "wh1"), store.ErrNotFound)
 	list, err := s.Webhooks().List(ctx, a)
 	require.NoError(t, err)
 	require.Len(t, list, 1)

@@ -16,11 +16,11 @@ func testTokenLookup(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := newTenant(t, s, "a")
 	settings := store.TenantSettings{RateLimit: 25, JWT: &store.JWTSettings{Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef"), Audience: "roster"}}
-	require.NoError(t, s.Tenants().SetSettings(ctx, a, settings))
-	require.NoError(t, s.Tenants().SetSCIMDisabled(ctx, a, true))
-	require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "live", Tenant: a, SecretHash: []byte{1}, Created: base}))
-	require.NoError(t, s.OAuthClients().Create(ctx, store.OAuthClient{ID: "gone", Tenant: a, SecretHash: []byte{2}, Created: base}))
-	require.NoError(t, s.OAuthClients().Revoke(ctx, "gone", base.Add(time.Hour)))
+	require.NoError(t, Write(s).Tenants().SetSettings(ctx, a, settings))
+	require.NoError(t, Write(s).Tenants().SetSCIMDisabled(ctx, a, true))
+	require.NoError(t, Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "live", Tenant: a, SecretHash: []byte{1}, Created: base}))
+	require.NoError(t, Write(s).OAuthClients().Create(ctx, store.OAuthClient{ID: "gone", Tenant: a, SecretHash: []byte{2}, Created: base}))
+	require.NoError(t, Write(s).OAuthClients().Revoke(ctx, "gone", base.Add(time.Hour)))
 
 	tokens := []struct {
 		tok           store.Token
@@ -32,10 +32,10 @@ func testTokenLookup(t *testing.T, s store.Store) {
 		{store.Token{ID: "orphan", Tenant: a, SecretHash: []byte{6}, ClientID: "gone", Created: base, Expires: base.Add(time.Hour)}, true},
 	}
 	for _, tc := range tokens {
-		require.NoError(t, s.Tokens().Create(ctx, tc.tok))
+		require.NoError(t, Write(s).Tokens().Create(ctx, tc.tok))
 	}
 	require.NoError(t, s.Tokens().Touch(ctx, "secret", base.Add(time.Minute)))
-	require.NoError(t, s.Tokens().Revoke(ctx, "secret", base.Add(2*time.Minute)))
+	require.NoError(t, Write(s).Tokens().Revoke(ctx, "secret", base.Add(2*time.Minute)))
 	tenant, err := s.Tenants().Get(ctx, a)
 	require.NoError(t, err)
 

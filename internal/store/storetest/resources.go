@@ -408,10 +408,10 @@ func testTenants(t *testing.T, s store.Store) {
 	acme := store.Tenant{ID: "t1", Name: "acme", Created: base}
 	globex := store.Tenant{ID: "t2", Name: "globex", Created: base.Add(time.Hour), SCIMDisabled: true,
 		Settings: store.TenantSettings{RateLimit: 25, JWT: &store.JWTSettings{Algorithm: "HS256", Secret: []byte("k"), Audience: "globex"}}}
-	require.NoError(t, s.Tenants().Create(ctx, acme))
-	require.NoError(t, s.Tenants().Create(ctx, globex))
-	require.ErrorIs(t, s.Tenants().Create(ctx, store.Tenant{ID: "t3", Name: "acme", Created: base}), store.ErrConflict)
-	require.ErrorIs(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "other", Created: base}), store.ErrConflict)
+	require.NoError(t, Write(s).Tenants().Create(ctx, acme))
+	require.NoError(t, Write(s).Tenants().Create(ctx, globex))
+	require.ErrorIs(t, Write(s).Tenants().Create(ctx, store.Tenant{ID: "t3", Name: "acme", Created: base}), store.ErrConflict)
+	require.ErrorIs(t, Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "other", Created: base}), store.ErrConflict)
 
 	got, err := s.Tenants().Get(ctx, "t2")
 	require.NoError(t, err)
@@ -435,15 +435,15 @@ func testTenants(t *testing.T, s store.Store) {
 	requireTenant(t, globex, byID["t2"])
 
 	// The SCIM switch flips both ways and reports unknown tenants.
-	require.NoError(t, s.Tenants().SetSCIMDisabled(ctx, "t1", true))
+	require.NoError(t, Write(s).Tenants().SetSCIMDisabled(ctx, "t1", true))
 	got, err = s.Tenants().GetByName(ctx, "acme")
 	require.NoError(t, err)
 	require.True(t, got.SCIMDisabled)
-	require.NoError(t, s.Tenants().SetSCIMDisabled(ctx, "t2", false))
+	require.NoError(t, Write(s).Tenants().SetSCIMDisabled(ctx, "t2", false))
 	got, err = s.Tenants().Get(ctx, "t2")
 	require.NoError(t, err)
 	require.False(t, got.SCIMDisabled)
-	require.ErrorIs(t, s.Tenants().SetSCIMDisabled(ctx, "t9", true), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Tenants().SetSCIMDisabled(ctx, "t9", true), store.ErrNotFound)
 }
 
 func requireTenant(t *testing.T, want, got store.Tenant) {
@@ -463,9 +463,9 @@ func testTokens(t *testing.T, s store.Store) {
 		Created: base.Add(time.Second), Expires: base.Add(24 * time.Hour)}
 	t3 := store.Token{ID: "tok3", Tenant: b, SecretHash: []byte{5}, Created: base}
 	for _, tok := range []store.Token{t1, t2, t3} {
-		require.NoError(t, s.Tokens().Create(ctx, tok))
+		require.NoError(t, Write(s).Tokens().Create(ctx, tok))
 	}
-	require.ErrorIs(t, s.Tokens().Create(ctx, t1), store.ErrConflict)
+	require.ErrorIs(t, Write(s).Tokens().Create(ctx, t1), store.ErrConflict)
 
 	got, err := s.Tokens().Get(ctx, "tok2")
 	require.NoError(t, err)
@@ -483,14 +483,14 @@ func testTokens(t *testing.T, s store.Store) {
 	used := base.Add(time.Minute)
 	require.NoError(t, s.Tokens().Touch(ctx, "tok1", used))
 	revoked := base.Add(2 * time.Minute)
-	require.NoError(t, s.Tokens().Revoke(ctx, "tok1", revoked))
+	require.NoError(t, Write(s).Tokens().Revoke(ctx, "tok1", revoked))
 	got, err = s.Tokens().Get(ctx, "tok1")
 	require.NoError(t, err)
 	require.True(t, used.Equal(got.LastUsed))
 	require.True(t, revoked.Equal(got.Revoked))
 	require.True(t, got.Expires.IsZero())
 	require.ErrorIs(t, s.Tokens().Touch(ctx, "nope", used), store.ErrNotFound)
-	require.ErrorIs(t, s.Tokens().Revoke(ctx, "nope", used), store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Tokens().Revoke(ctx, "nope", used), store.ErrNotFound)
 }
 
 func requireToken(t *testing.T, want, got store.Token) {

@@ -83,7 +83,7 @@ var base = time.Date(2024, 3, 10, 9, 30, 0, 123456000, time.UTC)
 func newTenant(t *testing.T, s store.Store, name string) string {
 	t.Helper()
 	tn := store.Tenant{ID: "tenant-" + name, Name: name, Created: base}
-	require.NoError(t, s.Tenants().Create(context.Background(), tn))
+	require.NoError(t, Write(s).Tenants().Create(context.Background(), tn))
 	return tn.ID
 }
 
