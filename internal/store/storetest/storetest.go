@@ -63,6 +63,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ChangesTenantDelete", testChangesTenantDelete},
 		{"Webhooks", testWebhooks},
 		{"ClearMembers", testClearMembers},
+		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
+		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
