@@ -1,20 +1,13 @@
 package postgres
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/rosterhq/roster/internal/store/sqlfilter"
 )
 
 // parseTime reads a resource timestamp stored as sqlfilter.TimeLayout text.
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(sqlfilter.TimeLayout, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
-	}
-	return t, nil
-}
+func parseTime(s string) (time.Time, error) { return sqlfilter.ParseTime(s) }
 
 // nullTime returns t for a timestamptz column: NULL for the zero time.
 func nullTime(t time.Time) any {

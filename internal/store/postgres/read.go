@@ -22,25 +22,8 @@ const resourceCols = "r.id, r.attrs::text, r.created, r.modified, r.version"
 const tenantKeySQL = "(SELECT key FROM tenants WHERE id = $1)"
 
 // scanResource reads the columns of resourceCols.
-func scanResource(row pgx.Row, tenant, typ string) (store.Resource, error) {
-	var (
-		r                        = store.Resource{Tenant: tenant, Type: typ}
-		attrs, created, modified string
-	)
-	if err := row.Scan(&r.ID, &attrs, &created, &modified, &r.Version); err != nil {
-		return r, err
-	}
-	var err error
-	if r.Attrs, err = sqlfilter.DecodeAttrs(attrs); err != nil {
-		return r, err
-	}
-	if r.Created, err = parseTime(created); err != nil {
-		return r, err
-	}
-	if r.Modified, err = parseTime(modified); err != nil {
-		return r, err
-	}
-	return r, nil
+func scanResource(row sqlfilter.Row, tenant, typ string) (store.Resource, error) {
+	return sqlfilter.ScanResource(row, tenant, typ)
 }
 
 // reader implements store.ResourceReader on the pool.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/rosterhq/roster/internal/store/sqlfilter"
@@ -16,13 +15,4 @@ func formatTime(t time.Time) any {
 }
 
 // parseTime reads a stored time; NULL and "" are the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(sqlfilter.TimeLayout, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
-	}
-	return t, nil
-}
+func parseTime(s string) (time.Time, error) { return sqlfilter.ParseTime(s) }

@@ -56,25 +56,8 @@ func (s *Store) forgetTenant(id string) {
 type rowScanner interface{ Scan(dest ...any) error }
 
 // scanResource reads the columns of resourceCols.
-func scanResource(row rowScanner, tenant, typ string) (store.Resource, error) {
-	var (
-		r                        = store.Resource{Tenant: tenant, Type: typ}
-		attrs, created, modified string
-	)
-	if err := row.Scan(&r.ID, &attrs, &created, &modified, &r.Version); err != nil {
-		return r, err
-	}
-	var err error
-	if r.Attrs, err = sqlfilter.DecodeAttrs(attrs); err != nil {
-		return r, err
-	}
-	if r.Created, err = parseTime(created); err != nil {
-		return r, err
-	}
-	if r.Modified, err = parseTime(modified); err != nil {
-		return r, err
-	}
-	return r, nil
+func scanResource(row sqlfilter.Row, tenant, typ string) (store.Resource, error) {
+	return sqlfilter.ScanResource(row, tenant, typ)
 }
 
 // reader implements store.ResourceReader on the read pool.
