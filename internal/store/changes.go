@@ -190,11 +190,28 @@ type WebhookEndpoint struct {
 	Created     time.Time `json:"created"`
 }
 
-// WebhookStore reads webhook endpoints.
+// WebhookRedelivery is a request to send an endpoint's dead deliveries
+// again, kept until the webhook service has carried it out in the jobs
+// database. It is written in the transaction of its audit row, so a
+// redelivery happens if and only if it is recorded.
+type WebhookRedelivery struct {
+	ID       string
+	Tenant   string // tenant id
+	Endpoint string // endpoint id
+	// Deliveries are the ids of the deliveries to send again; empty means
+	// every dead delivery of the endpoint.
+	Deliveries []int64
+	Requested  time.Time
+}
+
+// WebhookStore reads webhook endpoints and pending redelivery requests.
 type WebhookStore interface {
 	Get(ctx context.Context, id string) (WebhookEndpoint, error)
 	// List returns a tenant's endpoints, or every tenant's for "", oldest first.
 	List(ctx context.Context, tenant string) ([]WebhookEndpoint, error)
+	// Redeliveries returns up to limit pending redelivery requests, oldest
+	// first.
+	Redeliveries(ctx context.Context, limit int) ([]WebhookRedelivery, error)
 }
 
 // WebhookWriter changes webhook endpoints inside a Write.
@@ -205,4 +222,10 @@ type WebhookWriter interface {
 	// switch; its tenant and creation time stay.
 	Update(ctx context.Context, e WebhookEndpoint) error
 	Delete(ctx context.Context, id string) error
+	// RequestRedelivery records a redelivery request. ErrNotFound if its
+	// endpoint does not exist.
+	RequestRedelivery(ctx context.Context, r WebhookRedelivery) error
+	// DoneRedelivery deletes a request once it is carried out; deleting
+	// one that is gone is not an error.
+	DoneRedelivery(ctx context.Context, id string) error
 }

@@ -82,6 +82,16 @@ func (e *WebhookEndpoint) Prepare(now time.Time) error {
 	return nil
 }
 
+// Prepare checks a redelivery request before it is recorded and sets a
+// zero Requested to now.
+func (r *WebhookRedelivery) Prepare(now time.Time) error {
+	if r.ID == "" || r.Tenant == "" || r.Endpoint == "" {
+		return errMissing("request webhook redelivery", "request needs an id, a tenant and an endpoint")
+	}
+	r.Requested = orNow(r.Requested, now)
+	return nil
+}
+
 // ErrNoEvent is the error of appending a nil audit event or recording a nil
 // change.
 var ErrNoEvent = errors.New("nothing to record")

@@ -63,6 +63,57 @@ func (wh webhookWriter) Delete(ctx context.Context, id string) error {
 	return wh.w.execOne(ctx, "delete webhook endpoint", "DELETE FROM webhook_endpoints WHERE id = $1", id)
 }
 
+const redeliveryCols = "id, tenant_id, endpoint_id, delivery_ids, requested"
+
+// RequestRedelivery records a redelivery request if its endpoint exists.
+func (wh webhookWriter) RequestRedelivery(ctx context.Context, r store.WebhookRedelivery) error {
+	const op = "request webhook redelivery"
+	if err := r.Prepare(time.Now()); err != nil {
+		return err
+	}
+	if err := wh.w.begin(ctx); err != nil {
+		return wh.w.s.fail(op, err)
+	}
+	var id string
+	err := wh.w.conn.QueryRow(ctx, "INSERT INTO webhook_redeliveries ("+redeliveryCols+") "+
+		"SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $3) RETURNING id",
+		r.ID, r.Tenant, r.Endpoint, nonNilIDs(r.Deliveries), r.Requested).Scan(&id)
+	return wh.w.s.notFound(op+" of endpoint", r.Endpoint, err)
+}
+
+// DoneRedelivery deletes a request.
+func (wh webhookWriter) DoneRedelivery(ctx context.Context, id string) error {
+	return wh.w.exec(ctx, "finish webhook redelivery", "DELETE FROM webhook_redeliveries WHERE id = $1", id)
+}
+
+// Redeliveries returns pending redelivery requests, oldest first.
+func (wh webhooks) Redeliveries(ctx context.Context, limit int) ([]store.WebhookRedelivery, error) {
+	return list(ctx, wh.s, "SELECT "+redeliveryCols+" FROM webhook_redeliveries ORDER BY requested, id LIMIT $1",
+		"list webhook redeliveries", scanRedelivery, max(limit, 1))
+}
+
+func scanRedelivery(row pgx.Row) (store.WebhookRedelivery, error) {
+	var (
+		r         store.WebhookRedelivery
+		requested time.Time
+	)
+	if err := row.Scan(&r.ID, &r.Tenant, &r.Endpoint, &r.Deliveries, &requested); err != nil {
+		return r, err
+	}
+	if len(r.Deliveries) == 0 {
+		r.Deliveries = nil
+	}
+	r.Requested = requested.UTC()
+	return r, nil
+}
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
 func scanWebhook(row pgx.Row) (store.WebhookEndpoint, error) {
 	var (
 		e           store.WebhookEndpoint

@@ -46,6 +46,8 @@ type writeStmts struct {
 	purgeChanges                     [len(purgeChangesSQL)]*sql.Stmt
 	insertWebhook, updateWebhook     *sql.Stmt
 	deleteWebhook                    *sql.Stmt
+	insertRedelivery                 *sql.Stmt
+	deleteRedelivery                 *sql.Stmt
 	// Reads inside the transaction, which see its writes.
 	tenant, tenantBy, token, client *sql.Stmt
 	adminBy, webhook, members       *sql.Stmt
@@ -122,6 +124,8 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.insertWebhook, insertWebhookSQL},
 		{&w.updateWebhook, updateWebhookSQL},
 		{&w.deleteWebhook, deleteWebhookSQL},
+		{&w.insertRedelivery, insertRedeliverySQL},
+		{&w.deleteRedelivery, deleteRedeliverySQL},
 		{&w.tenant, tenantSQL},
 		{&w.tenantBy, tenantByNameSQL},
 		{&w.token, tokenSQL},
@@ -175,6 +179,7 @@ type readStmts struct {
 	webhook          *sql.Stmt
 	webhookList      *sql.Stmt
 	webhookListAll   *sql.Stmt
+	redeliveries     *sql.Stmt
 }
 
 const (
@@ -234,6 +239,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.webhook, webhookSQL},
 		{&r.webhookList, webhookListSQL},
 		{&r.webhookListAll, webhookListAllSQL},
+		{&r.redeliveries, redeliveriesSQL},
 	})
 }
 

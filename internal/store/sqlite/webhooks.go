@@ -18,6 +18,14 @@ const (
 	webhookSQL        = "SELECT " + webhookCols + " FROM webhook_endpoints WHERE id = ?1"
 	webhookListSQL    = "SELECT " + webhookCols + " FROM webhook_endpoints WHERE tenant_id = ?1 ORDER BY created, id"
 	webhookListAllSQL = "SELECT " + webhookCols + " FROM webhook_endpoints ORDER BY created, id"
+
+	redeliveryCols = "id, tenant_id, endpoint_id, delivery_ids, requested"
+	// insertRedeliverySQL inserts a request if its endpoint exists, and
+	// returns its id then.
+	insertRedeliverySQL = "INSERT INTO webhook_redeliveries (" + redeliveryCols + ") " +
+		"SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?3) RETURNING id"
+	deleteRedeliverySQL = "DELETE FROM webhook_redeliveries WHERE id = ?1"
+	redeliveriesSQL     = "SELECT " + redeliveryCols + " FROM webhook_redeliveries ORDER BY requested, id LIMIT ?1"
 )
 
 // Webhooks returns the webhook endpoint store.
@@ -76,6 +84,60 @@ func (wh webhookWriter) Update(ctx context.Context, e store.WebhookEndpoint) err
 // Delete removes the endpoint.
 func (wh webhookWriter) Delete(ctx context.Context, id string) error {
 	return wh.w.execOne(ctx, "delete webhook endpoint", wh.w.s.ws.deleteWebhook, id)
+}
+
+// RequestRedelivery records a redelivery request.
+func (wh webhookWriter) RequestRedelivery(ctx context.Context, r store.WebhookRedelivery) error {
+	const op = "request webhook redelivery"
+	if err := r.Prepare(time.Now()); err != nil {
+		return err
+	}
+	ids, err := json.Marshal(nonNilIDs(r.Deliveries))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var id string
+	err = wh.w.s.ws.insertRedelivery.QueryRow(r.ID, r.Tenant, r.Endpoint, string(ids), formatTime(r.Requested)).Scan(&id)
+	return wh.w.s.notFound(op+" of endpoint", r.Endpoint, err)
+}
+
+// DoneRedelivery deletes a request.
+func (wh webhookWriter) DoneRedelivery(ctx context.Context, id string) error {
+	return wh.w.exec(ctx, "finish webhook redelivery", wh.w.s.ws.deleteRedelivery, id)
+}
+
+// Redeliveries returns pending redelivery requests, oldest first.
+func (wh webhooks) Redeliveries(ctx context.Context, limit int) ([]store.WebhookRedelivery, error) {
+	return list(ctx, wh.s, wh.s.rs.redeliveries, "list webhook redeliveries", scanRedelivery, max(limit, 1))
+}
+
+func scanRedelivery(row rowScanner) (store.WebhookRedelivery, error) {
+	var (
+		r              store.WebhookRedelivery
+		ids, requested string
+	)
+	if err := row.Scan(&r.ID, &r.Tenant, &r.Endpoint, &ids, &requested); err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(ids), &r.Deliveries); err != nil {
+		return r, fmt.Errorf("webhook redelivery %s: stored delivery ids: %w", r.ID, err)
+	}
+	if len(r.Deliveries) == 0 {
+		r.Deliveries = nil
+	}
+	var err error
+	r.Requested, err = parseTime(requested)
+	return r, err
+}
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
 }
 
 func encodeEventTypes(types []string) (string, error) {

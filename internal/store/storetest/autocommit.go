@@ -190,3 +190,11 @@ type autoAudit struct{ a autocommit }
 func (au autoAudit) Append(ctx context.Context, e *store.AuditEvent) error {
 	return au.a.do(ctx, func(w store.Writer) error { return w.Audit().Append(ctx, e) })
 }
+
+func (h autoWebhooks) RequestRedelivery(ctx context.Context, r store.WebhookRedelivery) error {
+	return h.a.do(ctx, func(w store.Writer) error { return w.Webhooks().RequestRedelivery(ctx, r) })
+}
+
+func (h autoWebhooks) DoneRedelivery(ctx context.Context, id string) error {
+	return h.a.do(ctx, func(w store.Writer) error { return w.Webhooks().DoneRedelivery(ctx, id) })
+}

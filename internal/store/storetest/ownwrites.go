@@ -161,3 +161,51 @@ func testControlPlaneWithAudit(t *testing.T, s store.Store) {
 		require.Error(t, s.Write(ctx, write), name)
 	}
 }
+
+// testWebhookRedeliveries: redelivery requests are kept, oldest first,
+// until done; one for a missing endpoint is refused; they go with their
+// endpoint and with their tenant.
+func testWebhookRedeliveries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newTenant(t, s, "a")
+	for _, id := range []string{"wh1", "wh2"} {
+		require.NoError(t, Write(s).Webhooks().Create(ctx, store.WebhookEndpoint{ID: id, Tenant: a, URL: "https://a.example/" + id,
+			Secret: "s", MaxAttempts: 3, Created: base}))
+	}
+	r1 := store.WebhookRedelivery{ID: "r1", Tenant: a, Endpoint: "wh1", Requested: base}
+	r2 := store.WebhookRedelivery{ID: "r2", Tenant: a, Endpoint: "wh2", Deliveries: []int64{7, 3, 12}, Requested: base.Add(time.Second)}
+	r3 := store.WebhookRedelivery{ID: "r3", Tenant: a, Endpoint: "wh1", Deliveries: []int64{1}, Requested: base.Add(2 * time.Second)}
+	for _, r := range []store.WebhookRedelivery{r2, r1, r3} {
+		require.NoError(t, Write(s).Webhooks().RequestRedelivery(ctx, r))
+	}
+	err := Write(s).Webhooks().RequestRedelivery(ctx, store.WebhookRedelivery{ID: "r9", Tenant: a, Endpoint: "nope"})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, Write(s).Webhooks().RequestRedelivery(ctx, r1), store.ErrConflict, "duplicate id")
+
+	got, err := s.Webhooks().Redeliveries(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for i, want := range []store.WebhookRedelivery{r1, r2, r3} {
+		require.Equal(t, want.ID, got[i].ID)
+		require.Equal(t, want.Tenant, got[i].Tenant)
+		require.Equal(t, want.Endpoint, got[i].Endpoint)
+		require.Equal(t, want.Deliveries, got[i].Deliveries)
+		require.True(t, want.Requested.Equal(got[i].Requested), "requested %v, got %v", want.Requested, got[i].Requested)
+	}
+	got, err = s.Webhooks().Redeliveries(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+
+	require.NoError(t, Write(s).Webhooks().DoneRedelivery(ctx, "r1"))
+	require.NoError(t, Write(s).Webhooks().DoneRedelivery(ctx, "r1"), "done twice")
+	require.NoError(t, Write(s).Webhooks().Delete(ctx, "wh2"))
+	got, err = s.Webhooks().Redeliveries(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "r1 is done and r2 went with its endpoint")
+	require.Equal(t, "r3", got[0].ID)
+
+	require.NoError(t, Write(s).Tenants().Delete(ctx, a))
+	got, err = s.Webhooks().Redeliveries(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, got, "requests go with their tenant")
+}

@@ -65,6 +65,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClearMembers", testClearMembers},
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
 		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
+		{"WebhookRedeliveries", testWebhookRedeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
