@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestWriteRetries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	deadlock := fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"})
 
 	calls := 0
@@ -50,7 +51,7 @@ func TestWriteRetries(t *testing.T) {
 func TestWriteDeadlockRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for _, id := range []string{"a", "b"} {
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
@@ -160,7 +161,7 @@ func TestDeleteTenantInBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	var batches atomic.Int32
-	s := newStore(t, postgres.WithPurgeRows(100), postgres.WithPurgeHook(func(int64) error { batches.Add(1); return nil }))
+	s := pgtest.Open(t, postgres.WithPurgeRows(100), postgres.WithPurgeHook(func(int64) error { batches.Add(1); return nil }))
 	k := seedDeletable(t, s, "doomed", 300)
 	other := seedDeletable(t, s, "kept", 20)
 	before := leftUnder(t, s, other)
@@ -182,10 +183,10 @@ func TestDeleteTenantInBatches(t *testing.T) {
 func TestDeleteTenantInterrupted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	var batches atomic.Int32
 	stop := errors.New("crash")
-	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(4), postgres.WithPurgeRows(100),
+	s, err := postgres.Open(ctx, pgtest.ServerDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(4), postgres.WithPurgeRows(100),
 		postgres.WithPurgeHook(func(int64) error {
 			if batches.Add(1) > 3 {
 				return stop
@@ -229,7 +230,7 @@ func TestDeleteTenantInterrupted(t *testing.T) {
 func TestDeleteTenantWaitsForWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	k := seedDeletable(t, s, "doomed", 10)
 	inside, release := make(chan struct{}), make(chan struct{})
 	writeDone := make(chan error, 1)
@@ -267,7 +268,7 @@ func TestDeleteTenantWaitsForWrites(t *testing.T) {
 func TestTenantKeyCacheAcrossNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
 	seedDeletable(t, a, "t1", 5)
 	users := schema.Default().User()
@@ -295,7 +296,7 @@ func TestTenantKeyCacheAcrossNodes(t *testing.T) {
 func TestWriteAbortedTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	require.NoError(t, s.Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	user := func(id, name string) store.Resource {
 		return store.Resource{Tenant: "t1", Type: schema.UserResource, ID: id, Attrs: map[string]any{"userName": name}, Version: 1}
