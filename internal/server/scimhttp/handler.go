@@ -346,18 +346,6 @@ func newStream(w http.ResponseWriter, status int) *stream {
 	return &stream{Writer: bufio.NewWriterSize(w, 32<<10)}
 }
 
-func (s *stream) json(v any) {
-	if s.err != nil {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		s.err = err
-		return
-	}
-	_, s.err = s.Write(b)
-}
-
 func (s *stream) raw(str string) {
 	if s.err == nil {
 		_, s.err = s.WriteString(str)
