@@ -180,24 +180,29 @@ func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.Re
 	w.Header().Set("ETag", resource.ETag(res.Version))
 	s := newStream(w, status)
 	if err := h.dir.WriteResource(r.Context(), s, r.tenant.ID, res, view(r, proj)); err != nil {
-		h.cutShort(r, err)
-		return nil // the status line is gone; the truncated body tells the client
+		return h.failStream(w, r, s, err)
 	}
 	return s.Flush()
+}
+
+// failStream handles a failure while writing a stream: before the status
+// line is sent the error is answered as usual; after it, the truncated body
+// tells the client, and the log tells the operator.
+func (h *Handler) failStream(w http.ResponseWriter, r *request, s *stream, err error) error {
+	if !s.started() {
+		w.Header().Del("ETag")
+		return err
+	}
+	if !errors.Is(err, context.Canceled) { // else the client went away
+		h.log.Warn("SCIM-0504 response cut short", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	return nil
 }
 
 // view is how a request's answer renders resources: with the Tenant URL
 // the request came to, and the projection the client asked for.
 func view(r *request, proj resource.Projection) directory.View {
 	return directory.View{BaseURL: r.baseURL, Projection: proj}
-}
-
-// cutShort logs a response that failed after its status line was sent.
-func (h *Handler) cutShort(r *request, err error) {
-	if errors.Is(err, context.Canceled) {
-		return // the client went away
-	}
-	h.log.Warn("SCIM-0504 response cut short", "method", r.Method, "path", r.URL.Path, "err", err)
 }
 
 // listResponse is the head of a ListResponse, per RFC 7644 §3.4.2.
@@ -376,14 +381,11 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	s.raw(`,"Resources":`)
 	if s.err == nil {
 		// The groups of every user on the page are read with one query.
-		if err := h.dir.WriteResources(ctx, s, r.tenant.ID, page, view(r, proj)); err != nil {
-			h.cutShort(r, err)
-			return nil // headers are sent; a truncated body tells the client
-		}
+		s.err = h.dir.WriteResources(ctx, s, r.tenant.ID, page, view(r, proj))
 	}
 	s.raw("}")
 	if s.err != nil {
-		return nil
+		return h.failStream(w, r, s, s.err)
 	}
 	return s.Flush()
 }
