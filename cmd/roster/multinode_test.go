@@ -2,53 +2,21 @@ package main_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-)
 
-// pgDatabase returns the DSN of a fresh, empty schema on the test
-// PostgreSQL server, dropped when the test ends, or skips the test when
-// ROSTER_TEST_PG_DSN is not set.
-func pgDatabase(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-	if dsn == "" {
-		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL multi-node tests (.ci/run sets it)")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	schema := "roster_nodes_" + strings.ToLower(rand.Text()[:10])
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+	"github.com/rosterhq/roster/internal/store/pgtest"
+)
 
 // scimCall sends a SCIM request with a token and returns the status and the
 // decoded body.
@@ -76,7 +44,7 @@ func scimCall(t *testing.T, method, url, token, body string) (int, map[string]an
 // both lose nothing.
 func TestTwoNodesOnePostgres(t *testing.T) {
 	t.Parallel()
-	db := pgDatabase(t)
+	db := pgtest.DSN(t)
 	var a, b *server
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -227,7 +195,7 @@ func (p *cutProxy) setCut(cut bool) {
 // acknowledged is there.
 func TestPostgresGoesAway(t *testing.T) {
 	t.Parallel()
-	db := pgDatabase(t)
+	db := pgtest.DSN(t)
 	u, err := url.Parse(db)
 	require.NoError(t, err)
 	proxy := newCutProxy(t, u.Host)
@@ -281,7 +249,7 @@ func TestPostgresGoesAway(t *testing.T) {
 // 4xx answers, never a 500.
 func TestUnstorableInputOnPostgres(t *testing.T) {
 	t.Parallel()
-	node := start(t, pgDatabase(t))
+	node := start(t, pgtest.DSN(t))
 	base := strings.TrimSuffix(node.tenantURL, "/scim/v2/default")
 	for _, c := range []struct {
 		method, path, body string

@@ -2,20 +2,17 @@ package background_test
 
 import (
 	"context"
-	"crypto/rand"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/background"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
@@ -34,18 +31,7 @@ func TestOneNodeRunsEachPeriod(t *testing.T) {
 // PostgreSQL schema.
 func TestOneNodeRunsEachPeriodPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-	if dsn == "" {
-		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL variant (.ci/run sets it)")
-	}
-	schema := "roster_bg_" + strings.ToLower(rand.Text()[:10])
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(context.Background())
-		}
-	})
+	dsn, schema := pgtest.ServerDSN(t), pgtest.Schema(t)
 	runOnNodes(t, func(ctx context.Context) (store.Store, error) {
 		return postgres.Open(ctx, dsn, postgres.WithSchema(schema))
 	})

@@ -44,9 +44,6 @@ func New(st store.Store, reg *schema.Registry) *Service {
 // Registry returns the schema registry the service enforces.
 func (s *Service) Registry() *schema.Registry { return s.registry }
 
-// Store returns the underlying store, for streaming reads.
-func (s *Service) Store() store.Store { return s.store }
-
 // Committed returns a channel that is closed when the next change made
 // through this Service commits, so that event readers in this process
 // (the pull feed, webhook dispatch, in-process subscribers) wake at once

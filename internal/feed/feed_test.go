@@ -2,12 +2,9 @@ package feed_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/postgres"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
@@ -32,17 +29,7 @@ func backends(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-		if dsn == "" {
-			t.Skip("ROSTER_TEST_PG_DSN is not set")
-		}
-		schema := "roster_feed_" + strings.ToLower(rand.Text()[:10])
-		st, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema), postgres.WithMaxConns(4))
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, _ = st.Pool().Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			st.Close()
-		})
+		st := pgtest.Open(t)
 		fn(t, st)
 	})
 }

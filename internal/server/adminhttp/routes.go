@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/admin"
-	"github.com/rosterhq/roster/internal/directory"
-	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
@@ -374,56 +372,6 @@ func (h *Handler) revokeClient(w http.ResponseWriter, c *call) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// listResources lists a tenant's users or groups with SCIM's filter,
-// sortBy, sortOrder, startIndex and count parameters.
-func (h *Handler) listResources(typ string) handlerFunc {
-	return func(w http.ResponseWriter, c *call) error {
-		t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-		if err != nil {
-			return err
-		}
-		q := c.URL.Query()
-		p := directory.ListParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"), Count: -1}
-		if p.StartIndex, err = intParam(q.Get("startIndex"), 0); err != nil {
-			return err
-		}
-		if p.Count, err = intParam(q.Get("count"), -1); err != nil {
-			return err
-		}
-		rt := h.dir.Registry().ResourceType(typ)
-		res, err := h.dir.List(c.Context(), t.ID, rt, p)
-		if err != nil {
-			return err
-		}
-		out := make([]map[string]any, 0, len(res.Resources))
-		for _, r := range res.Resources {
-			out = append(out, render(rt, r, c.urls.TenantURL(t.Name)))
-		}
-		return writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start_index": res.StartIndex, "resources": out})
-	}
-}
-
-func (h *Handler) getResource(typ string) handlerFunc {
-	return func(w http.ResponseWriter, c *call) error {
-		t, err := h.tenants.Get(c.Context(), c.PathValue("tenant"))
-		if err != nil {
-			return err
-		}
-		rt := h.dir.Registry().ResourceType(typ)
-		r, err := h.dir.Get(c.Context(), t.ID, rt, c.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, render(rt, r, c.urls.TenantURL(t.Name)))
-	}
-}
-
-func render(rt *schema.ResourceType, r store.Resource, tenantURL string) map[string]any {
-	return resource.Render(rt, r.ID, r.Attrs, resource.Meta{
-		Created: r.Created, Modified: r.Modified, Version: r.Version, Location: tenantURL + rt.Endpoint + "/" + r.ID,
-	})
 }
 
 func (h *Handler) listAudit(w http.ResponseWriter, c *call) error {

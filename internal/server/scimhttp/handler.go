@@ -334,28 +334,39 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// stream is a buffered response writer for resources written piece by piece.
+// stream is a buffered response writer for resources written piece by
+// piece. The status line goes out with the first bytes that leave the
+// buffer, so a failure before then (reading a page's groups, or anything in
+// a small answer) still gets a proper SCIM error; after it, the response
+// can only be cut short.
 type stream struct {
 	*bufio.Writer
+	out *statusOnWrite
 	err error
 }
 
 func newStream(w http.ResponseWriter, status int) *stream {
-	w.Header().Set("Content-Type", ContentType)
-	w.WriteHeader(status)
-	return &stream{Writer: bufio.NewWriterSize(w, 32<<10)}
+	out := &statusOnWrite{w: w, status: status}
+	return &stream{Writer: bufio.NewWriterSize(out, 32<<10), out: out}
 }
 
-func (s *stream) json(v any) {
-	if s.err != nil {
-		return
+// started reports whether the status line has been sent.
+func (s *stream) started() bool { return s.out.started }
+
+// statusOnWrite writes a SCIM status line before its first bytes.
+type statusOnWrite struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (o *statusOnWrite) Write(p []byte) (int, error) {
+	if !o.started {
+		o.started = true
+		o.w.Header().Set("Content-Type", ContentType)
+		o.w.WriteHeader(o.status)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		s.err = err
-		return
-	}
-	_, s.err = s.Write(b)
+	return o.w.Write(p)
 }
 
 func (s *stream) raw(str string) {

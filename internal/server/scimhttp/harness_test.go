@@ -2,7 +2,6 @@ package scimhttp_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,7 +18,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/postgres"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -74,16 +73,8 @@ func openStore(t *testing.T) store.Store {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-	require.NotEmpty(t, dsn, "ROSTER_TEST_SCIM_BACKEND=postgres needs ROSTER_TEST_PG_DSN")
-	schema := "roster_http_" + strings.ToLower(rand.Text()[:10])
-	st, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema), postgres.WithMaxConns(4))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = st.Pool().Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		st.Close()
-	})
-	return st
+	require.NotEmpty(t, os.Getenv(pgtest.EnvDSN), "ROSTER_TEST_SCIM_BACKEND=postgres needs %s", pgtest.EnvDSN)
+	return pgtest.Open(t)
 }
 
 // resp is an HTTP response with its body decoded when it is JSON.

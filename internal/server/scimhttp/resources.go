@@ -3,6 +3,7 @@ package scimhttp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -178,87 +179,30 @@ func (h *Handler) location(r *request, rt *schema.ResourceType, id string) strin
 func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, status int) error {
 	w.Header().Set("ETag", resource.ETag(res.Version))
 	s := newStream(w, status)
-	if err := h.renderTo(r.Context(), s, r, rt, res, proj, nil); err != nil {
-		return nil // the status line is gone; the truncated body tells the client
+	if err := h.dir.WriteResource(r.Context(), s, r.tenant.ID, res, view(r, proj)); err != nil {
+		return h.failStream(w, r, s, err)
 	}
 	return s.Flush()
 }
 
-// renderTo writes a resource as JSON. A group's members are streamed from
-// the store one by one, never collected in memory.
-//
-// groupsOf, when not nil, holds the groups of every user being rendered,
-// read for a whole page at once.
-func (h *Handler) renderTo(ctx context.Context, s *stream, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, groupsOf map[string][]store.Member) error {
-	doc := resource.Render(rt, res.ID, res.Attrs, resource.Meta{
-		Created: res.Created, Modified: res.Modified, Version: res.Version,
-		Location: h.location(r, rt, res.ID),
-	})
-	var streamMembers bool
-	switch rt.Name {
-	case schema.UserResource:
-		if proj.Wants(rt, "groups") {
-			groups := groupsOf[res.ID]
-			if groupsOf == nil {
-				var err error
-				if groups, err = h.dir.Store().Resources().Groups(ctx, r.tenant.ID, res.ID); err != nil {
-					return err
-				}
-			}
-			if len(groups) > 0 {
-				list := make([]any, len(groups))
-				for i, g := range groups {
-					list[i] = map[string]any{
-						"value": g.Value, "display": g.Display, "type": "direct",
-						"$ref": r.baseURL + "/Groups/" + g.Value,
-					}
-				}
-				doc["groups"] = list
-			}
-		}
-	case schema.GroupResource:
-		streamMembers = proj.Wants(rt, "members")
-	}
-	doc = proj.Apply(rt, doc)
-	b, err := json.Marshal(doc)
-	if err != nil {
+// failStream handles a failure while writing a stream: before the status
+// line is sent the error is answered as usual; after it, the truncated body
+// tells the client, and the log tells the operator.
+func (h *Handler) failStream(w http.ResponseWriter, r *request, s *stream, err error) error {
+	if !s.started() {
+		w.Header().Del("ETag")
 		return err
 	}
-	if !streamMembers {
-		_, err = s.Write(b)
-		return err
+	if !errors.Is(err, context.Canceled) { // else the client went away
+		h.log.Warn("SCIM-0504 response cut short", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.Write(b[:len(b)-1])
-	first := true
-	err = h.dir.Store().Resources().Members(ctx, r.tenant.ID, res.ID, func(m store.Member) error {
-		if first {
-			s.raw(`,"members":[`)
-			first = false
-		} else {
-			s.raw(",")
-		}
-		elem := map[string]any{"value": m.Value, "type": m.Type, "$ref": r.baseURL + endpoint(m.Type) + "/" + m.Value}
-		if m.Display != "" {
-			elem["display"] = m.Display
-		}
-		s.json(proj.Element(rt, "members", elem))
-		return s.err
-	})
-	if !first {
-		s.raw("]")
-	}
-	s.raw("}")
-	if err != nil {
-		return err
-	}
-	return s.err
+	return nil
 }
 
-func endpoint(typ string) string {
-	if typ == schema.GroupResource {
-		return "/Groups"
-	}
-	return "/Users"
+// view is how a request's answer renders resources: with the Tenant URL
+// the request came to, and the projection the client asked for.
+func view(r *request, proj resource.Projection) directory.View {
+	return directory.View{BaseURL: r.baseURL, Projection: proj}
 }
 
 // listResponse is the head of a ListResponse, per RFC 7644 §3.4.2.
@@ -423,48 +367,25 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	if firstErr != nil && len(parts) == 0 && total == 0 {
 		return firstErr
 	}
-	items := 0
+	var page []store.Resource
 	for _, pt := range parts {
-		items += len(pt.res.Resources)
+		page = append(page, pt.res.Resources...)
 	}
-	// Read the groups of every user on the page with one query.
-	groupsOf := make([]map[string][]store.Member, len(parts))
-	for i, pt := range parts {
-		if pt.rt.Name != schema.UserResource || !proj.Wants(pt.rt, "groups") || len(pt.res.Resources) == 0 {
-			continue
-		}
-		ids := make([]string, len(pt.res.Resources))
-		for j, res := range pt.res.Resources {
-			ids[j] = res.ID
-		}
-		m, err := h.dir.Store().Resources().GroupsOf(ctx, r.tenant.ID, ids)
-		if err != nil {
-			return err
-		}
-		groupsOf[i] = m
-	}
+	items := len(page)
 	s := newStream(w, http.StatusOK)
 	b, _ := json.Marshal(listHead{
 		Schemas: []string{schema.ListResponseURN}, TotalResults: total,
 		StartIndex: start, ItemsPerPage: items,
 	})
 	s.Write(b[:len(b)-1])
-	s.raw(`,"Resources":[`)
-	first := true
-	for i, pt := range parts {
-		for _, res := range pt.res.Resources {
-			if !first {
-				s.raw(",")
-			}
-			first = false
-			if err := h.renderTo(ctx, s, r, pt.rt, res, proj, groupsOf[i]); err != nil {
-				return nil // headers are sent; a truncated body tells the client
-			}
-		}
+	s.raw(`,"Resources":`)
+	if s.err == nil {
+		// The groups of every user on the page are read with one query.
+		s.err = h.dir.WriteResources(ctx, s, r.tenant.ID, page, view(r, proj))
 	}
-	s.raw("]}")
+	s.raw("}")
 	if s.err != nil {
-		return nil
+		return h.failStream(w, r, s, s.err)
 	}
 	return s.Flush()
 }

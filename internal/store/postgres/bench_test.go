@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/filter"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 )
 
@@ -117,7 +118,7 @@ var seeded struct {
 // group "big" with all of them as members.
 func seededStore(tb testing.TB) *postgres.Store {
 	tb.Helper()
-	dsn := testDSN(tb)
+	dsn := pgtest.ServerDSN(tb)
 	seeded.once.Do(func() {
 		ctx := context.Background()
 		n := benchUsers()
@@ -211,20 +212,12 @@ func TestMain(m *testing.M) {
 	if seeded.s != nil {
 		seeded.s.Close()
 		if !seeded.keep {
-			dropSchema(seeded.schema)
+			if err := pgtest.Drop(os.Getenv(pgtest.EnvDSN), seeded.schema); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
 		}
 	}
 	os.Exit(code)
-}
-
-func dropSchema(name string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, os.Getenv("ROSTER_TEST_PG_DSN"))
-	if err != nil {
-		return
-	}
-	defer conn.Close(ctx)
-	_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
 }
 
 // latencies records per-operation durations to report percentiles.
@@ -281,7 +274,7 @@ func BenchmarkCreateUser(b *testing.B) {
 				prefix = "bench-create-" + strconv.FormatUint(rand.Uint64(), 36) + "-"
 			} else {
 				var err error
-				s, err = postgres.Open(ctx, withParam(testDSN(b), mode.param), append([]postgres.Option{postgres.WithSchema(newSchema(b))}, mode.opts...)...)
+				s, err = postgres.Open(ctx, withParam(pgtest.ServerDSN(b), mode.param), append([]postgres.Option{postgres.WithSchema(pgtest.Schema(b))}, mode.opts...)...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -342,7 +335,7 @@ func BenchmarkCreateUserSerial(b *testing.B) {
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ctx := context.Background()
-			s, err := postgres.Open(ctx, withParam(testDSN(b), mode.param), postgres.WithSchema(newSchema(b)))
+			s, err := postgres.Open(ctx, withParam(pgtest.ServerDSN(b), mode.param), postgres.WithSchema(pgtest.Schema(b)))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -534,7 +527,7 @@ func BenchmarkDeleteTenant(b *testing.B) {
 	)
 	for range b.N {
 		b.StopTimer()
-		s, err := postgres.Open(ctx, testDSN(b), postgres.WithSchema(newSchema(b)), postgres.WithMaxConns(8))
+		s, err := postgres.Open(ctx, pgtest.ServerDSN(b), postgres.WithSchema(pgtest.Schema(b)), postgres.WithMaxConns(8))
 		if err != nil {
 			b.Fatal(err)
 		}

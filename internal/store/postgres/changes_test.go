@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 )
 
@@ -65,7 +66,7 @@ func TestEventsCommitOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := newStore(t)
+			s := pgtest.Open(t)
 			require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 			a, b := createdChange("t1", "a"), createdChange("t1", "b")
 			began, release, doneA := make(chan struct{}), make(chan struct{}), make(chan error, 1)
@@ -162,7 +163,7 @@ func insertEarly(ctx context.Context, s *postgres.Store, c *store.Change, began,
 func TestEventsFollowAcrossLateCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	first := createdChange("t1", "first")
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error { return createAndRecord(ctx, w, first) }))
@@ -213,13 +214,13 @@ func TestEventsFollowAcrossLateCommit(t *testing.T) {
 func TestEventsNotHeldBackByOtherTransactions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	other := newStore(t) // another schema, in the same database
+	s := pgtest.Open(t)
+	other := pgtest.Open(t) // another schema, in the same database
 	for _, st := range []*postgres.Store{s, other} {
 		require.NoError(t, storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	}
 
-	conn, err := pgx.Connect(ctx, testDSN(t))
+	conn, err := pgx.Connect(ctx, pgtest.ServerDSN(t))
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	tx, err := conn.Begin(ctx)
@@ -261,7 +262,7 @@ func TestEventsNotHeldBackByOtherTransactions(t *testing.T) {
 func TestEventCursorFromElsewhere(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	for _, cur := range []string{"18446744073709551615.1", "1", "1.2.3", "1.", ".1", "1.-2", "a.1"} {
 		_, _, err := s.Events().List(ctx, store.EventQuery{After: cur})
 		require.ErrorIs(t, err, store.ErrInvalidCursor, "%q", cur)

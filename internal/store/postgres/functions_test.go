@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/filter"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 )
 
@@ -23,7 +24,7 @@ import (
 func TestFoldFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	s := openStore(t, sch)
 	probe, folded, err := postgres.FoldProbe()
 	require.NoError(t, err)
@@ -54,7 +55,7 @@ func TestFoldFunction(t *testing.T) {
 func TestExactFoldFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	create, err := postgres.ExactFoldFunction("roster_fold_exact")
 	require.NoError(t, err)
 	_, err = s.Pool().Exec(ctx, create)
@@ -81,7 +82,7 @@ func TestExactFoldFunction(t *testing.T) {
 func TestTimeFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	corpus := []string{
 		"2020-02-29T12:00:00+01:00", "2020-02-29T11:00:00Z", "2020-02-29T10:59:59.999999999Z", "not-a-date", "",
 		"2021-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
@@ -131,7 +132,7 @@ func TestTimeFunction(t *testing.T) {
 func TestNumbersRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	nums := map[string]any{
 		"f1e6": 1e6, "f15e6": 1.5e7, "fhalf": 1234567.5, "f1e21": 1e21, "f1e20": 1e20, "fsmall": 1e-7, "ftwo": 2.0,
 		"ftenth": 0.1, "fbig": 123456789012345678.0, "f92e18": 9.2e18, "f1e300": 1e300, "fneg": -2.5e-300,

@@ -2,12 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,65 +17,26 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/storetest"
 )
 
-// testDSN returns the DSN of the test server, or skips the test when
-// ROSTER_TEST_PG_DSN is not set.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-	if dsn == "" {
-		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL tests " +
-			"(CI sets postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return dsn
-}
-
-// newSchema returns the name of a schema no one uses yet, and drops it,
-// with everything in it, when the test ends (after the stores opened on it
-// are closed: cleanups run last-in first-out).
-func newSchema(t testing.TB) string {
-	t.Helper()
-	dsn := testDSN(t)
-	name := "roster_test_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
-
-// openStore opens a store on the schema, closed when the test ends.
+// openStore opens another store on an existing schema, as another node
+// would, closed when the test ends.
 func openStore(t testing.TB, sch string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
 	opts = append([]postgres.Option{postgres.WithSchema(sch), postgres.WithMaxConns(4)}, opts...)
-	s, err := postgres.Open(context.Background(), testDSN(t), opts...)
+	s, err := postgres.Open(context.Background(), pgtest.ServerDSN(t), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
 }
 
-// newStore opens a store on a fresh, empty schema of its own.
-func newStore(t testing.TB, opts ...postgres.Option) *postgres.Store {
-	t.Helper()
-	return openStore(t, newSchema(t), opts...)
-}
-
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	testDSN(t)
-	storetest.RunTests(t, func(t *testing.T) store.Store { return newStore(t) })
+	pgtest.ServerDSN(t)
+	storetest.RunTests(t, func(t *testing.T) store.Store { return pgtest.Open(t) })
 }
 
 // Several nodes starting at once on an empty schema: one migrates, the
@@ -85,7 +44,7 @@ func TestConformance(t *testing.T) {
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	dsn, sch := pgtest.ServerDSN(t), pgtest.Schema(t)
 	const nodes = 6
 	stores := make([]*postgres.Store, nodes)
 	errs := make([]error, nodes)
@@ -94,7 +53,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stores[i], errs[i] = postgres.Open(ctx, testDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(2))
+			stores[i], errs[i] = postgres.Open(ctx, dsn, postgres.WithSchema(sch), postgres.WithMaxConns(2))
 		}()
 	}
 	wg.Wait()
@@ -128,7 +87,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestMigrationsCurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	ok, err := s.MigrationsCurrent(ctx)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -145,7 +104,7 @@ func TestMigrationsCurrent(t *testing.T) {
 func TestConcurrentUserNameAcrossNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
 	require.NoError(t, storetest.Write(a).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for round := range 5 {
@@ -195,7 +154,7 @@ func TestConcurrentUserNameAcrossNodes(t *testing.T) {
 func TestConcurrentAddMembersAcrossNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
 	require.NoError(t, storetest.Write(a).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	const users = 300
@@ -269,7 +228,7 @@ func reversed(s []string) []string {
 // A server that cannot be reached is store.ErrUnavailable, at once.
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
-	testDSN(t)
+	pgtest.ServerDSN(t)
 	ctx := context.Background()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -297,9 +256,9 @@ func TestUnavailable(t *testing.T) {
 // fast, for reads and writes; the store recovers when it is back.
 func TestServerGoesAway(t *testing.T) {
 	t.Parallel()
-	dsn := testDSN(t)
+	dsn := pgtest.ServerDSN(t)
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	openStore(t, sch) // migrate directly
 
 	p := newProxy(t, dsn)
@@ -395,7 +354,7 @@ func (p *proxy) up() {
 func TestClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(newSchema(t)), postgres.WithMaxConns(2))
+	s, err := postgres.Open(ctx, pgtest.ServerDSN(t), postgres.WithSchema(pgtest.Schema(t)), postgres.WithMaxConns(2))
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close(), "Close is idempotent")
@@ -459,7 +418,7 @@ func TestClosed(t *testing.T) {
 func TestCloseDuringWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(newSchema(t)), postgres.WithMaxConns(4))
+	s, err := postgres.Open(ctx, pgtest.ServerDSN(t), postgres.WithSchema(pgtest.Schema(t)), postgres.WithMaxConns(4))
 	require.NoError(t, err)
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	errs := make(chan error, 100)
@@ -483,17 +442,12 @@ func TestCloseDuringWrites(t *testing.T) {
 func TestSearchPathInDSN(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
-	conn, err := pgx.Connect(ctx, testDSN(t))
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+sch)
-	require.NoError(t, err)
-	require.NoError(t, conn.Close(ctx))
+	sch := pgtest.Schema(t)
 	sep := "?"
-	if strings.Contains(testDSN(t), "?") {
+	if strings.Contains(pgtest.ServerDSN(t), "?") {
 		sep = "&"
 	}
-	s, err := postgres.Open(ctx, testDSN(t)+sep+"search_path="+sch, postgres.WithMaxConns(2))
+	s, err := postgres.Open(ctx, pgtest.ServerDSN(t)+sep+"search_path="+sch, postgres.WithMaxConns(2))
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
@@ -502,12 +456,27 @@ func TestSearchPathInDSN(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// WithSchema names a schema that Open creates when it does not exist, as
+// on a node's first start.
+func TestOpenCreatesSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.ServerDSN(t)
+	sch := pgtest.Schema(t) + "_new" // a name no one uses, and not yet a schema
+	t.Cleanup(func() { require.NoError(t, pgtest.Drop(dsn, sch)) })
+	s := openStore(t, sch)
+	var current string
+	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT current_schema()").Scan(&current))
+	require.Equal(t, sch, current)
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+}
+
 // TestMaintainAnalyzesStaleTables shows Maintain gathering statistics for a
 // table that grew while nothing analyzed it (as on a server with autovacuum
 // off), so that the planner stops taking it for empty.
 func TestMaintainAnalyzesStaleTables(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	ctx := context.Background()
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	require.NoError(t, s.Write(ctx, func(w store.Writer) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/postgres"
 )
 
@@ -24,7 +25,7 @@ import (
 func TestWriteRetries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	deadlock := fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"})
 
 	calls := 0
@@ -52,7 +53,7 @@ func TestWriteRetries(t *testing.T) {
 func TestWriteDeadlockRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	for _, id := range []string{"a", "b"} {
 		require.NoError(t, s.Write(ctx, func(w store.Writer) error {
@@ -162,7 +163,7 @@ func TestDeleteTenantInBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	var batches atomic.Int32
-	s := newStore(t, postgres.WithPurgeRows(100), postgres.WithPurgeHook(func(int64) error { batches.Add(1); return nil }))
+	s := pgtest.Open(t, postgres.WithPurgeRows(100), postgres.WithPurgeHook(func(int64) error { batches.Add(1); return nil }))
 	k := seedDeletable(t, s, "doomed", 300)
 	other := seedDeletable(t, s, "kept", 20)
 	before := leftUnder(t, s, other)
@@ -184,10 +185,10 @@ func TestDeleteTenantInBatches(t *testing.T) {
 func TestDeleteTenantInterrupted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	var batches atomic.Int32
 	stop := errors.New("crash")
-	s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(4), postgres.WithPurgeRows(100),
+	s, err := postgres.Open(ctx, pgtest.ServerDSN(t), postgres.WithSchema(sch), postgres.WithMaxConns(4), postgres.WithPurgeRows(100),
 		postgres.WithPurgeHook(func(int64) error {
 			if batches.Add(1) > 3 {
 				return stop
@@ -231,7 +232,7 @@ func TestDeleteTenantInterrupted(t *testing.T) {
 func TestDeleteTenantWaitsForWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	k := seedDeletable(t, s, "doomed", 10)
 	inside, release := make(chan struct{}), make(chan struct{})
 	writeDone := make(chan error, 1)
@@ -269,7 +270,7 @@ func TestDeleteTenantWaitsForWrites(t *testing.T) {
 func TestTenantKeyCacheAcrossNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sch := newSchema(t)
+	sch := pgtest.Schema(t)
 	a, b := openStore(t, sch), openStore(t, sch)
 	seedDeletable(t, a, "t1", 5)
 	users := schema.Default().User()
@@ -297,7 +298,7 @@ func TestTenantKeyCacheAcrossNodes(t *testing.T) {
 func TestWriteAbortedTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := pgtest.Open(t)
 	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
 	user := func(id, name string) store.Resource {
 		return store.Resource{Tenant: "t1", Type: schema.UserResource, ID: id, Attrs: map[string]any{"userName": name}, Version: 1}
