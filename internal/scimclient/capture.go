@@ -25,14 +25,14 @@ type Exchange struct {
 }
 
 // exchange builds the Exchange of one attempt.
-func (c *Client) exchange(req *http.Request, body []byte, res *Response, err error, d time.Duration, n int) Exchange {
+func (c *Client) exchange(req *http.Request, target string, body []byte, res *Response, err error, d time.Duration, n int) Exchange {
 	h := req.Header.Clone()
 	if _, ok := h["Authorization"]; ok {
 		h["Authorization"] = []string{Redacted}
 	}
 	x := Exchange{
 		Method:        req.Method,
-		URL:           req.URL.String(),
+		URL:           target,
 		RequestHeader: h,
 		RequestBody:   Truncate(body, c.captLimit),
 		Duration:      d,

@@ -224,32 +224,31 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := c.attempt(ctx, r, target, body, attempt)
 		wait, retry := c.retry.next(r.Method, attempt, res, err)
-		if !retry || ctx.Err() != nil {
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", r.Method, target, err)
-			}
-			res.Attempts = attempt
-			return res, nil
+		if retry && ctx.Err() == nil && sleep(ctx, wait) {
+			continue
 		}
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
-			// Waiting would outlive the caller; give the caller what we have.
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", r.Method, target, err)
-			}
-			res.Attempts = attempt
-			return res, nil
+		if err != nil {
+			return nil, withRequest(r.Method, target, err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", r.Method, target, err)
-			}
-			res.Attempts = attempt
-			return res, nil
-		case <-t.C:
-		}
+		res.Attempts = attempt
+		return res, nil
+	}
+}
+
+// sleep waits d and reports whether it did: it does not start a wait that
+// would outlive ctx's deadline, and stops when ctx ends, so that the caller
+// gets the last response rather than nothing.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -289,7 +288,7 @@ func (c *Client) attempt(ctx context.Context, r Request, target string, body []b
 		res, err = c.read(resp)
 	}
 	if c.capture != nil {
-		c.capture(c.exchange(req, body, res, err, time.Since(start), n))
+		c.capture(c.exchange(req, target, body, res, err, time.Since(start), n))
 	}
 	return res, err
 }
@@ -309,9 +308,19 @@ func (c *Client) read(resp *http.Response) (*Response, error) {
 	if err != nil {
 		// The status arrived; the body did not. Retrying is decided on
 		// the error, as for a connection that broke.
-		return nil, fmt.Errorf("read %d response: %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("read response: %w", err)
 	}
 	return res, nil
+}
+
+// withRequest adds the method and URL to an error that lacks them; an
+// *url.Error from net/http already names both.
+func withRequest(method, target string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", method, target, err)
 }
 
 // send is Do for the typed helpers: a non-2xx status becomes the SCIM
