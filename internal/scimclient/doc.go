@@ -14,7 +14,7 @@
 //     status, headers and body bytes, nothing decoded — whatever its status.
 //     A conformance check that expects a 404 and a load generator that only
 //     counts statuses use this.
-//   - Create, Get, Put, Patch, Update, Delete, List, Walk and All are typed
+//   - Create, Get, Put, Patch, Update, Delete, List, Search, Walk and All are typed
 //     helpers for /Users and /Groups: a non-2xx status is returned as the
 //     protocol core's *scimerr.Error (status, scimType, detail), decoded by
 //     DecodeError even from an HTML or empty body. Walk and All page through

@@ -240,6 +240,36 @@ func (c *Client) List(ctx context.Context, ep Endpoint, o ListOptions) (*ListRes
 	return lr, nil
 }
 
+// SearchURN is the schema of a POST /.search body (RFC 7644 §3.4.3).
+const SearchURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+// Search reads one page with POST {endpoint}/.search (RFC 7644 §3.4.3),
+// which keeps the filter out of URLs and logs. It is a POST, so by default
+// it is retried on a 429 but not on 5xx or timeouts.
+func (c *Client) Search(ctx context.Context, ep Endpoint, o ListOptions) (*ListResponse, error) {
+	a := c.projection(ep, o.Attributes)
+	body := struct {
+		Schemas            []string `json:"schemas"`
+		Filter             string   `json:"filter,omitempty"`
+		Attributes         []string `json:"attributes,omitempty"`
+		ExcludedAttributes []string `json:"excludedAttributes,omitempty"`
+		SortBy             string   `json:"sortBy,omitempty"`
+		SortOrder          string   `json:"sortOrder,omitempty"`
+		StartIndex         int      `json:"startIndex,omitempty"`
+		Count              int      `json:"count,omitempty"`
+	}{[]string{SearchURN}, o.Filter, a.Attributes, a.ExcludedAttributes, o.SortBy, o.SortOrder, o.StartIndex, o.Count}
+	path := string(ep) + "/.search"
+	res, err := c.send(ctx, Request{Method: http.MethodPost, Path: path, Body: body})
+	if err != nil {
+		return nil, err
+	}
+	lr, err := DecodeListResponse(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("POST %s: %w", path, err)
+	}
+	return lr, nil
+}
+
 // ErrPagingStuck reports a server that returned the same page for a later
 // startIndex, which would make paging loop forever.
 var ErrPagingStuck = errors.New("the server returned the same page again; does it ignore startIndex?")

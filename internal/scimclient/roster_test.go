@@ -93,6 +93,12 @@ func TestAgainstRoster(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 1, *page.TotalResults)
 
+			// The same through POST /.search.
+			page, err = c.Search(ctx, scimclient.Users, scimclient.ListOptions{Filter: `userName sw "user"`, Count: 2})
+			require.NoError(t, err)
+			require.Equal(t, 5, *page.TotalResults)
+			require.Len(t, page.Resources, 2)
+
 			// Update and disable in the dialect's shape, then read back.
 			desired := user("user1@example.com")
 			desired["title"], desired["active"] = "Engineer", false
