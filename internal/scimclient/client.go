@@ -330,10 +330,31 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := res.Err(); err != nil {
-		return res, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
+	if !res.OK() {
+		return res, &ResponseError{Method: r.Method, Path: r.Path, Response: res, SCIM: DecodeError(res.Status, res.Body)}
 	}
 	return res, nil
+}
+
+// ResponseError is a non-2xx answer to a typed helper: the SCIM error, and
+// the response it came in, whose headers (Retry-After on a 429 the client
+// did not wait for) a caller may need. It unwraps to the *scimerr.Error.
+type ResponseError struct {
+	Method   string
+	Path     string
+	Response *Response
+	SCIM     *scimerr.Error
+}
+
+func (e *ResponseError) Error() string { return fmt.Sprintf("%s %s: %v", e.Method, e.Path, e.SCIM) }
+
+// Unwrap returns the SCIM error, so that scimerr.As finds it.
+func (e *ResponseError) Unwrap() error { return e.SCIM }
+
+// RetryAfter returns how long the server asked the caller to wait, if it
+// did.
+func (e *ResponseError) RetryAfter() (time.Duration, bool) {
+	return RetryAfter(e.Response.Header, time.Now())
 }
 
 // StatusOf returns the HTTP status of a SCIM error in err's chain, or 0.

@@ -268,6 +268,24 @@ func TestTypedHelpersReturnScimErrors(t *testing.T) {
 	require.Equal(t, scimerr.TypeUniqueness, e.ScimType)
 	err = c.Delete(ctx, scimclient.Users, "u1")
 	require.Equal(t, http.StatusBadGateway, scimclient.StatusOf(err))
+	require.Equal(t, "DELETE /Users/u1: scim 502: Bad Gateway", err.Error())
+}
+
+// TestRetryAfterReachesCaller requires a 429 the client did not wait for
+// to tell the caller when to come back.
+func TestRetryAfterReachesCaller(t *testing.T) {
+	t.Parallel()
+	c, _ := serve(t, scimclient.Options{Retry: scimclient.RetryPolicy{MaxDelay: time.Second}}, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	_, err := c.Patch(context.Background(), scimclient.Users, "u1", scimclient.Replace("active", false))
+	var re *scimclient.ResponseError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, http.StatusTooManyRequests, re.SCIM.Status)
+	d, ok := re.RetryAfter()
+	require.True(t, ok)
+	require.Equal(t, 2*time.Minute, d)
 }
 
 func TestCapture(t *testing.T) {
