@@ -105,10 +105,11 @@ func (p RetryPolicy) safe(method string) bool { return slices.Contains(p.Methods
 // backoff returns the wait after attempt n: BaseDelay·2^(n-1), capped at
 // MaxDelay, less a random jitter of up to half.
 func (p RetryPolicy) backoff(n int) time.Duration {
-	d := p.MaxDelay
-	if n < 32 {
-		d = min(p.MaxDelay, p.BaseDelay<<(n-1))
+	d := p.BaseDelay
+	for i := 1; i < n && d < p.MaxDelay; i++ {
+		d *= 2
 	}
+	d = min(d, p.MaxDelay)
 	if d <= 1 {
 		return d
 	}
