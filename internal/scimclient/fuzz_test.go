@@ -8,10 +8,10 @@ import (
 	"github.com/rosterhq/roster/internal/scimclient"
 )
 
-// FuzzDecode feeds arbitrary bodies to the error and ListResponse
+// FuzzDecodeError feeds arbitrary bodies to the error and ListResponse
 // decoders: they must not panic, an error always keeps the HTTP status and
 // has a detail, and a decoded ListResponse holds what it says.
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeError(f *testing.F) {
 	for _, seed := range []string{
 		``,
 		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"taken"}`,
