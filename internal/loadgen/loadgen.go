@@ -1,6 +1,7 @@
 // Package loadgen drives a SCIM endpoint with provisioning-shaped load and
-// reports throughput and latency percentiles. It talks plain HTTP, so it
-// measures Roster or any other SCIM server the same way. Every run is bounded
+// reports throughput and latency percentiles. It talks plain HTTP through
+// internal/scimclient, with raw bodies and retries off, so it measures
+// Roster or any other SCIM server the same way. Every run is bounded
 // by a request count and a duration and stops by itself.
 package loadgen
 
