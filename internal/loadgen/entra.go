@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/rosterhq/roster/internal/scimclient"
 )
 
 const (
@@ -45,7 +47,7 @@ func entraUserPatch(run string, i int) []byte {
 // group a matching query by displayName (members excluded), a create
 // without members, and membership PATCHes of memberBatch users. Every
 // request counts in the report; each phase runs at --concurrency.
-func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, error) {
+func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options) (Report, error) {
 	groups := o.Groups
 	if groups <= 0 {
 		groups = max(1, o.N/100)
@@ -64,23 +66,25 @@ func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, 
 	// query never races its user's create; the request mix is the same.
 	phase(o.N, func(ctx context.Context, u int) (int, error) {
 		f := fmt.Sprintf("userName eq %q", newUser(run, u)["userName"])
-		st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(f), nil)
-		if st, err = expect(st, err, http.StatusOK); err != nil {
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: "/Users?filter=" + url.QueryEscape(f)})
+		st, err := expect(res, err, http.StatusOK)
+		if err != nil {
 			return st, err
 		}
-		if !bytes.Contains(body, []byte(`"totalResults":0`)) {
+		if !bytes.Contains(res.Body, []byte(`"totalResults":0`)) {
 			return st, errors.New("matching query found a user that should not exist yet")
 		}
 		return st, nil
 	})
 	ids := make([]string, o.N)
 	phase(o.N, func(ctx context.Context, u int) (int, error) {
-		st, body, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, u))
-		if st, err = expect(st, err, http.StatusCreated); err != nil {
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Users", Body: userJSON(run, u)})
+		st, err := expect(res, err, http.StatusCreated)
+		if err != nil {
 			return st, err
 		}
 		var created struct{ ID string }
-		if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
+		if err := json.Unmarshal(res.Body, &created); err != nil || created.ID == "" {
 			return st, errors.New("create response has no id")
 		}
 		ids[u] = created.ID
@@ -93,8 +97,8 @@ func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, 
 			return http.StatusOK, nil // a manager, or a user whose create failed: no request
 		}
 		body := fmt.Sprintf(`{"schemas":["%s"],"Operations":[{"op":"Add","path":"%s:manager","value":"%s"}]}`, patchOpURN, enterpriseURN, ids[mgr])
-		st, _, err := c.do(ctx, http.MethodPatch, "/Users/"+ids[u], []byte(body))
-		return expect(st, err, http.StatusOK, http.StatusNoContent)
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPatch, Path: "/Users/" + ids[u], Body: []byte(body)})
+		return expect(res, err, http.StatusOK, http.StatusNoContent)
 	})
 
 	groupIDs := make([]string, groups)
@@ -103,19 +107,20 @@ func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, 
 		name := fmt.Sprintf("group%d.%s", g, run)
 		if i%2 == 0 {
 			f := fmt.Sprintf("displayName eq %q", name)
-			st, _, err := c.do(ctx, http.MethodGet, "/Groups?excludedAttributes=members&filter="+url.QueryEscape(f), nil)
-			return expect(st, err, http.StatusOK)
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: "/Groups?excludedAttributes=members&filter=" + url.QueryEscape(f)})
+			return expect(res, err, http.StatusOK)
 		}
-		st, body, err := c.do(ctx, http.MethodPost, "/Groups", map[string]any{
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Groups", Body: map[string]any{
 			"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"},
 			"externalId":  fmt.Sprintf("ext-group-%s-%d", run, g),
 			"displayName": name,
-		})
-		if st, err = expect(st, err, http.StatusCreated); err != nil {
+		}})
+		st, err := expect(res, err, http.StatusCreated)
+		if err != nil {
 			return st, err
 		}
 		var created struct{ ID string }
-		if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
+		if err := json.Unmarshal(res.Body, &created); err != nil || created.ID == "" {
 			return st, errors.New("create response has no id")
 		}
 		groupIDs[g] = created.ID
@@ -148,11 +153,11 @@ func entraCycle(ctx context.Context, c *client, run string, o Options) (Report, 
 		for j, id := range b.members {
 			value[j] = map[string]any{"$ref": nil, "value": id}
 		}
-		st, _, err := c.do(ctx, http.MethodPatch, "/Groups/"+b.group, map[string]any{
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPatch, Path: "/Groups/" + b.group, Body: map[string]any{
 			"schemas":    []string{patchOpURN},
 			"Operations": []map[string]any{{"op": "Add", "path": "members", "value": value}},
-		})
-		return expect(st, err, http.StatusNoContent, http.StatusOK)
+		}})
+		return expect(res, err, http.StatusNoContent, http.StatusOK)
 	})
 	if err := ctx.Err(); err != nil {
 		return Report{}, err

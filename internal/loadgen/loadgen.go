@@ -1,6 +1,7 @@
 // Package loadgen drives a SCIM endpoint with provisioning-shaped load and
-// reports throughput and latency percentiles. It talks plain HTTP, so it
-// measures Roster or any other SCIM server the same way. Every run is bounded
+// reports throughput and latency percentiles. It talks plain HTTP through
+// internal/scimclient, with raw bodies and retries off, so it measures
+// Roster or any other SCIM server the same way. Every run is bounded
 // by a request count and a duration and stops by itself.
 package loadgen
 
@@ -12,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rosterhq/roster/internal/scimclient"
 )
 
 // Options configure a run.
@@ -81,41 +83,6 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// client is a minimal SCIM client for the load scenarios.
-type client struct {
-	base  string
-	token string
-	http  *http.Client
-}
-
-func (c *client) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if raw, ok := body.([]byte); ok {
-		rd = bytes.NewReader(raw)
-	} else if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
 // Run runs one scenario.
 func Run(ctx context.Context, o Options) (Report, error) {
 	if o.N <= 0 {
@@ -127,23 +94,23 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.Duration <= 0 {
 		o.Duration = time.Minute
 	}
-	if o.Client == nil {
-		o.Client = &http.Client{
-			Timeout: 30 * time.Second,
-			Transport: &http.Transport{
-				MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency * 2,
-				IdleConnTimeout: 30 * time.Second,
-			},
-		}
+	// A retry would hide what the server did and skew the latencies, so
+	// every request is sent once; the idle pool holds a connection for
+	// each worker, so that connections are reused.
+	c, err := scimclient.New(o.URL, scimclient.Options{
+		Token: o.Token, HTTPClient: o.Client, Retry: scimclient.NoRetry,
+		Timeout: 30 * time.Second, MaxIdleConnsPerHost: o.Concurrency * 2,
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("bench: %w", err)
 	}
-	c := &client{base: strings.TrimRight(o.URL, "/"), token: o.Token, http: o.Client}
 	run := runID()
 	var work func(ctx context.Context, i int) (int, error)
 	switch o.Scenario {
 	case "create-users":
 		work = func(ctx context.Context, i int) (int, error) {
-			st, _, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, i))
-			return expect(st, err, http.StatusCreated)
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Users", Body: userJSON(run, i)})
+			return expect(res, err, http.StatusCreated)
 		}
 	case "lookup":
 		seed := max(o.Seed, 1000)
@@ -161,11 +128,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			default:
 				f = fmt.Sprintf(`emails[type eq "work"].value eq %q`, workEmail(u))
 			}
-			st, body, err := c.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(f), nil)
-			if st, err = expect(st, err, http.StatusOK); err != nil {
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: "/Users?filter=" + url.QueryEscape(f)})
+			st, err := expect(res, err, http.StatusOK)
+			if err != nil {
 				return st, err
 			}
-			if !bytes.Contains(body, []byte(`"totalResults":1`)) {
+			if !bytes.Contains(res.Body, []byte(`"totalResults":1`)) {
 				return st, errors.New("lookup did not find exactly one user")
 			}
 			return st, nil
@@ -177,8 +145,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return Report{}, err
 		}
 		work = func(ctx context.Context, i int) (int, error) {
-			st, _, err := c.do(ctx, http.MethodPatch, "/Users/"+ids[i%seed], entraUserPatch(run, i))
-			return expect(st, err, http.StatusOK, http.StatusNoContent)
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPatch, Path: "/Users/" + ids[i%seed], Body: entraUserPatch(run, i)})
+			return expect(res, err, http.StatusOK, http.StatusNoContent)
 		}
 	case "entra-cycle":
 		return entraCycle(ctx, c, run, o)
@@ -188,8 +156,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return Report{}, err
 		}
 		work = func(ctx context.Context, i int) (int, error) {
-			st, _, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/Users?startIndex=%d&count=100", 1+(i*100)%seed), nil)
-			return expect(st, err, http.StatusOK)
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: fmt.Sprintf("/Users?startIndex=%d&count=100", 1+(i*100)%seed)})
+			return expect(res, err, http.StatusOK)
 		}
 	case "group-membership":
 		seed := max(o.Seed, 1000)
@@ -197,25 +165,25 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if err != nil {
 			return Report{}, err
 		}
-		st, body, err := c.do(ctx, http.MethodPost, "/Groups", map[string]any{
+		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Groups", Body: map[string]any{
 			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "bench-" + run,
-		})
-		if _, err := expect(st, err, http.StatusCreated); err != nil {
+		}})
+		if _, err := expect(res, err, http.StatusCreated); err != nil {
 			return Report{}, fmt.Errorf("create group: %w", err)
 		}
 		var g struct{ ID string }
-		_ = json.Unmarshal(body, &g)
+		_ = json.Unmarshal(res.Body, &g)
 		batches := (len(ids) + 99) / 100
 		change := func(ctx context.Context, op string, b int) (int, error) {
 			members := make([]map[string]string, 0, 100)
 			for _, id := range ids[b*100 : min(len(ids), b*100+100)] {
 				members = append(members, map[string]string{"value": id})
 			}
-			st, _, err := c.do(ctx, http.MethodPatch, "/Groups/"+g.ID, map[string]any{
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPatch, Path: "/Groups/" + g.ID, Body: map[string]any{
 				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
 				"Operations": []map[string]any{{"op": op, "path": "members", "value": members}},
-			})
-			return expect(st, err, http.StatusNoContent, http.StatusOK)
+			}})
+			return expect(res, err, http.StatusNoContent, http.StatusOK)
 		}
 		// Fill the group with every seeded user first (not measured), so
 		// the measured changes hit a group of --seed members.
@@ -239,14 +207,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return measure(ctx, o, work), nil
 }
 
-func expect(st int, err error, ok ...int) (int, error) {
+// expect returns the status of a response and an error unless it is one
+// of ok; the status is 0 when no response came.
+func expect(res *scimclient.Response, err error, ok ...int) (int, error) {
 	if err != nil {
-		return st, err
+		return 0, err
 	}
-	if !slices.Contains(ok, st) {
-		return st, fmt.Errorf("status %d", st)
+	if !slices.Contains(ok, res.Status) {
+		return res.Status, fmt.Errorf("status %d", res.Status)
 	}
-	return st, nil
+	return res.Status, nil
 }
 
 // measure runs work(i) for i in [0, N) on Concurrency workers, stopping early
@@ -367,16 +337,17 @@ func workEmail(u map[string]any) string {
 
 // seedUsers creates the users the read scenarios query and returns their
 // ids, in creation order.
-func seedUsers(ctx context.Context, c *client, run string, n, conc int) ([]string, error) {
+func seedUsers(ctx context.Context, c *scimclient.Client, run string, n, conc int) ([]string, error) {
 	ids := make([]string, n)
 	rep := measure(ctx, Options{Scenario: "seed", N: n, Concurrency: max(conc, 16), Duration: time.Hour},
 		func(ctx context.Context, i int) (int, error) {
-			st, body, err := c.do(ctx, http.MethodPost, "/Users", userJSON(run, i))
-			if st, err = expect(st, err, http.StatusCreated); err != nil {
+			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Users", Body: userJSON(run, i)})
+			st, err := expect(res, err, http.StatusCreated)
+			if err != nil {
 				return st, err
 			}
 			var u struct{ ID string }
-			if err := json.Unmarshal(body, &u); err != nil || u.ID == "" {
+			if err := json.Unmarshal(res.Body, &u); err != nil || u.ID == "" {
 				return st, fmt.Errorf("create response has no id: %v", err)
 			}
 			ids[i] = u.ID

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/rosterhq/roster/internal/scimclient"
 )
 
 // maxBody is how much of a request or response body a report keeps.
@@ -36,73 +37,72 @@ type response struct {
 	JSON   map[string]any
 }
 
-// client is a small SCIM client that remembers its last exchange, so that a
-// failed check can show what it sent and what came back.
+// client sends the checks' requests through the shared SCIM client and
+// remembers the last exchange, so that a failed check can show what it sent
+// and what came back. It is used by one check at a time.
 type client struct {
-	http  *http.Client
-	base  string
-	token string
+	sc *scimclient.Client
 
+	extra    []string // the extra headers of the request in flight
 	lastReq  *Request
 	lastResp *Response
+}
+
+// newClient returns a client for the Tenant URL. It never retries: a check
+// reports what the endpoint did the first time.
+func newClient(base, token string, hc *http.Client) (*client, error) {
+	c := &client{}
+	sc, err := scimclient.New(base, scimclient.Options{
+		Token:            token,
+		HTTPClient:       hc,
+		Retry:            scimclient.NoRetry,
+		MaxResponseBytes: 8 << 20,
+		Capture:          c.record,
+		CaptureLimit:     maxBody,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	c.sc = sc
+	return c, nil
+}
+
+// record keeps an exchange for the report. The report shows only the
+// headers a check set itself, not the client's standard ones.
+func (c *client) record(x scimclient.Exchange) {
+	c.lastReq = &Request{Method: x.Method, URL: x.URL, Body: x.RequestBody}
+	for i := 0; i+1 < len(c.extra); i += 2 {
+		if c.lastReq.Header == nil {
+			c.lastReq.Header = map[string]string{}
+		}
+		c.lastReq.Header[c.extra[i]] = c.extra[i+1]
+	}
+	c.lastResp = nil
+	if x.Err == nil {
+		c.lastResp = &Response{Status: x.Status, Body: x.ResponseBody}
+	}
 }
 
 // do sends a request to the Tenant URL plus path. body is sent as is when it
 // is a string and as JSON otherwise; headers are name, value pairs.
 func (c *client) do(ctx context.Context, method, path string, body any, headers ...string) (*response, error) {
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			return nil, err
-		}
-	}
-	url := c.base + path
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/scim+json")
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	c.lastReq = &Request{Method: method, URL: url, Body: truncate(raw)}
-	c.lastResp = nil
+	var h http.Header
 	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-		if c.lastReq.Header == nil {
-			c.lastReq.Header = map[string]string{}
+		if h == nil {
+			h = http.Header{}
 		}
-		c.lastReq.Header[headers[i]] = headers[i+1]
+		h.Set(headers[i], headers[i+1])
 	}
-	res, err := c.http.Do(req)
+	c.extra = headers
+	res, err := c.sc.Do(ctx, scimclient.Request{Method: method, Path: path, Body: body, Header: h})
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
-	}
-	c.lastResp = &Response{Status: res.StatusCode, Body: truncate(b)}
-	r := &response{Status: res.StatusCode, Header: res.Header, Body: b}
-	if len(bytes.TrimSpace(b)) > 0 {
-		_ = json.Unmarshal(b, &r.JSON)
+	r := &response{Status: res.Status, Header: res.Header, Body: res.Body}
+	if len(bytes.TrimSpace(res.Body)) > 0 {
+		_ = json.Unmarshal(res.Body, &r.JSON)
 	}
 	return r, nil
-}
-
-// truncate shortens a body for a report.
-func truncate(b []byte) string {
-	if len(b) <= maxBody {
-		return string(b)
-	}
-	return fmt.Sprintf("%s… (%d more bytes)", b[:maxBody], len(b)-maxBody)
 }
 
 // expect returns an error unless the response has one of the statuses.

@@ -116,12 +116,16 @@ func (rn *Runner) Run(ctx context.Context, profiles ...string) (*Report, error) 
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	c, err := newClient(rn.URL, rn.Token, hc)
+	if err != nil {
+		return nil, err
+	}
 	id := rn.RunID
 	if id == "" {
 		id = strings.ToLower(rand.Text()[:8])
 	}
 	r := &run{
-		c:      &client{http: hc, base: strings.TrimSuffix(rn.URL, "/"), token: rn.Token},
+		c:      c,
 		id:     id,
 		prefix: "roster-validate-" + id + "-",
 		vars:   map[string]string{},

@@ -7,7 +7,20 @@ package scimerr
 import (
 	"errors"
 	"fmt"
-	"net/http"
+)
+
+// The HTTP statuses the catalogue uses, as plain numbers (RFC 9110 §15) so
+// that the protocol core does not import net/http.
+const (
+	statusBadRequest            = 400
+	statusUnauthorized          = 401
+	statusForbidden             = 403
+	statusNotFound              = 404
+	statusMethodNotAllowed      = 405
+	statusConflict              = 409
+	statusPreconditionFailed    = 412
+	statusRequestEntityTooLarge = 413
+	statusNotImplemented        = 501
 )
 
 // Type is a scimType keyword of RFC 7644 §3.12 Table 9.
@@ -59,86 +72,86 @@ func As(err error) *Error {
 // InvalidFilter reports a filter that is malformed or names an attribute or
 // operator the resource does not support.
 func InvalidFilter(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeInvalidFilter, format, args...)
+	return New(statusBadRequest, TypeInvalidFilter, format, args...)
 }
 
 // InvalidSyntax reports a request body that cannot be parsed or violates the
 // schema's structure.
 func InvalidSyntax(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeInvalidSyntax, format, args...)
+	return New(statusBadRequest, TypeInvalidSyntax, format, args...)
 }
 
 // InvalidValue reports a missing required value or a value of the wrong type.
 func InvalidValue(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeInvalidValue, format, args...)
+	return New(statusBadRequest, TypeInvalidValue, format, args...)
 }
 
 // InvalidPath reports a PATCH path that is malformed or names no attribute.
 func InvalidPath(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeInvalidPath, format, args...)
+	return New(statusBadRequest, TypeInvalidPath, format, args...)
 }
 
 // NoTarget reports a PATCH path that selects nothing where a target is required.
 func NoTarget(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeNoTarget, format, args...)
+	return New(statusBadRequest, TypeNoTarget, format, args...)
 }
 
 // Mutability reports an attempt to change a readOnly or immutable attribute.
 func Mutability(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeMutability, format, args...)
+	return New(statusBadRequest, TypeMutability, format, args...)
 }
 
 // TooMany reports a query that would return more results than the server allows.
 func TooMany(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeTooMany, format, args...)
+	return New(statusBadRequest, TypeTooMany, format, args...)
 }
 
 // Uniqueness reports a value that clashes with another resource's unique value.
 func Uniqueness(format string, args ...any) *Error {
-	return New(http.StatusConflict, TypeUniqueness, format, args...)
+	return New(statusConflict, TypeUniqueness, format, args...)
 }
 
 // InvalidVersion reports an unsupported SCIM protocol version.
 func InvalidVersion(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, TypeInvalidVers, format, args...)
+	return New(statusBadRequest, TypeInvalidVers, format, args...)
 }
 
 // BadRequest reports a malformed request with no more specific scimType.
 func BadRequest(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, "", format, args...)
+	return New(statusBadRequest, "", format, args...)
 }
 
 // NotFound reports an unknown resource or endpoint.
 func NotFound(format string, args ...any) *Error {
-	return New(http.StatusNotFound, "", format, args...)
+	return New(statusNotFound, "", format, args...)
 }
 
 // PreconditionFailed reports an If-Match version that does not match.
 func PreconditionFailed(format string, args ...any) *Error {
-	return New(http.StatusPreconditionFailed, "", format, args...)
+	return New(statusPreconditionFailed, "", format, args...)
 }
 
 // Unauthorized reports a missing or invalid credential.
 func Unauthorized(format string, args ...any) *Error {
-	return New(http.StatusUnauthorized, "", format, args...)
+	return New(statusUnauthorized, "", format, args...)
 }
 
 // Forbidden reports a credential that may not perform the request.
 func Forbidden(format string, args ...any) *Error {
-	return New(http.StatusForbidden, "", format, args...)
+	return New(statusForbidden, "", format, args...)
 }
 
 // PayloadTooLarge reports a body over the advertised limit.
 func PayloadTooLarge(format string, args ...any) *Error {
-	return New(http.StatusRequestEntityTooLarge, "", format, args...)
+	return New(statusRequestEntityTooLarge, "", format, args...)
 }
 
 // NotImplemented reports a feature the service provider does not support.
 func NotImplemented(format string, args ...any) *Error {
-	return New(http.StatusNotImplemented, "", format, args...)
+	return New(statusNotImplemented, "", format, args...)
 }
 
 // MethodNotAllowed reports an HTTP method the endpoint does not support.
 func MethodNotAllowed(format string, args ...any) *Error {
-	return New(http.StatusMethodNotAllowed, "", format, args...)
+	return New(statusMethodNotAllowed, "", format, args...)
 }
