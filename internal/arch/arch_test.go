@@ -83,6 +83,7 @@ func layerOf(p string) int {
 // pkg is one package of the module, as its non-test files are.
 type pkg struct {
 	imports map[string]bool // Roster packages it imports, module-relative
+	others  map[string]bool // other packages it imports: the standard library and modules
 	writes  []string        // positions where it names store.Writer or a part of it
 }
 
@@ -122,13 +123,14 @@ func load(t *testing.T) map[string]*pkg {
 		}
 		p := pkgs[rel]
 		if p == nil {
-			p = &pkg{imports: map[string]bool{}}
+			p = &pkg{imports: map[string]bool{}, others: map[string]bool{}}
 			pkgs[rel] = p
 		}
 		storeName := ""
 		for _, imp := range f.Imports {
 			ip, _ := strconv.Unquote(imp.Path.Value)
 			if ip != module && !strings.HasPrefix(ip, module+"/") {
+				p.others[ip] = true
 				continue
 			}
 			r := strings.TrimPrefix(strings.TrimPrefix(ip, module), "/")
@@ -187,6 +189,14 @@ func TestLayers(t *testing.T) {
 				if imp == to && !matches(name, to) && !slices.Contains(testOnly, name) {
 					t.Errorf("%s imports %s, which only tests may use", show(name), imp)
 				}
+			}
+		}
+		for _, imp := range sortedKeys(p.others) {
+			if matches(name, "internal/scim/") && (imp == "net/http" || strings.HasPrefix(imp, "net/http/")) {
+				t.Errorf("%s imports %s: the protocol core does not speak HTTP", name, imp)
+			}
+			if matches(name, "internal/scimclient") && strings.Contains(strings.Split(imp, "/")[0], ".") {
+				t.Errorf("%s imports %s: the SCIM client imports only the standard library and the protocol core", name, imp)
 			}
 		}
 		if len(p.writes) > 0 && !slices.ContainsFunc(writers, func(w string) bool { return matches(name, w) }) {
