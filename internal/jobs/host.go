@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -63,12 +64,15 @@ type Host struct {
 	delivery  *DeliveryStore
 	closeOnce sync.Once
 
-	mu       sync.Mutex
+	// client is set once, under mu, and read without it: workers ask for
+	// it while Stop waits for them.
+	client atomic.Pointer[river.Client[*sql.Tx]]
+
+	mu       sync.Mutex // guards the registrations, building and running
 	workers  *river.Workers
 	nWorkers int
 	queues   map[string]river.QueueConfig
 	periodic []*river.PeriodicJob
-	client   *river.Client[*sql.Tx]
 	running  bool
 }
 
@@ -213,7 +217,7 @@ func AddWorker[T river.JobArgs](h *Host, w river.Worker[T]) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var args T
-	if h.client != nil {
+	if h.client.Load() != nil {
 		return fmt.Errorf("jobs: add worker %q: %w", args.Kind(), errBuilt)
 	}
 	if err := river.AddWorkerSafely(h.workers, w); err != nil {
@@ -232,7 +236,7 @@ func AddWorker[T river.JobArgs](h *Host, w river.Worker[T]) error {
 func (h *Host) AddQueue(name string, q river.QueueConfig) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.client != nil {
+	if h.client.Load() != nil {
 		return fmt.Errorf("jobs: add queue %q: %w", name, errBuilt)
 	}
 	if _, dup := h.queues[name]; dup {
@@ -248,7 +252,7 @@ func (h *Host) AddQueue(name string, q river.QueueConfig) error {
 func (h *Host) AddPeriodicJob(j *river.PeriodicJob) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.client != nil {
+	if h.client.Load() != nil {
 		return fmt.Errorf("jobs: add periodic job: %w", errBuilt)
 	}
 	h.periodic = append(h.periodic, j)
@@ -260,14 +264,17 @@ func (h *Host) AddPeriodicJob(j *river.PeriodicJob) error {
 // or not the host was started, so a process that never calls Start (the
 // CLI) can still queue work for the nodes that run.
 func (h *Host) Client() (*river.Client[*sql.Tx], error) {
+	if c := h.client.Load(); c != nil {
+		return c, nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.buildLocked()
 }
 
 func (h *Host) buildLocked() (*river.Client[*sql.Tx], error) {
-	if h.client != nil {
-		return h.client, nil
+	if c := h.client.Load(); c != nil {
+		return c, nil
 	}
 	cfg := &river.Config{
 		Logger:                      slog.New(minLevel{h.log.Handler(), slog.LevelWarn}).With("component", "river"),
@@ -285,7 +292,9 @@ func (h *Host) buildLocked() (*river.Client[*sql.Tx], error) {
 		cfg.Queues = make(map[string]river.QueueConfig, len(h.queues))
 		cooldown := river.FetchCooldownDefault
 		for name, q := range h.queues {
-			q.FetchCooldown = cmpOr(q.FetchCooldown, river.FetchCooldownDefault)
+			// A queue that polls more often than river's default cooldown
+			// cools down no longer than it polls.
+			q.FetchCooldown = cmpOr(q.FetchCooldown, cmpOr(min(q.FetchPollInterval, river.FetchCooldownDefault), river.FetchCooldownDefault))
 			q.FetchPollInterval = cmpOr(q.FetchPollInterval, max(river.FetchPollIntervalDefault, q.FetchCooldown))
 			cfg.Queues[name] = q
 			cooldown = min(cooldown, q.FetchCooldown)
@@ -300,7 +309,7 @@ func (h *Host) buildLocked() (*river.Client[*sql.Tx], error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
-	h.client = client
+	h.client.Store(client)
 	return client, nil
 }
 
@@ -342,15 +351,17 @@ func (h *Host) Start(ctx context.Context) error {
 // still queued stays in the jobs database for the next Start.
 func (h *Host) Stop(ctx context.Context) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.running {
+	running := h.running
+	h.running = false
+	h.mu.Unlock()
+	if !running {
 		return nil
 	}
-	h.running = false
-	if err := h.client.Stop(ctx); err != nil {
+	client := h.client.Load()
+	if err := client.Stop(ctx); err != nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if herr := h.client.StopAndCancel(hctx); herr != nil {
+		if herr := client.StopAndCancel(hctx); herr != nil {
 			return fmt.Errorf("jobs: stop river: %w", errors.Join(err, herr))
 		}
 		return fmt.Errorf("jobs: stop river: %w", err)

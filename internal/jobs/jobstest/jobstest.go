@@ -37,6 +37,8 @@ func RunTests(t *testing.T, newHost func(t *testing.T) *jobs.Host) {
 		{"TxRollback", testTxRollback},
 		{"WorkJob", testWorkJob},
 		{"WorkerOwnRetry", testWorkerOwnRetry},
+		{"StopWaitsForRunningJob", testStopWaits},
+		{"PeriodicJob", testPeriodicJob},
 		{"RegisterAfterBuild", testRegisterAfterBuild},
 		{"CursorCompareAndSwap", testCursor},
 		{"InsertAndList", testInsertAndList},
@@ -144,6 +146,10 @@ type workWorker struct {
 	h         *jobs.Host
 	failUntil int
 	attempts  chan int
+	// hold, when set, keeps each job running until it is closed; the job
+	// then asks the host for its client, as webhook's worker does to chain
+	// a lane's next job.
+	hold chan struct{}
 }
 
 func (w *workWorker) Timeout(*river.Job[workArgs]) time.Duration { return 5 * time.Second }
@@ -154,6 +160,12 @@ func (w *workWorker) Work(ctx context.Context, job *river.Job[workArgs]) error {
 	w.attempts <- job.Attempt
 	if job.Attempt < w.failUntil {
 		return fmt.Errorf("attempt %d fails", job.Attempt)
+	}
+	if w.hold != nil {
+		<-w.hold
+		if _, err := w.h.Client(); err != nil {
+			return err
+		}
 	}
 	return w.h.Tx(ctx, func(tx *sql.Tx) error {
 		if err := w.h.Deliveries().AdvanceCursor(ctx, tx, job.Args.Endpoint, "", false, "done"); err != nil {
@@ -166,9 +178,12 @@ func (w *workWorker) Work(ctx context.Context, job *river.Job[workArgs]) error {
 
 // startWorker registers a workWorker and its queue on h and starts h,
 // stopped when the test ends.
-func startWorker(t *testing.T, h *jobs.Host, failUntil int) *workWorker {
+func startWorker(t *testing.T, h *jobs.Host, failUntil int, edit ...func(*workWorker)) *workWorker {
 	t.Helper()
 	w := &workWorker{h: h, failUntil: failUntil, attempts: make(chan int, 10)}
+	for _, f := range edit {
+		f(w)
+	}
 	require.NoError(t, jobs.AddWorker(h, w))
 	require.NoError(t, h.AddQueue("jobstest", river.QueueConfig{
 		MaxWorkers: 2, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
@@ -234,6 +249,70 @@ func testWorkerOwnRetry(t *testing.T, h *jobs.Host) {
 	require.Equal(t, 1, <-w.attempts)
 	require.Equal(t, 2, <-w.attempts)
 	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+// testStopWaits: Stop lets a running job finish, even one that uses the
+// host while Stop waits for it.
+func testStopWaits(t *testing.T, h *jobs.Host) {
+	hold := make(chan struct{})
+	w := startWorker(t, h, 0, func(w *workWorker) { w.hold = hold })
+	id := insertJob(t, h, "ep")
+	require.Equal(t, 1, <-w.attempts)
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- h.Stop(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond) // Stop is waiting for the job
+	close(hold)
+	select {
+	case err := <-stopped:
+		require.NoError(t, err)
+	case <-time.After(8 * time.Second):
+		t.Fatal("Stop did not return after the running job finished")
+	}
+	waitCompleted(t, h, id, "ep")
+}
+
+// periodicArgs is the job of testPeriodicJob.
+type periodicArgs struct{}
+
+func (periodicArgs) Kind() string { return "jobstest_periodic" }
+
+type periodicWorker struct {
+	river.WorkerDefaults[periodicArgs]
+	ran chan struct{}
+}
+
+func (w *periodicWorker) Work(context.Context, *river.Job[periodicArgs]) error {
+	select {
+	case w.ran <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// testPeriodicJob: a registered periodic job is inserted by the elected
+// leader and worked.
+func testPeriodicJob(t *testing.T, h *jobs.Host) {
+	w := &periodicWorker{ran: make(chan struct{}, 1)}
+	require.NoError(t, jobs.AddWorker(h, w))
+	require.NoError(t, h.AddQueue(river.QueueDefault, river.QueueConfig{MaxWorkers: 1, FetchPollInterval: 50 * time.Millisecond}))
+	require.NoError(t, h.AddPeriodicJob(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return periodicArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "jobstest", RunOnStart: true})))
+	require.NoError(t, h.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, h.Stop(ctx))
+	})
+	select {
+	case <-w.ran:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the periodic job did not run")
+	}
 }
 
 func testRegisterAfterBuild(t *testing.T, h *jobs.Host) {
