@@ -121,13 +121,12 @@ type Roster struct {
 	Feed *feed.Feed
 	// Webhooks delivers events to the tenants' endpoints once Run starts it.
 	Webhooks *webhook.Service
-	// Jobs is the jobs host: the jobs database and the river client that
-	// webhook delivery (and later the provisioning engine) registers its
-	// workers on. Run starts it.
-	Jobs *jobs.Host
-
 	cfg   Config
 	store store.Store
+	// jobs is the jobs host: the jobs database and the one river client.
+	// Services register their workers on it in New (webhook delivery now,
+	// the provisioning engine next), before Run starts it.
+	jobs *jobs.Host
 }
 
 // Close stops the background work of the services, ends long polls and
@@ -135,7 +134,7 @@ type Roster struct {
 func (r *Roster) Close() {
 	r.Feed.Close()
 	r.Tenants.Close()
-	if err := r.Jobs.Close(); err != nil {
+	if err := r.jobs.Close(); err != nil {
 		r.cfg.Logger.Warn("close the jobs database", "err", err)
 	}
 }
@@ -163,13 +162,13 @@ func (r *Roster) Run(ctx context.Context) {
 	// The jobs host first, so that webhook lanes are worked as soon as the
 	// dispatcher fills them; it stops after the dispatcher, letting
 	// deliveries in flight finish.
-	if err := r.Jobs.Start(ctx); err != nil {
+	if err := r.jobs.Start(ctx); err != nil {
 		log.Error("background jobs did not start; webhook deliveries wait in the jobs database until they do", "err", err)
 	} else {
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if err := r.Jobs.Stop(sctx); err != nil {
+			if err := r.jobs.Stop(sctx); err != nil {
 				log.Warn("stop background jobs", "err", err)
 			}
 		}()
@@ -298,7 +297,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		Jobs: host, cfg: cfg, store: st,
+		cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 

@@ -232,7 +232,8 @@ func AddWorker[T river.JobArgs](h *Host, w river.Worker[T]) error {
 // time between two fetches (and so the pause between a job and one it
 // chains), FetchPollInterval how often the queue looks for jobs that no
 // notification announced (every new job on SQLite, where river only
-// polls). Zero durations take river's defaults (100ms and 1s).
+// polls). Zero durations take river's defaults (100ms, or the poll
+// interval if that is shorter, and 1s).
 func (h *Host) AddQueue(name string, q river.QueueConfig) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -292,10 +293,16 @@ func (h *Host) buildLocked() (*river.Client[*sql.Tx], error) {
 		cfg.Queues = make(map[string]river.QueueConfig, len(h.queues))
 		cooldown := river.FetchCooldownDefault
 		for name, q := range h.queues {
-			// A queue that polls more often than river's default cooldown
-			// cools down no longer than it polls.
-			q.FetchCooldown = cmpOr(q.FetchCooldown, cmpOr(min(q.FetchPollInterval, river.FetchCooldownDefault), river.FetchCooldownDefault))
-			q.FetchPollInterval = cmpOr(q.FetchPollInterval, max(river.FetchPollIntervalDefault, q.FetchCooldown))
+			if q.FetchCooldown <= 0 {
+				q.FetchCooldown = river.FetchCooldownDefault
+				if q.FetchPollInterval > 0 {
+					// River refuses a cooldown longer than the poll.
+					q.FetchCooldown = min(q.FetchCooldown, q.FetchPollInterval)
+				}
+			}
+			if q.FetchPollInterval <= 0 {
+				q.FetchPollInterval = max(river.FetchPollIntervalDefault, q.FetchCooldown)
+			}
 			cfg.Queues[name] = q
 			cooldown = min(cooldown, q.FetchCooldown)
 		}
@@ -311,14 +318,6 @@ func (h *Host) buildLocked() (*river.Client[*sql.Tx], error) {
 	}
 	h.client.Store(client)
 	return client, nil
-}
-
-// cmpOr is v, or def if v is not set.
-func cmpOr(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Start builds the river client if needed and starts it: its queues'

@@ -148,8 +148,8 @@ func New(host *jobs.Host, cfg Config) (*Service, error) {
 		cfg.Logger = discardLogger()
 	}
 	if cfg.Holder == "" {
-		host, _ := os.Hostname()
-		cfg.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), crand.Text()[:8])
+		name, _ := os.Hostname()
+		cfg.Holder = fmt.Sprintf("%s/%d/%s", name, os.Getpid(), crand.Text()[:8])
 	}
 	cfg.Timeout = orDefault(cfg.Timeout, DefaultTimeout)
 	cfg.RetryBase = orDefault(cfg.RetryBase, DefaultRetryBase)
