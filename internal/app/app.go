@@ -121,8 +121,9 @@ type Roster struct {
 	Feed *feed.Feed
 	// Webhooks delivers events to the tenants' endpoints once Run starts it.
 	Webhooks *webhook.Service
-	cfg      Config
-	store    store.Store
+
+	cfg   Config
+	store store.Store
 	// jobs is the jobs host: the jobs database and the one river client.
 	// Services register their workers on it in New (webhook delivery now,
 	// the provisioning engine next), before Run starts it.
