@@ -1,7 +1,10 @@
 // Package webhook delivers the events of Roster's transactional outbox
 // (store.EventStore) to each tenant's webhook endpoints
 // (store.WebhookStore): signed, in order per resource, at least once, with
-// retries and a dead letter. It runs on river (github.com/riverqueue/river).
+// retries and a dead letter. Its jobs run on river
+// (github.com/riverqueue/river) through the jobs host (internal/jobs),
+// Roster's one river client and jobs database: New registers the lane
+// worker and the webhook queue there.
 //
 // # Flow
 //
