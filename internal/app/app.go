@@ -21,6 +21,7 @@ import (
 	"github.com/rosterhq/roster/internal/background"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/adminhttp"
@@ -76,7 +77,7 @@ type Config struct {
 	// and outbox events are kept; 0 keeps them forever.
 	HistoryRetention, EventRetention time.Duration
 	// Webhook tunes webhook delivery; zero values take the package's
-	// defaults. Store, Jobs and Logger are filled in by New.
+	// defaults. Store and Logger are filled in by New.
 	Webhook webhook.Config
 }
 
@@ -124,30 +125,20 @@ type Roster struct {
 
 	cfg   Config
 	store store.Store
-	jobs  *webhook.Jobs
+	// jobs is the jobs host: the jobs database and the one river client.
+	// Services register their workers on it in New (webhook delivery now,
+	// the provisioning engine next), before Run starts it.
+	jobs *jobs.Host
 }
 
 // Close stops the background work of the services, ends long polls and
-// closes the webhook jobs database. Run must have returned.
+// closes the jobs database. Run must have returned.
 func (r *Roster) Close() {
 	r.Feed.Close()
 	r.Tenants.Close()
 	if err := r.jobs.Close(); err != nil {
-		r.cfg.Logger.Warn("close webhook jobs database", "err", err)
+		r.cfg.Logger.Warn("close the jobs database", "err", err)
 	}
-}
-
-// OpenJobs opens the webhook jobs database that goes with st: a file
-// beside a SQLite database (river's polling writes must not queue behind
-// SCIM writes on SQLite's single writer), the same database on PostgreSQL.
-func OpenJobs(ctx context.Context, st store.Store) (*webhook.Jobs, error) {
-	switch s := st.(type) {
-	case *sqlite.Store:
-		return webhook.OpenSQLiteJobs(ctx, webhook.SQLiteJobsPath(s.Path()))
-	case *postgres.Store:
-		return webhook.OpenPostgresJobs(ctx, s.Pool())
-	}
-	return nil, fmt.Errorf("no webhook jobs database for a %T", st)
 }
 
 // StatisticsEvery is how often one node refreshes the planner's statistics
@@ -170,6 +161,20 @@ const (
 // database.
 func (r *Roster) Run(ctx context.Context) {
 	log := r.cfg.Logger
+	// The jobs host first, so that webhook lanes are worked as soon as the
+	// dispatcher fills them; it stops after the dispatcher, letting
+	// deliveries in flight finish.
+	if err := r.jobs.Start(ctx); err != nil {
+		log.Error("background jobs did not start; webhook deliveries wait in the jobs database until they do", "err", err)
+	} else {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := r.jobs.Stop(sctx); err != nil {
+				log.Warn("stop background jobs", "err", err)
+			}
+		}()
+	}
 	if err := r.Webhooks.Start(ctx); err != nil {
 		log.Error("webhook delivery did not start; events stay in the outbox until it does", "err", err)
 	} else {
@@ -244,7 +249,8 @@ func (r *Roster) purgeOld(ctx context.Context) error {
 }
 
 // New assembles Roster's services and HTTP surface over st, opening the
-// webhook jobs database that goes with it.
+// jobs host that goes with it (see jobs.Open) and registering webhook
+// delivery on it.
 func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -270,15 +276,15 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		TenantFailures: guard.NewFailureLimiter(cfg.TenantAuthFailures, max(1, int(cfg.TenantAuthFailures))),
 		Requests:       guard.NewRateLimiter(), RequestRate: cfg.RateLimit,
 	}, dir, tenants)
-	jobs, err := OpenJobs(ctx, st)
+	host, err := jobs.Open(ctx, st, jobs.Config{Logger: cfg.Logger})
 	if err != nil {
-		return nil, fmt.Errorf("open webhook jobs database: %w", err)
+		return nil, err
 	}
 	wcfg := cfg.Webhook
-	wcfg.Store, wcfg.Jobs, wcfg.Logger = st, jobs, cfg.Logger
-	hooks, err := webhook.New(wcfg)
+	wcfg.Store, wcfg.Logger = st, cfg.Logger
+	hooks, err := webhook.New(host, wcfg)
 	if err != nil {
-		jobs.Close()
+		host.Close()
 		return nil, err
 	}
 	events := feed.New(st, dir.Committed, 0)
@@ -293,7 +299,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		cfg: cfg, store: st, jobs: jobs,
+		cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 

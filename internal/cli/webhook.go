@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/webhook"
 )
@@ -141,16 +141,16 @@ func eventsOf(ep store.WebhookEndpoint) string {
 	return strings.Join(ep.EventTypes, ",")
 }
 
-// withWebhooks runs fn with a webhook service over the jobs database that
-// goes with the store; it is not started, so it only reads and requeues
-// while `roster serve` (on the same database) delivers.
+// withWebhooks runs fn with a webhook service over the jobs host that goes
+// with the store; neither is started, so it only reads and requeues while
+// `roster serve` (on the same database) delivers.
 func withWebhooks(e *env, fn func(*webhook.Service) error) error {
-	jobs, err := app.OpenJobs(e.ctx, e.store)
+	host, err := jobs.Open(e.ctx, e.store, jobs.Config{})
 	if err != nil {
 		return err
 	}
-	defer jobs.Close()
-	s, err := webhook.New(webhook.Config{Store: e.store, Jobs: jobs})
+	defer host.Close()
+	s, err := webhook.New(host, webhook.Config{Store: e.store})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
@@ -47,11 +48,11 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	jobs, err := OpenSQLiteJobs(ctx, SQLiteJobsPath(path))
+	host, err := jobs.Open(ctx, st, jobs.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer jobs.Close()
+	defer host.Close()
 	if err := storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: testTenant, Name: testTenant}); err != nil {
 		b.Fatal(err)
 	}
@@ -87,8 +88,8 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 			b.Fatal(err)
 		}
 	}
-	s, err := New(Config{
-		Store: st, Jobs: jobs, Lanes: lanes, MaxBatch: maxBatch, Workers: lanes,
+	s, err := New(host, Config{
+		Store: st, Lanes: lanes, MaxBatch: maxBatch, Workers: lanes,
 		Logger: slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -96,12 +97,15 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 	}
 	b.ResetTimer()
 	start := time.Now()
+	if err := host.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
 	if err := s.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
 	for {
 		var n int
-		if err := jobs.db.QueryRowContext(ctx, "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'").Scan(&n); err != nil {
+		if err := host.DB().QueryRowContext(ctx, "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'").Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 		if n >= b.N {
@@ -112,6 +116,9 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if err := s.Stop(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := host.Stop(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
@@ -65,13 +66,10 @@ func TestCrashRecovery(t *testing.T) {
 	st, err = sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	jobs, err := OpenSQLiteJobs(ctx, SQLiteJobsPath(path))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, jobs.Close()) })
-	cfg := testConfig(t, st, jobs)
+	cfg := testConfig(t, st)
 	cfg.Holder = "crash-node" // the restarted node keeps its name
 	cfg.Timeout = time.Second
-	s := startService(t, cfg)
+	s := startService(t, openHost(t, st), cfg)
 	pending, err := allDeliveries(s, DeliveryQuery{Endpoint: "ep", State: StatePending})
 	require.NoError(t, err)
 	require.Len(t, pending, len(ids))
@@ -92,13 +90,14 @@ func TestCrashHelper(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
-	jobs, err := OpenSQLiteJobs(ctx, SQLiteJobsPath(path))
+	host, err := jobs.Open(ctx, st, jobs.Config{Logger: testLogger(t)})
 	require.NoError(t, err)
-	cfg := testConfig(t, st, jobs)
+	cfg := testConfig(t, st)
 	cfg.Holder = "crash-node"
 	cfg.Timeout = 10 * time.Second // outlives the kill
-	s, err := New(cfg)
+	s, err := New(host, cfg)
 	require.NoError(t, err)
+	require.NoError(t, host.Start(ctx))
 	require.NoError(t, s.Start(ctx))
 	time.Sleep(30 * time.Second) // killed long before
 	t.Error("the helper process was not killed")

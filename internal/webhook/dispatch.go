@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -130,7 +130,7 @@ func (s *Service) dispatchRound(ctx context.Context) (more bool, err error) {
 // to, and gives each lane that got work and has no job a river job. A crash
 // at any point therefore neither loses nor duplicates a delivery.
 func (s *Service) dispatchEndpoint(ctx context.Context, ep store.WebhookEndpoint) (more bool, err error) {
-	cur, known, err := s.cursor(ctx, ep.ID)
+	cur, known, err := s.deliveries.Cursor(ctx, ep.ID)
 	if err != nil {
 		return false, err
 	}
@@ -148,7 +148,7 @@ func (s *Service) dispatchEndpoint(ctx context.Context, ep store.WebhookEndpoint
 			types[t] = true
 		}
 	}
-	ds := make([]newDelivery, 0, len(events))
+	ds := make([]jobs.NewDelivery, 0, len(events))
 	for _, ev := range events {
 		// An endpoint gets the events from its creation on, and those of
 		// the types it subscribes to.
@@ -159,32 +159,22 @@ func (s *Service) dispatchEndpoint(ctx context.Context, ep store.WebhookEndpoint
 		if err != nil {
 			return false, fmt.Errorf("encode event %s: %w", ev.ID, err)
 		}
-		ds = append(ds, newDelivery{ev: ev, lane: laneOf(ev, s.cfg.Lanes), payload: payload})
+		ds = append(ds, jobs.NewDelivery{
+			Endpoint: ep.ID, Tenant: ep.Tenant, Lane: laneOf(ev, s.cfg.Lanes),
+			EventID: ev.ID, EventType: ev.Type, EventCursor: ev.Cursor, EventTime: ev.Time,
+			Payload: payload,
+		})
 	}
-	err = s.jobs.tx(ctx, func(tx *sql.Tx) error {
-		now := time.Now().UnixMicro()
-		var res sql.Result
-		if known {
-			res, err = tx.ExecContext(ctx, s.jobs.rebind(
-				"UPDATE webhook_cursors SET cursor = ?, updated = ? WHERE endpoint_id = ? AND cursor = ?"),
-				next, now, ep.ID, cur)
-		} else {
-			res, err = tx.ExecContext(ctx, s.jobs.rebind(
-				"INSERT INTO webhook_cursors (endpoint_id, cursor, updated) VALUES (?, ?, ?) ON CONFLICT (endpoint_id) DO NOTHING"),
-				ep.ID, next, now)
+	err = s.host.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.deliveries.AdvanceCursor(ctx, tx, ep.ID, cur, known, next); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("advance cursor: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return errCursorMoved
-		}
-		if err := s.insertDeliveries(ctx, tx, ep, ds, now); err != nil {
+		if err := s.deliveries.Insert(ctx, tx, ds); err != nil {
 			return err
 		}
 		lanes := make([]int, 0, len(ds))
 		for _, d := range ds {
-			lanes = append(lanes, d.lane)
+			lanes = append(lanes, d.Lane)
 		}
 		slices.Sort(lanes)
 		for _, lane := range slices.Compact(lanes) {
@@ -194,7 +184,7 @@ func (s *Service) dispatchEndpoint(ctx context.Context, ep store.WebhookEndpoint
 		}
 		return nil
 	})
-	if errors.Is(err, errCursorMoved) {
+	if errors.Is(err, jobs.ErrCursorMoved) {
 		// Another dispatcher moved the cursor; read on from there next time.
 		return true, nil
 	}
@@ -229,50 +219,6 @@ func encodeEvent(ev store.Event) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-var errCursorMoved = errors.New("cursor moved by another dispatcher")
-
-type newDelivery struct {
-	ev      store.Event
-	lane    int
-	payload []byte
-}
-
-// cursor returns the endpoint's dispatch cursor, and whether it has one.
-func (s *Service) cursor(ctx context.Context, endpoint string) (string, bool, error) {
-	var cur string
-	err := s.jobs.db.QueryRowContext(ctx, s.jobs.rebind("SELECT cursor FROM webhook_cursors WHERE endpoint_id = ?"), endpoint).Scan(&cur)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("read cursor: %w", err)
-	}
-	return cur, true, nil
-}
-
-// insertDeliveries inserts pending deliveries, several rows a statement.
-func (s *Service) insertDeliveries(ctx context.Context, tx *sql.Tx, ep store.WebhookEndpoint, ds []newDelivery, now int64) error {
-	const cols, perStmt = 9, 50
-	for len(ds) > 0 {
-		chunk := ds[:min(len(ds), perStmt)]
-		ds = ds[len(chunk):]
-		var q strings.Builder
-		q.WriteString("INSERT INTO webhook_deliveries (endpoint_id, tenant, lane, event_id, event_type, event_cursor, event_time, payload, created) VALUES ")
-		args := make([]any, 0, cols*len(chunk))
-		for i, d := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ep.ID, ep.Tenant, d.lane, d.ev.ID, d.ev.Type, d.ev.Cursor, d.ev.Time.UnixMicro(), string(d.payload), now)
-		}
-		if _, err := tx.ExecContext(ctx, s.jobs.rebind(q.String()), args...); err != nil {
-			return fmt.Errorf("insert deliveries: %w", err)
-		}
-	}
-	return nil
-}
-
 // laneOf is the lane of an event: a hash of its resource, so that the
 // events of one resource are delivered in order, one after another.
 func laneOf(ev store.Event, lanes int) int {
@@ -291,24 +237,21 @@ func laneOf(ev store.Event, lanes int) int {
 // than a live job can (its process died); otherwise a recorded job is
 // trusted.
 func (s *Service) ensureLaneJob(ctx context.Context, tx *sql.Tx, endpoint string, lane int, check bool) (bool, error) {
-	if _, err := tx.ExecContext(ctx, s.jobs.rebind(
-		"INSERT INTO webhook_lanes (endpoint_id, lane) VALUES (?, ?) ON CONFLICT (endpoint_id, lane) DO NOTHING"),
-		endpoint, lane); err != nil {
-		return false, fmt.Errorf("insert lane: %w", err)
+	l, _, err := s.deliveries.LockLane(ctx, tx, endpoint, lane, true)
+	if err != nil {
+		return false, err
 	}
-	var jobID sql.NullInt64
-	if err := tx.QueryRowContext(ctx, s.jobs.rebind(
-		"SELECT job_id FROM webhook_lanes WHERE endpoint_id = ? AND lane = ?"+s.jobs.forUpdate()),
-		endpoint, lane).Scan(&jobID); err != nil {
-		return false, fmt.Errorf("lock lane: %w", err)
-	}
-	if jobID.Valid {
+	if l.JobID != 0 {
 		if !check {
 			return false, nil
 		}
-		job, err := s.client.JobGetTx(ctx, tx, jobID.Int64)
+		client, err := s.host.Client()
+		if err != nil {
+			return false, err
+		}
+		job, err := client.JobGetTx(ctx, tx, l.JobID)
 		if err != nil && !errors.Is(err, river.ErrNotFound) {
-			return false, fmt.Errorf("get lane job: %w", err)
+			return false, fmt.Errorf("get job of webhook lane %s/%d: %w", endpoint, lane, err)
 		}
 		if err == nil && s.jobLive(job) {
 			return false, nil
@@ -323,23 +266,23 @@ func (s *Service) ensureLaneJob(ctx context.Context, tx *sql.Tx, endpoint string
 // insertLaneJob inserts the lane's next job in tx and records it as the
 // lane's job.
 func (s *Service) insertLaneJob(ctx context.Context, tx *sql.Tx, endpoint string, lane int) error {
-	res, err := s.client.InsertTx(ctx, tx, laneArgs{Endpoint: endpoint, Lane: lane}, &river.InsertOpts{Queue: queueName})
+	client, err := s.host.Client()
 	if err != nil {
-		return fmt.Errorf("insert lane job: %w", err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.jobs.rebind(
-		"UPDATE webhook_lanes SET job_id = ? WHERE endpoint_id = ? AND lane = ?"),
-		res.Job.ID, endpoint, lane); err != nil {
-		return fmt.Errorf("record lane job: %w", err)
+	res, err := client.InsertTx(ctx, tx, laneArgs{Endpoint: endpoint, Lane: lane}, nil)
+	if err != nil {
+		return fmt.Errorf("insert job of webhook lane %s/%d: %w", endpoint, lane, err)
 	}
-	return nil
+	return s.deliveries.SetLaneJob(ctx, tx, endpoint, lane, res.Job.ID)
 }
 
 // jobLive reports whether a lane's job will still run: it is not finalised,
 // and if running, its process has not been silent for longer than a job
 // may run (after a crash it stays "running" until river's rescuer, which
-// looks only every 30 seconds, retries it; when it then runs, it finds the
-// lane no longer its own and ends).
+// looks only every 30 seconds and only after the jobs host's
+// RescueStuckJobsAfter, retries it; when it then runs, it finds the lane no
+// longer its own and ends).
 func (s *Service) jobLive(job *rivertype.JobRow) bool {
 	switch job.State {
 	case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
@@ -364,58 +307,50 @@ func (s *Service) repair(ctx context.Context) error {
 	for _, ep := range eps {
 		enabled[ep.ID] = !ep.Disabled
 	}
-	rows, err := s.jobs.db.QueryContext(ctx, `SELECT l.endpoint_id, l.lane, l.job_id FROM webhook_lanes l
-		WHERE EXISTS (SELECT 1 FROM webhook_deliveries d
-			WHERE d.endpoint_id = l.endpoint_id AND d.lane = l.lane AND d.state = 'pending')`)
+	withWork, err := s.deliveries.LanesWithWork(ctx)
 	if err != nil {
-		return fmt.Errorf("find lanes with work: %w", err)
+		return err
 	}
-	type laneRef struct {
-		endpoint string
-		lane     int
-		job      sql.NullInt64
-	}
-	var lanes []laneRef
-	var ids []int64
-	for rows.Next() {
-		var l laneRef
-		if err := rows.Scan(&l.endpoint, &l.lane, &l.job); err != nil {
-			rows.Close()
-			return fmt.Errorf("find lanes with work: %w", err)
-		}
-		if !enabled[l.endpoint] {
+	var (
+		lanes []jobs.Lane
+		ids   []int64
+	)
+	for _, l := range withWork {
+		if !enabled[l.Endpoint] {
 			continue
 		}
 		lanes = append(lanes, l)
-		if l.job.Valid {
-			ids = append(ids, l.job.Int64)
+		if l.JobID != 0 {
+			ids = append(ids, l.JobID)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("find lanes with work: %w", err)
 	}
 	live := make(map[int64]bool, len(ids))
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		res, err := s.client.JobList(ctx, river.NewJobListParams().IDs(chunk...).First(len(chunk)))
+	if len(ids) > 0 {
+		client, err := s.host.Client()
 		if err != nil {
-			return fmt.Errorf("list lane jobs: %w", err)
+			return err
 		}
-		for _, j := range res.Jobs {
-			live[j.ID] = s.jobLive(j)
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), 500)]
+			ids = ids[len(chunk):]
+			res, err := client.JobList(ctx, river.NewJobListParams().IDs(chunk...).First(len(chunk)))
+			if err != nil {
+				return fmt.Errorf("list webhook lane jobs: %w", err)
+			}
+			for _, j := range res.Jobs {
+				live[j.ID] = s.jobLive(j)
+			}
 		}
 	}
 	var errs []error
 	for _, l := range lanes {
-		if l.job.Valid && live[l.job.Int64] {
+		if l.JobID != 0 && live[l.JobID] {
 			continue
 		}
-		err := s.jobs.tx(ctx, func(tx *sql.Tx) error {
-			inserted, err := s.ensureLaneJob(ctx, tx, l.endpoint, l.lane, true)
+		err := s.host.Tx(ctx, func(tx *sql.Tx) error {
+			inserted, err := s.ensureLaneJob(ctx, tx, l.Endpoint, l.Lane, true)
 			if inserted {
-				s.log.Info("webhook lane had no live job; gave it a new one", "endpoint", l.endpoint, "lane", l.lane)
+				s.log.Info("webhook lane had no live job; gave it a new one", "endpoint", l.Endpoint, "lane", l.Lane)
 			}
 			return err
 		})
@@ -429,32 +364,16 @@ func (s *Service) repair(ctx context.Context) error {
 // purge deletes delivered deliveries older than the retention, a batch at
 // a time.
 func (s *Service) purge(ctx context.Context) error {
-	before := time.Now().Add(-s.cfg.Retention).UnixMicro()
+	const batch = 1000
+	before := time.Now().Add(-s.cfg.Retention)
 	for range 100 {
-		res, err := s.jobs.db.ExecContext(ctx, s.jobs.rebind(`DELETE FROM webhook_deliveries WHERE id IN (
-			SELECT id FROM webhook_deliveries WHERE state = 'delivered' AND created < ? LIMIT 1000)`), before)
+		n, err := s.deliveries.Purge(ctx, before, batch)
 		if err != nil {
-			return fmt.Errorf("purge deliveries: %w", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n < 1000 {
+		if n < batch {
 			return nil
 		}
-	}
-	return nil
-}
-
-// tx runs fn in a transaction of the jobs database.
-func (j *Jobs) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

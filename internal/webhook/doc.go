@@ -1,7 +1,10 @@
 // Package webhook delivers the events of Roster's transactional outbox
 // (store.EventStore) to each tenant's webhook endpoints
 // (store.WebhookStore): signed, in order per resource, at least once, with
-// retries and a dead letter. It runs on river (github.com/riverqueue/river).
+// retries and a dead letter. Its jobs run on river
+// (github.com/riverqueue/river) through the jobs host (internal/jobs),
+// Roster's one river client and jobs database: New registers the lane
+// worker and the webhook queue there.
 //
 // # Flow
 //
@@ -13,7 +16,7 @@
 //	            │ webhook_deliveries += one pending row per event      │
 //	            │ lane without a job → river job {endpoint, lane}      │
 //	            └──────────────────────────────────────────────────────┘
-//	                      │  river workers, on every node
+//	                      │  the jobs host's river workers, on every node
 //	                      ▼
 //	  POST {"events":[…]} ── 2xx ──▶ one tx: batch delivered, lane's next
 //	                                 job inserted, this job completed
@@ -71,26 +74,41 @@
 // margin (JobTimeout). A job left "running" by a process that died
 // (SIGKILL) is noticed by the dispatcher's repair, which runs every second
 // on the lease holder: once the job has been running for longer than
-// JobTimeout plus the margin again (RescueStuckJobsAfter; 20s with the
-// default 10s Timeout, or 2s for a 1s Timeout), the lane gets a new job.
-// River's own rescuer would do it too, but it looks only every 30 seconds,
-// which river does not let a client configure; when it retries the old job,
-// that job finds the lane no longer its own and ends. If the dead process
-// also held the dispatcher's lease, the lease passes after at most 10s.
+// JobTimeout plus the margin again (20s with the default 10s Timeout, or
+// 2s for a 1s Timeout), the lane gets a new job. River's own rescuer does
+// it too, but much later: it looks only every 30 seconds, which river does
+// not let a client configure, and only at jobs running for longer than the
+// jobs host's RescueStuckJobsAfter, which is one setting for every worker
+// of the host (an hour by default) and so must outlast the longest job of
+// any. When it retries the old job, that job finds the lane no longer its
+// own and ends. If the dead process also held the dispatcher's lease, the
+// lease passes after at most 10s.
 //
 // # The jobs database
 //
-// On PostgreSQL river's tables and this package's (webhook_deliveries,
-// webhook_cursors, webhook_lanes, webhook_migrations) live in Roster's own
-// database and schema, through Roster's pool (river's LISTEN connection
-// included). On SQLite they live in a file of their own beside Roster's
-// (roster.db → roster.jobs.db, see SQLiteJobsPath): river's fetches, its
-// listener and its maintenance write to its tables many times a second,
-// and on the same file those writes would queue with every SCIM write
-// behind SQLite's single writer (measured: Roster's writer p99 went from
-// 0.34 ms to 57 ms). Both use database/sql, so one code path
-// (river.Client[*sql.Tx]) serves both. Migrations, river's and then ours,
-// run in one transaction, under an advisory lock on PostgreSQL.
+// The deliveries, cursors and lanes (webhook_deliveries, webhook_cursors,
+// webhook_lanes) live in the jobs host's database beside river's tables:
+// in Roster's own PostgreSQL database and schema, or on SQLite in the jobs
+// file beside Roster's (roster.db → roster.jobs.db), so that river's
+// polling writes do not queue with SCIM writes behind SQLite's single
+// writer (measured: Roster's writer p99 went from 0.34 ms to 57 ms; see
+// the jobs package). Their schema is the jobs host's migration 0001, and
+// their SQL is jobs.DeliveryStore, whose behaviour on both dialects the
+// jobs conformance suite (internal/jobs/jobstest) pins: this package holds
+// the policy (lanes, batches, dead letter, repair) and reaches the tables
+// only through it, in transactions of the jobs host (Host.Tx) that also
+// insert and complete the lanes' river jobs.
+//
+// What is river's per-client configuration is the jobs host's; what
+// delivery needs for itself is set on its own worker and queue: the lane
+// worker's Timeout (JobTimeout above) and NextRetry (the backoff above),
+// the jobs' MaxAttempts in their InsertOpts, and the queue's MaxWorkers
+// (Config.Workers), fetch cooldown (10ms, the pause between two batches
+// of a lane) and poll interval (following short retry backoffs).
+//
+// A node that delivers starts the jobs host and then the Service, and
+// stops them the other way round; a process that only lists or
+// redelivers (the CLI) starts neither.
 //
 // Delivered deliveries are deleted after Config.Retention (default 7 days);
 // dead ones are kept.

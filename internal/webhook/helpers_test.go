@@ -2,26 +2,25 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/store/pgtest"
+
 	"github.com/rosterhq/roster/internal/store/storetest"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/postgres"
@@ -30,13 +29,14 @@ import (
 
 const testTenant = "acme"
 
-// testBundle is a store and a jobs database, real ones, with a tenant.
+// testBundle is a store and a jobs host, real ones, with a tenant.
 type testBundle struct {
 	store store.Store
-	jobs  *Jobs
-	// reopen opens another store and jobs database on the same files or
-	// schema, as a restarted process would; both close when the test ends.
-	reopen func(t *testing.T) (store.Store, *Jobs)
+	host  *jobs.Host
+	// reopen opens another store and jobs host on the same files or
+	// schema, as a restarted process or another node would; both close when
+	// the test ends.
+	reopen func(t *testing.T) (store.Store, *jobs.Host)
 }
 
 // backend is a kind of database the tests run on.
@@ -65,16 +65,13 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b *testBundle)) {
 func setupSQLite(t *testing.T) *testBundle {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "roster.db")
-	open := func(t *testing.T) (store.Store, *Jobs) {
+	open := func(t *testing.T) (store.Store, *jobs.Host) {
 		t.Helper()
 		ctx := context.Background()
 		st, err := sqlite.Open(ctx, path)
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, st.Close()) })
-		jobs, err := OpenSQLiteJobs(ctx, SQLiteJobsPath(path))
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, jobs.Close()) })
-		return st, jobs
+		return st, openHost(t, st)
 	}
 	return newBundle(t, open)
 }
@@ -82,41 +79,20 @@ func setupSQLite(t *testing.T) *testBundle {
 func setupPostgres(t *testing.T) *testBundle {
 	t.Helper()
 	dsn, schemaName := newPostgresSchema(t)
-	open := func(t *testing.T) (store.Store, *Jobs) {
+	open := func(t *testing.T) (store.Store, *jobs.Host) {
 		t.Helper()
 		st := openPostgresStore(t, dsn, schemaName)
-		jobs, err := OpenPostgresJobs(context.Background(), st.Pool())
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, jobs.Close()) })
-		return st, jobs
+		return st, openHost(t, st)
 	}
 	return newBundle(t, open)
 }
 
-// newPostgresSchema returns the test server's DSN and the name of a schema
-// of the test's own, dropped when the test ends; it skips the test unless
+// newPostgresSchema returns the test server's DSN and the name of a fresh
+// schema of the test's own (pgtest); it skips the test unless
 // ROSTER_TEST_PG_DSN is set.
 func newPostgresSchema(t *testing.T) (dsn, name string) {
 	t.Helper()
-	dsn = os.Getenv("ROSTER_TEST_PG_DSN")
-	if dsn == "" {
-		t.Skip("ROSTER_TEST_PG_DSN not set: skipping the PostgreSQL tests")
-	}
-	name = "roster_test_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return dsn, name
+	return pgtest.ServerDSN(t), pgtest.Schema(t)
 }
 
 // openPostgresStore opens a store on the schema, closed when the test ends.
@@ -128,19 +104,33 @@ func openPostgresStore(t *testing.T, dsn, schemaName string) *postgres.Store {
 	return st
 }
 
-func newBundle(t *testing.T, open func(t *testing.T) (store.Store, *Jobs)) *testBundle {
+// openHost opens the jobs host that goes with st, closed when the test
+// ends.
+func openHost(t *testing.T, st store.Store) *jobs.Host {
 	t.Helper()
-	st, jobs := open(t)
+	host, err := jobs.Open(context.Background(), st, jobs.Config{Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, host.Close()) })
+	return host
+}
+
+func newBundle(t *testing.T, open func(t *testing.T) (store.Store, *jobs.Host)) *testBundle {
+	t.Helper()
+	st, host := open(t)
 	require.NoError(t, storetest.Write(st).Tenants().Create(context.Background(), store.Tenant{ID: testTenant, Name: testTenant}))
-	return &testBundle{store: st, jobs: jobs, reopen: open}
+	return &testBundle{store: st, host: host, reopen: open}
+}
+
+// testLogger logs warnings and errors to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // testConfig is a Config with fast retries and polling.
-func testConfig(t *testing.T, st store.Store, jobs *Jobs) Config {
+func testConfig(t *testing.T, st store.Store) Config {
 	return Config{
 		Store:        st,
-		Jobs:         jobs,
-		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:       testLogger(t),
 		Holder:       "test-node",
 		Timeout:      2 * time.Second,
 		RetryBase:    10 * time.Millisecond,
@@ -149,16 +139,19 @@ func testConfig(t *testing.T, st store.Store, jobs *Jobs) Config {
 	}
 }
 
-// startService starts a Service, stopped when the test ends.
-func startService(t *testing.T, cfg Config) *Service {
+// startService returns a Service on host, started with host as Roster.Run
+// starts them, and stopped (before host) when the test ends.
+func startService(t *testing.T, host *jobs.Host, cfg Config) *Service {
 	t.Helper()
-	s, err := New(cfg)
+	s, err := New(host, cfg)
 	require.NoError(t, err)
+	require.NoError(t, host.Start(context.Background()))
 	require.NoError(t, s.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		require.NoError(t, s.Stop(ctx))
+		require.NoError(t, host.Stop(ctx))
 	})
 	return s
 }

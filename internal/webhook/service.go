@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	crand "crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -62,7 +62,6 @@ const (
 // Config configures a Service.
 type Config struct {
 	Store  store.Store
-	Jobs   *Jobs // from OpenSQLiteJobs or OpenPostgresJobs
 	Logger *slog.Logger
 	// Holder names this node for the dispatcher's lease; a node that keeps
 	// its name across restarts takes the lease back at once. Default: host
@@ -92,8 +91,8 @@ type Config struct {
 	// keep coming, so that a burst goes out in fuller batches (default
 	// 250ms; it adds at most that to a delivery's latency).
 	Linger time.Duration
-	// Workers is the number of lanes this node delivers to at once
-	// (river's MaxWorkers). Default 16.
+	// Workers is the number of lanes this node delivers to at once (the
+	// MaxWorkers of the webhook queue on the jobs host). Default 16.
 	Workers int
 	// Retention is how long delivered deliveries are kept for Deliveries;
 	// dead ones are kept until redelivered. Default 7 days.
@@ -104,10 +103,11 @@ type Config struct {
 type Service struct {
 	cfg         Config
 	store       store.Store
-	jobs        *Jobs
+	host        *jobs.Host
+	deliveries  *jobs.DeliveryStore
 	log         *slog.Logger
 	http        *http.Client
-	client      *river.Client[*sql.Tx]
+	retry       retryPolicy
 	jobTimeout  time.Duration
 	rescueAfter time.Duration
 	notify      chan struct{}
@@ -128,18 +128,28 @@ type laneArgs struct {
 // Kind names the job kind in river's tables.
 func (laneArgs) Kind() string { return "roster_webhook_lane" }
 
-// New returns a Service; it neither starts it nor touches the databases, so
-// a process that only calls Deliveries or Redeliver never calls Start.
-func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Jobs == nil {
-		return nil, errors.New("webhook: Config.Store and Config.Jobs are required")
+// InsertOpts puts lane jobs in the webhook queue with their own attempt
+// limit (see riverMaxAttempts).
+func (laneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueName, MaxAttempts: riverMaxAttempts}
+}
+
+// New returns a Service that delivers through host, on which it registers
+// its lane worker and the webhook queue; host must not have built its river
+// client yet. New neither starts the Service nor touches the databases, so
+// a process that only calls Deliveries or Redeliver (the CLI) never calls
+// Start, nor starts host. A node that delivers starts host (which works the
+// lanes' jobs) and the Service (which dispatches the outbox into lanes).
+func New(host *jobs.Host, cfg Config) (*Service, error) {
+	if cfg.Store == nil || host == nil {
+		return nil, errors.New("webhook: a jobs host and Config.Store are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
 	}
 	if cfg.Holder == "" {
-		host, _ := os.Hostname()
-		cfg.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), crand.Text()[:8])
+		name, _ := os.Hostname()
+		cfg.Holder = fmt.Sprintf("%s/%d/%s", name, os.Getpid(), crand.Text()[:8])
 	}
 	cfg.Timeout = orDefault(cfg.Timeout, DefaultTimeout)
 	cfg.RetryBase = orDefault(cfg.RetryBase, DefaultRetryBase)
@@ -166,40 +176,29 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg:         cfg,
 		store:       cfg.Store,
-		jobs:        cfg.Jobs,
+		host:        host,
+		deliveries:  host.Deliveries(),
 		log:         cfg.Logger,
 		http:        hc,
+		retry:       retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
 		jobTimeout:  cfg.Timeout + margin,
 		rescueAfter: cfg.Timeout + 2*margin,
 		notify:      make(chan struct{}, 1),
 	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &laneWorker{s: s}); err != nil {
+	if err := jobs.AddWorker(host, &laneWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	client, err := river.NewClient(cfg.Jobs.driver, &river.Config{
-		Logger:  slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "river"),
-		Workers: workers,
-		Queues: map[string]river.QueueConfig{queueName: {
-			MaxWorkers: cfg.Workers,
-		}},
+	if err := host.AddQueue(queueName, river.QueueConfig{
+		MaxWorkers: cfg.Workers,
 		// A lane's next job is inserted as its previous one completes, so
 		// the fetch cooldown is the pause between two batches of a lane.
 		FetchCooldown: 10 * time.Millisecond,
 		// Retries due within river's scheduler interval (5s) wait for the
 		// next poll, so the poll follows short backoffs.
-		FetchPollInterval:           min(max(cfg.RetryBase, 50*time.Millisecond), time.Second),
-		JobTimeout:                  s.jobTimeout,
-		RescueStuckJobsAfter:        s.rescueAfter,
-		RetryPolicy:                 retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
-		MaxAttempts:                 riverMaxAttempts,
-		SoftStopTimeout:             s.jobTimeout,
-		CompletedJobRetentionPeriod: time.Hour,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("webhook: river client: %w", err)
+		FetchPollInterval: min(max(cfg.RetryBase, 50*time.Millisecond), time.Second),
+	}); err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	s.client = client
 	return s, nil
 }
 
@@ -210,8 +209,8 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// Start starts river's workers and the dispatcher. They run until Stop; ctx
-// bounds only the start.
+// Start starts the dispatcher. It runs until Stop; ctx bounds only the
+// start. The lanes' jobs are worked by the jobs host, started separately.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -219,10 +218,6 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.New("webhook: service already started")
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := s.client.Start(runCtx); err != nil {
-		cancel()
-		return fmt.Errorf("webhook: start river: %w", err)
-	}
 	s.running, s.cancel, s.done = true, cancel, make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -231,10 +226,11 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the dispatcher and lets running deliveries finish (up to the
-// job timeout, after which their requests are cancelled and retried by the
-// next process). What is still pending stays in the jobs database for the
-// next Start, here or on another node.
+// Stop stops the dispatcher and releases its lease, so that another node
+// takes dispatching over at once. Deliveries in flight are the jobs host's:
+// stop it after the Service, and they finish (up to their job timeout) or
+// are retried by the next process. What is still pending stays in the jobs
+// database for the next Start, here or on another node.
 func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -245,15 +241,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.cancel()
 	<-s.done
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	_ = s.store.Leases().Release(rctx, leaseName, s.cfg.Holder)
-	cancel()
-	if err := s.client.Stop(ctx); err != nil {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if herr := s.client.StopAndCancel(hctx); herr != nil {
-			return fmt.Errorf("webhook: stop: %w", errors.Join(err, herr))
-		}
-		return fmt.Errorf("webhook: stop: %w", err)
+	defer cancel()
+	if err := s.store.Leases().Release(rctx, leaseName, s.cfg.Holder); err != nil {
+		// Not fatal: the lease expires within leaseTTL.
+		s.log.Warn("webhook dispatcher: cannot release its lease", "err", err)
 	}
 	return nil
 }
@@ -271,7 +262,8 @@ func (s *Service) Notify() {
 // base·2^(attempt-1), capped at max, then ±25% at random.
 type retryPolicy struct{ base, max time.Duration }
 
-// NextRetry implements river.ClientRetryPolicy.
+// NextRetry returns when a job that failed its attempt job.Attempt runs
+// again.
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.delay(job.Attempt))
 }
@@ -284,25 +276,6 @@ func (p retryPolicy) delay(attempt int) time.Duration {
 	d = min(d, p.max)
 	d = time.Duration(float64(d) * (0.75 + 0.5*rand.Float64())) //nolint:gosec // jitter
 	return max(d, time.Millisecond)
-}
-
-// minLevel drops records below a level: river logs every failed attempt at
-// Info, which the deliveries table already records.
-type minLevel struct {
-	slog.Handler
-	level slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.level}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.level}
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,21 +18,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/postgres"
 )
-
-func TestSQLiteJobsPath(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"roster.db":          "roster.jobs.db",
-		"/var/lib/roster.db": "/var/lib/roster.jobs.db",
-		"data/roster":        "data/roster.jobs.db",
-		"./x.sqlite3":        "./x.jobs.sqlite3",
-		"dir.d/roster":       "dir.d/roster.jobs.db",
-	} {
-		require.Equal(t, want, SQLiteJobsPath(in), in)
-	}
-}
 
 func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
@@ -62,7 +46,7 @@ func TestDeliver(t *testing.T) {
 		createEndpoint(t, b.store, "created-only", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) {
 			e.EventTypes = []string{store.UserCreated}
 		})
-		s := startService(t, testConfig(t, b.store, b.jobs))
+		s := startService(t, b.host, testConfig(t, b.store))
 
 		var want []string
 		for i := range 10 {
@@ -148,7 +132,7 @@ func TestRetryAfterServerErrors(t *testing.T) {
 			return http.StatusOK
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		s := startService(t, testConfig(t, b.store, b.jobs))
+		s := startService(t, b.host, testConfig(t, b.store))
 		ids := writeEventsTogether(t, b.store, testTenant, "u1", store.UserUpdated, 0, 3)
 		s.Notify()
 
@@ -183,9 +167,9 @@ func TestRetryAfterTimeout(t *testing.T) {
 			return http.StatusOK
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.Timeout = 300 * time.Millisecond
-		s := startService(t, cfg)
+		s := startService(t, b.host, cfg)
 		writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 1)
 		s.Notify()
 
@@ -216,9 +200,9 @@ func TestDeadLetterAndRedeliver(t *testing.T) {
 			return http.StatusOK
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) { e.MaxAttempts = 3 })
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.Lanes = 1 // every event in one lane
-		s := startService(t, cfg)
+		s := startService(t, b.host, cfg)
 		dead := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 2)
 		s.Notify()
 
@@ -245,7 +229,9 @@ func TestDeadLetterAndRedeliver(t *testing.T) {
 		waitDeliveries(t, s, "ep", StateDelivered, 1, 10*time.Second)
 		require.Equal(t, later, eventIDs(rc.accepted()))
 
-		cli, err := New(Config{Store: b.store, Jobs: b.jobs})
+		// The CLI is another process, with a jobs host of its own.
+		cliStore, cliHost := b.reopen(t)
+		cli, err := New(cliHost, Config{Store: cliStore})
 		require.NoError(t, err)
 		n, err := cli.Redeliver(ctx, "other-tenant", "ep", nil)
 		require.NoError(t, err)
@@ -283,9 +269,9 @@ func TestRedeliverByID(t *testing.T) {
 			return http.StatusOK
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) { e.MaxAttempts = 1 })
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.MaxBatch = 1
-		s := startService(t, cfg)
+		s := startService(t, b.host, cfg)
 		ids := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 3)
 		s.Notify()
 		ds := waitDeliveries(t, s, "ep", StateDead, 3, 10*time.Second)
@@ -329,10 +315,10 @@ func TestOrderPerResource(t *testing.T) {
 			return http.StatusOK
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) { e.MaxAttempts = 1000 })
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.Lanes = lanes
 		cfg.MaxBatch = 3
-		s := startService(t, cfg)
+		s := startService(t, b.host, cfg)
 
 		const perUser = 12
 		want := map[string][]string{}
@@ -386,10 +372,10 @@ func TestMaxBatchOne(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *testBundle) {
 		rc := newReceiver(t)
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.MaxBatch = 1
 		cfg.Lanes = 1
-		s := startService(t, cfg)
+		s := startService(t, b.host, cfg)
 		ids := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 5)
 		ids = append(ids, writeEvents(t, b.store, testTenant, "u2", store.UserUpdated, 0, 5)...)
 		s.Notify()
@@ -430,10 +416,11 @@ func TestRestart(t *testing.T) {
 			return http.StatusInternalServerError
 		})
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		cfg := testConfig(t, b.store, b.jobs)
+		cfg := testConfig(t, b.store)
 		cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, 200*time.Millisecond
-		s1, err := New(cfg)
+		s1, err := New(b.host, cfg)
 		require.NoError(t, err)
+		require.NoError(t, b.host.Start(context.Background()))
 		require.NoError(t, s1.Start(context.Background()))
 		ids := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 3)
 		ids = append(ids, writeEvents(t, b.store, testTenant, "slow", store.UserUpdated, 0, 2)...)
@@ -442,6 +429,7 @@ func TestRestart(t *testing.T) {
 		<-inFlight
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		require.NoError(t, s1.Stop(ctx))
+		require.NoError(t, b.host.Stop(ctx))
 		cancel()
 		pending, err := allDeliveries(s1, DeliveryQuery{Endpoint: "ep", State: StatePending})
 		require.NoError(t, err)
@@ -450,9 +438,8 @@ func TestRestart(t *testing.T) {
 		mu.Lock()
 		phase = 2
 		mu.Unlock()
-		st, jobs := b.reopen(t)
-		cfg = testConfig(t, st, jobs)
-		s2 := startService(t, cfg)
+		st, host := b.reopen(t)
+		s2 := startService(t, host, testConfig(t, st))
 		waitDeliveries(t, s2, "ep", StateDelivered, len(ids), 10*time.Second)
 		require.ElementsMatch(t, ids, eventIDs(rc.accepted()))
 	})
@@ -466,7 +453,7 @@ func TestDisabledEndpoint(t *testing.T) {
 		ctx := context.Background()
 		rc := newReceiver(t)
 		ep := createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		s := startService(t, testConfig(t, b.store, b.jobs))
+		s := startService(t, b.host, testConfig(t, b.store))
 		first := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 1)
 		s.Notify()
 		waitDeliveries(t, s, "ep", StateDelivered, 1, 10*time.Second)
@@ -489,7 +476,7 @@ func TestDisabledEndpoint(t *testing.T) {
 // TestMessage pins the body and webhook-id of a batch.
 func TestMessage(t *testing.T) {
 	t.Parallel()
-	batch := []batchItem{{id: 7, payload: `{"id":"a"}`}, {id: 9, payload: `{"id":"b"}`}}
+	batch := []batchItem{{ID: 7, Payload: `{"id":"a"}`}, {ID: 9, Payload: `{"id":"b"}`}}
 	id, body := message("ep", batch)
 	require.JSONEq(t, `{"events":[{"id":"a"},{"id":"b"}]}`, string(body))
 	require.True(t, json.Valid(body))
@@ -511,13 +498,13 @@ func TestTwoNodes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *testBundle) {
 		rc := newReceiver(t)
 		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret)
-		cfgA := testConfig(t, b.store, b.jobs)
+		cfgA := testConfig(t, b.store)
 		cfgA.Holder, cfgA.MaxBatch = "node-a", 2
-		a := startService(t, cfgA)
-		st, jobs := b.reopen(t)
-		cfgB := testConfig(t, st, jobs)
+		a := startService(t, b.host, cfgA)
+		st, host := b.reopen(t)
+		cfgB := testConfig(t, st)
 		cfgB.Holder, cfgB.MaxBatch = "node-b", 2
-		nodeB := startService(t, cfgB)
+		nodeB := startService(t, host, cfgB)
 
 		users := usersInDistinctLanes(DefaultLanes)
 		want := map[string][]string{}
@@ -540,47 +527,5 @@ func TestTwoNodes(t *testing.T) {
 		for _, u := range users {
 			require.Equal(t, want[u], got[u], "events of %s once each, in order", u)
 		}
-	})
-}
-
-// TestConcurrentOpen opens a fresh jobs database from several goroutines
-// at once, as nodes starting together do: one migrates, the others wait or
-// find the migrations done.
-func TestConcurrentOpen(t *testing.T) {
-	t.Parallel()
-	const n = 4
-	check := func(t *testing.T, open func() (*Jobs, error)) {
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		for i := range n {
-			wg.Go(func() {
-				jobs, err := open()
-				if err == nil {
-					err = jobs.Close()
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			require.NoError(t, err)
-		}
-	}
-	t.Run("SQLite", func(t *testing.T) {
-		t.Parallel()
-		path := filepath.Join(t.TempDir(), "roster.jobs.db")
-		check(t, func() (*Jobs, error) { return OpenSQLiteJobs(context.Background(), path) })
-	})
-	t.Run("Postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn, name := newPostgresSchema(t)
-		stores := make([]*postgres.Store, n)
-		for i := range stores {
-			stores[i] = openPostgresStore(t, dsn, name)
-		}
-		var next atomic.Int32
-		check(t, func() (*Jobs, error) {
-			return OpenPostgresJobs(context.Background(), stores[next.Add(1)-1].Pool())
-		})
 	})
 }

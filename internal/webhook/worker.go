@@ -13,11 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -35,12 +35,14 @@ type laneWorker struct {
 // Timeout bounds a job a little beyond its request.
 func (w *laneWorker) Timeout(*river.Job[laneArgs]) time.Duration { return w.s.jobTimeout }
 
-// batchItem is one delivery of a batch.
-type batchItem struct {
-	id       int64
-	payload  string
-	attempts int
+// NextRetry backs a failed batch off by the Service's retry policy, which
+// river then uses instead of its own.
+func (w *laneWorker) NextRetry(job *river.Job[laneArgs]) time.Time {
+	return w.s.retry.NextRetry(job.JobRow)
 }
+
+// batchItem is one delivery of a batch.
+type batchItem = jobs.BatchItem
 
 // Work delivers one batch of the lane.
 func (w *laneWorker) Work(ctx context.Context, job *river.Job[laneArgs]) error {
@@ -48,7 +50,7 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[laneArgs]) error {
 	ep, err := s.store.Webhooks().Get(ctx, job.Args.Endpoint)
 	if errors.Is(err, store.ErrNotFound) {
 		// The endpoint is gone: its pending deliveries can never be made.
-		return s.finish(ctx, job, outcome{state: stateDead, errText: "endpoint deleted", wholeLane: true})
+		return s.finish(ctx, job, outcome{state: StateDead, errText: "endpoint deleted", wholeLane: true})
 	}
 	if err != nil {
 		return fmt.Errorf("get endpoint: %w", err)
@@ -79,7 +81,7 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[laneArgs]) error {
 		return ctx.Err()
 	}
 	if errText == "" {
-		return s.finish(ctx, job, outcome{batch: batch, state: stateDelivered, status: status, chain: true})
+		return s.finish(ctx, job, outcome{batch: batch, state: StateDelivered, status: status, chain: true})
 	}
 	maxAttempts := ep.MaxAttempts
 	if maxAttempts <= 0 {
@@ -87,11 +89,11 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[laneArgs]) error {
 	}
 	// A batch's attempt is the job's, or more if the head delivery was
 	// already tried by a job that was lost.
-	attempt := max(job.Attempt, batch[0].attempts+1)
+	attempt := max(job.Attempt, batch[0].Attempts+1)
 	if attempt >= maxAttempts {
 		s.log.Warn("webhook batch dead after its last attempt", "endpoint", ep.ID, "lane", job.Args.Lane,
 			"deliveries", len(batch), "attempts", attempt, "status", status, "err", errText)
-		return s.finish(ctx, job, outcome{batch: batch, state: stateDead, status: status, errText: errText, chain: true})
+		return s.finish(ctx, job, outcome{batch: batch, state: StateDead, status: status, errText: errText, chain: true})
 	}
 	if err := s.recordFailure(ctx, job, batch, status, errText); err != nil {
 		return err
@@ -99,58 +101,26 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[laneArgs]) error {
 	return fmt.Errorf("deliver to endpoint %s: %s", ep.ID, errText)
 }
 
-const (
-	stateDelivered = "delivered"
-	stateDead      = "dead"
-)
-
 // loadBatch reads the lane's oldest pending deliveries, at most MaxBatch;
 // after a failed attempt, only those of that attempt's batch (up to the
 // lane's batch_end), so that a retry resends the same message. It reports
 // whether the job is still the lane's.
 func (s *Service) loadBatch(ctx context.Context, job *river.Job[laneArgs]) ([]batchItem, bool, error) {
-	var (
-		jobID    sql.NullInt64
-		batchEnd int64
-	)
-	err := s.jobs.db.QueryRowContext(ctx, s.jobs.rebind(
-		"SELECT job_id, batch_end FROM webhook_lanes WHERE endpoint_id = ? AND lane = ?"),
-		job.Args.Endpoint, job.Args.Lane).Scan(&jobID, &batchEnd)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (!jobID.Valid || jobID.Int64 != job.ID)) {
+	l, found, err := s.deliveries.Lane(ctx, job.Args.Endpoint, job.Args.Lane)
+	if err != nil {
+		return nil, false, err
+	}
+	if !found || l.JobID != job.ID {
 		return nil, false, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read lane: %w", err)
-	}
-	const q = "SELECT id, payload, attempts FROM webhook_deliveries WHERE endpoint_id = ? AND lane = ? AND state = 'pending'"
-	var batch []batchItem
-	if batchEnd > 0 {
-		if batch, err = s.queryBatch(ctx, q+" AND id <= ? ORDER BY id LIMIT ?", job.Args.Endpoint, job.Args.Lane, batchEnd, s.cfg.MaxBatch); err != nil || len(batch) > 0 {
+	if l.BatchEnd > 0 {
+		batch, err := s.deliveries.Batch(ctx, job.Args.Endpoint, job.Args.Lane, l.BatchEnd, s.cfg.MaxBatch)
+		if err != nil || len(batch) > 0 {
 			return batch, true, err
 		}
 	}
-	batch, err = s.queryBatch(ctx, q+" ORDER BY id LIMIT ?", job.Args.Endpoint, job.Args.Lane, s.cfg.MaxBatch)
+	batch, err := s.deliveries.Batch(ctx, job.Args.Endpoint, job.Args.Lane, 0, s.cfg.MaxBatch)
 	return batch, true, err
-}
-
-func (s *Service) queryBatch(ctx context.Context, q string, args ...any) ([]batchItem, error) {
-	rows, err := s.jobs.db.QueryContext(ctx, s.jobs.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	defer rows.Close()
-	var batch []batchItem
-	for rows.Next() {
-		var b batchItem
-		if err := rows.Scan(&b.id, &b.payload, &b.attempts); err != nil {
-			return nil, fmt.Errorf("read batch: %w", err)
-		}
-		batch = append(batch, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	return batch, nil
 }
 
 // message returns a batch's webhook-id and body. The body is
@@ -166,8 +136,8 @@ func message(endpoint string, batch []batchItem) (string, []byte) {
 	n := len(`{"events":[]}`)
 	for _, b := range batch {
 		h.Write([]byte{0})
-		h.Write(strconv.AppendInt(nil, b.id, 10))
-		n += len(b.payload) + 1
+		h.Write(strconv.AppendInt(nil, b.ID, 10))
+		n += len(b.Payload) + 1
 	}
 	body := make([]byte, 0, n)
 	body = append(body, `{"events":[`...)
@@ -175,10 +145,10 @@ func message(endpoint string, batch []batchItem) (string, []byte) {
 		if i > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, b.payload...)
+		body = append(body, b.Payload...)
 	}
 	body = append(body, "]}"...)
-	return "msg_" + strconv.FormatInt(batch[0].id, 10) + "_" + hex.EncodeToString(h.Sum(nil)[:8]), body
+	return "msg_" + strconv.FormatInt(batch[0].ID, 10) + "_" + hex.EncodeToString(h.Sum(nil)[:8]), body
 }
 
 // post sends one signed request and returns its status and, unless it
@@ -221,18 +191,13 @@ func (s *Service) post(ctx context.Context, ep store.WebhookEndpoint, msgID stri
 // remembers the batch's extent, so that the retry resends the same batch;
 // a job that is no longer its lane's records nothing.
 func (s *Service) recordFailure(ctx context.Context, job *river.Job[laneArgs], batch []batchItem, status int, errText string) error {
-	return s.jobs.tx(ctx, func(tx *sql.Tx) error {
+	return s.host.Tx(ctx, func(tx *sql.Tx) error {
 		// The lane's row first, as every other transaction takes it.
-		res, err := tx.ExecContext(ctx, s.jobs.rebind(
-			"UPDATE webhook_lanes SET batch_end = ? WHERE endpoint_id = ? AND lane = ? AND job_id = ?"),
-			batch[len(batch)-1].id, job.Args.Endpoint, job.Args.Lane, job.ID)
-		if err != nil {
-			return fmt.Errorf("record batch: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		owner, err := s.deliveries.SetLaneBatchEnd(ctx, tx, job.Args.Endpoint, job.Args.Lane, job.ID, batch[len(batch)-1].ID)
+		if err != nil || !owner {
 			return err
 		}
-		return s.updateBatch(ctx, tx, batch, "", status, errText)
+		return s.deliveries.RecordAttempt(ctx, tx, batchIDs(batch), "", status, errText)
 	})
 }
 
@@ -257,101 +222,51 @@ type outcome struct {
 // or cancelled: the dead letter is the deliveries' state, and the lane
 // goes on with its next deliveries.
 func (s *Service) finish(ctx context.Context, job *river.Job[laneArgs], o outcome) error {
-	return s.jobs.tx(ctx, func(tx *sql.Tx) error {
-		var jobID sql.NullInt64
-		err := tx.QueryRowContext(ctx, s.jobs.rebind(
-			"SELECT job_id FROM webhook_lanes WHERE endpoint_id = ? AND lane = ?"+s.jobs.forUpdate()),
-			job.Args.Endpoint, job.Args.Lane).Scan(&jobID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("lock lane: %w", err)
+	return s.host.Tx(ctx, func(tx *sql.Tx) error {
+		endpoint, lane := job.Args.Endpoint, job.Args.Lane
+		l, found, err := s.deliveries.LockLane(ctx, tx, endpoint, lane, false)
+		if err != nil {
+			return err
 		}
-		owner := err == nil && jobID.Valid && jobID.Int64 == job.ID
+		owner := found && l.JobID == job.ID
 		switch {
 		case o.wholeLane && owner:
-			if _, err := tx.ExecContext(ctx, s.jobs.rebind(
-				"UPDATE webhook_deliveries SET state = ?, last_error = ? WHERE endpoint_id = ? AND lane = ? AND state = 'pending'"),
-				o.state, o.errText, job.Args.Endpoint, job.Args.Lane); err != nil {
-				return fmt.Errorf("update deliveries: %w", err)
+			if err := s.deliveries.EndLane(ctx, tx, endpoint, lane, o.state, o.errText); err != nil {
+				return err
 			}
 		case o.state != "":
-			if err := s.updateBatch(ctx, tx, o.batch, o.state, o.status, o.errText); err != nil {
+			if err := s.deliveries.RecordAttempt(ctx, tx, batchIDs(o.batch), o.state, o.status, o.errText); err != nil {
 				return err
 			}
 		}
 		if owner {
-			var more int
-			err := tx.QueryRowContext(ctx, s.jobs.rebind(
-				"SELECT 1 FROM webhook_deliveries WHERE endpoint_id = ? AND lane = ? AND state = 'pending' LIMIT 1"),
-				job.Args.Endpoint, job.Args.Lane).Scan(&more)
-			switch {
-			case err == nil && o.chain:
-				if _, err := tx.ExecContext(ctx, s.jobs.rebind(
-					"UPDATE webhook_lanes SET batch_end = 0 WHERE endpoint_id = ? AND lane = ?"),
-					job.Args.Endpoint, job.Args.Lane); err != nil {
-					return fmt.Errorf("update lane: %w", err)
-				}
-				if err := s.insertLaneJob(ctx, tx, job.Args.Endpoint, job.Args.Lane); err != nil {
+			more, err := s.deliveries.HasPending(ctx, tx, endpoint, lane)
+			if err != nil {
+				return err
+			}
+			if more && o.chain {
+				if err := s.deliveries.ClearLaneBatch(ctx, tx, endpoint, lane); err != nil {
 					return err
 				}
-			case err == nil || errors.Is(err, sql.ErrNoRows):
-				if _, err := tx.ExecContext(ctx, s.jobs.rebind(
-					"UPDATE webhook_lanes SET job_id = NULL, batch_end = 0 WHERE endpoint_id = ? AND lane = ?"),
-					job.Args.Endpoint, job.Args.Lane); err != nil {
-					return fmt.Errorf("update lane: %w", err)
+				if err := s.insertLaneJob(ctx, tx, endpoint, lane); err != nil {
+					return err
 				}
-			default:
-				return fmt.Errorf("look for more deliveries: %w", err)
+			} else if err := s.deliveries.ReleaseLane(ctx, tx, endpoint, lane); err != nil {
+				return err
 			}
 		}
 		if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
-			return fmt.Errorf("complete job: %w", err)
+			return fmt.Errorf("complete job of webhook lane %s/%d: %w", endpoint, lane, err)
 		}
 		return nil
 	})
 }
 
-// updateBatch records an attempt on a batch's deliveries that are still
-// pending: state "" leaves them pending (a failed attempt).
-func (s *Service) updateBatch(ctx context.Context, tx *sql.Tx, batch []batchItem, state string, status int, errText string) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	var q strings.Builder
-	args := make([]any, 0, 4+len(batch))
-	q.WriteString("UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?")
-	args = append(args, status, cleanText(errText))
-	if state != "" {
-		q.WriteString(", state = ?")
-		args = append(args, state)
-	}
-	if state == stateDelivered {
-		q.WriteString(", delivered_at = ?")
-		args = append(args, time.Now().UnixMicro())
-	}
-	q.WriteString(" WHERE state = 'pending' AND id IN (")
+// batchIDs returns the ids of a batch's deliveries.
+func batchIDs(batch []batchItem) []int64 {
+	ids := make([]int64, len(batch))
 	for i, b := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args = append(args, b.id)
+		ids[i] = b.ID
 	}
-	q.WriteString(")")
-	if _, err := tx.ExecContext(ctx, s.jobs.rebind(q.String()), args...); err != nil {
-		return fmt.Errorf("update deliveries: %w", err)
-	}
-	return nil
-}
-
-// cleanText makes an error text safe to store: valid UTF-8 without NULs
-// (PostgreSQL's text refuses both), at most 512 bytes.
-func cleanText(s string) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
-	if len(s) > 512 {
-		s = s[:512]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-	}
-	return s
+	return ids
 }

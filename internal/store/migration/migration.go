@@ -1,11 +1,14 @@
 // Package migration reads the schema migrations a storage backend embeds:
-// files named migrations/NNNN_name.up.sql, applied in the order of NNNN.
-// How they are applied (transactions, locks) is each backend's own.
+// files named migrations/NNNN_name.up.sql (or DIR/NNNN_name.up.sql for a
+// backend that keeps one directory per dialect, such as the jobs host),
+// applied in the order of NNNN. How they are applied (transactions, locks,
+// the table that records them) is each backend's own.
 package migration
 
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,27 +23,31 @@ type Migration struct {
 
 // Load returns the migrations in fsys's migrations directory, in order. A
 // file misnamed or two sharing a version is an error.
-func Load(fsys fs.FS) ([]Migration, error) {
-	paths, err := fs.Glob(fsys, "migrations/*.up.sql")
+func Load(fsys fs.FS) ([]Migration, error) { return LoadDir(fsys, "migrations") }
+
+// LoadDir returns the migrations in the directory dir of fsys, in order,
+// with the rules of Load.
+func LoadDir(fsys fs.FS, dir string) ([]Migration, error) {
+	paths, err := fs.Glob(fsys, path.Join(dir, "*.up.sql"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list migrations in %s: %w", dir, err)
 	}
 	var out []Migration
 	seen := map[int]string{}
-	for _, path := range paths {
-		base := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".up.sql")
+	for _, file := range paths {
+		base := strings.TrimSuffix(strings.TrimPrefix(file, dir+"/"), ".up.sql")
 		num, name, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || len(num) != 4 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.up.sql", path)
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.up.sql", file)
 		}
 		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, path, v)
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, file, v)
 		}
-		seen[v] = path
-		body, err := fs.ReadFile(fsys, path)
+		seen[v] = file
+		body, err := fs.ReadFile(fsys, file)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read migration %s: %w", file, err)
 		}
 		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
 	}

@@ -28,3 +28,20 @@ func TestLoad(t *testing.T) {
 	require.Equal(t, 2, Latest(fstest.MapFS{"migrations/0002_b.up.sql": {}, "migrations/0001_a.up.sql": {}}))
 	require.Equal(t, 0, Latest(fstest.MapFS{}))
 }
+
+func TestLoadDir(t *testing.T) {
+	fsys := fstest.MapFS{
+		"migrations/sqlite/0001_a.up.sql":   {Data: []byte("S1")},
+		"migrations/sqlite/0002_b.up.sql":   {Data: []byte("S2")},
+		"migrations/postgres/0001_a.up.sql": {Data: []byte("P1")},
+		"migrations/0009_top.up.sql":        {Data: []byte("ignored by the sub-directories")},
+	}
+	ms, err := LoadDir(fsys, "migrations/sqlite")
+	require.NoError(t, err)
+	require.Equal(t, []Migration{{1, "a", "S1"}, {2, "b", "S2"}}, ms)
+	ms, err = LoadDir(fsys, "migrations/postgres")
+	require.NoError(t, err)
+	require.Equal(t, []Migration{{1, "a", "P1"}}, ms)
+	_, err = LoadDir(fstest.MapFS{"m/x/01_a.up.sql": {}}, "m/x")
+	require.Error(t, err)
+}
