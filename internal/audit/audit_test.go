@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/admin"
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/store/sqlite"
@@ -107,6 +108,11 @@ func testControlPlane(t *testing.T, raw store.Store) {
 	t.Cleanup(tenants.Close)
 	admins := admin.New(st)
 	endpoints := webhook.NewEndpoints(st)
+	host, err := jobs.Open(ctx, raw, jobs.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { host.Close() })
+	deliveries, err := webhook.New(host, webhook.Config{Store: st})
+	require.NoError(t, err)
 
 	// Fixtures, made without failures.
 	acme, err := tenants.Create(ctx, "acme", "setup")
@@ -218,6 +224,15 @@ func testControlPlane(t *testing.T, raw store.Store) {
 		}},
 		{"AdminDelete", func() error { return admins.Delete(ctx, "root", "tester") },
 			func() bool { _, err := raw.Admins().GetByName(ctx, "root"); return err != nil }},
+		{"WebhookRedeliver", func() error { _, err := deliveries.Redeliver(ctx, acme, ep.ID, nil, "tester"); return err },
+			func() bool {
+				// Carried out at once, the request is forgotten; its
+				// claim stays in the jobs database only if it ran.
+				pending, err := raw.Webhooks().Redeliveries(ctx, 10)
+				require.NoError(t, err)
+				require.Empty(t, pending)
+				return auditCount(t, raw) > 0 && lastAction(t, raw) == "webhook.redeliver"
+			}},
 		{"WebhookDelete", func() error { _, err := endpoints.Delete(ctx, acme, ep.ID, "tester"); return err },
 			func() bool { _, err := endpoints.Get(ctx, acme, ep.ID); return err != nil }},
 	}
@@ -241,6 +256,13 @@ func testControlPlane(t *testing.T, raw store.Store) {
 		}
 		require.Equal(t, auditBefore+1, auditCount(t, raw), "%s: the change was stored without its audit row", tc.name)
 	}
+}
+
+func lastAction(t *testing.T, st store.Store) string {
+	t.Helper()
+	es, err := st.Audit().List(context.Background(), store.AuditQuery{Limit: 1000})
+	require.NoError(t, err)
+	return es[len(es)-1].Action
 }
 
 func auditCount(t *testing.T, st store.Store) int {

@@ -216,7 +216,7 @@ delivered meanwhile; receivers should order by the resource's meta.version.`,
 					return notFoundHint(err, "tenant")
 				}
 				return withWebhooks(e, func(s *webhook.Service) error {
-					n, err := s.RedeliverAs(e.ctx, t, endpoint, ids, actor())
+					n, err := s.Redeliver(e.ctx, t, endpoint, ids, actor())
 					if err != nil {
 						return notFoundHint(err, "webhook")
 					}

@@ -465,6 +465,50 @@ func (s *DeliveryStore) Requeue(ctx context.Context, tx *sql.Tx, f DeadFilter) (
 	return int(n), nil
 }
 
+// StartRedelivery claims redelivery request id for tx: the first claim
+// inserts its row and reports first; a later one (the request was carried
+// out already) reports how many deliveries it put back then.
+func (s *DeliveryStore) StartRedelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) (first bool, redelivered int, err error) {
+	res, err := tx.ExecContext(ctx, s.d.Rebind(
+		"INSERT INTO webhook_redeliveries_applied (id, applied) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"), id, now.UnixMicro())
+	if err != nil {
+		return false, 0, fmt.Errorf("claim webhook redelivery %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err == nil, 0, err
+	}
+	err = tx.QueryRowContext(ctx, s.d.Rebind("SELECT redelivered FROM webhook_redeliveries_applied WHERE id = ?"), id).Scan(&redelivered)
+	if err != nil {
+		return false, 0, fmt.Errorf("read webhook redelivery %s: %w", id, err)
+	}
+	return false, redelivered, nil
+}
+
+// FinishRedelivery records how many deliveries request id put back.
+func (s *DeliveryStore) FinishRedelivery(ctx context.Context, tx *sql.Tx, id string, redelivered int) error {
+	_, err := tx.ExecContext(ctx, s.d.Rebind("UPDATE webhook_redeliveries_applied SET redelivered = ? WHERE id = ?"), redelivered, id)
+	if err != nil {
+		return fmt.Errorf("record webhook redelivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// PurgeRedeliveries forgets at most limit requests carried out before
+// before (their requests are deleted from Roster's database right after)
+// and returns how many.
+func (s *DeliveryStore) PurgeRedeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`DELETE FROM webhook_redeliveries_applied WHERE id IN (
+		SELECT id FROM webhook_redeliveries_applied WHERE applied < ? LIMIT ?)`), before.UnixMicro(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("purge webhook redeliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge webhook redeliveries: %w", err)
+	}
+	return int(n), nil
+}
+
 // LanesWithWork returns every lane that has a pending delivery, with its
 // job: one indexed query however many lanes there are, for the repair that
 // looks for lanes whose job was lost.

@@ -79,6 +79,9 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 				if err := s.repair(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("webhook lane repair failed", "err", err)
 				}
+				if err := s.carryOutPending(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("webhook redelivery requests left behind could not be carried out", "err", err)
+				}
 			}
 			if time.Since(lastPurge) >= purgeEvery {
 				lastPurge = time.Now()
@@ -361,18 +364,20 @@ func (s *Service) repair(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// purge deletes delivered deliveries older than the retention, a batch at
-// a time.
+// purge deletes delivered deliveries older than the retention, and the
+// claims of redelivery requests carried out as long ago, a batch at a time.
 func (s *Service) purge(ctx context.Context) error {
 	const batch = 1000
 	before := time.Now().Add(-s.cfg.Retention)
-	for range 100 {
-		n, err := s.deliveries.Purge(ctx, before, batch)
-		if err != nil {
-			return err
-		}
-		if n < batch {
-			return nil
+	for _, purge := range []func(context.Context, time.Time, int) (int, error){s.deliveries.Purge, s.deliveries.PurgeRedeliveries} {
+		for range 100 {
+			n, err := purge(ctx, before, batch)
+			if err != nil {
+				return err
+			}
+			if n < batch {
+				break
+			}
 		}
 	}
 	return nil

@@ -233,10 +233,13 @@ func TestDeadLetterAndRedeliver(t *testing.T) {
 		cliStore, cliHost := b.reopen(t)
 		cli, err := New(cliHost, Config{Store: cliStore})
 		require.NoError(t, err)
-		n, err := cli.Redeliver(ctx, "other-tenant", "ep", nil)
+		other := store.Tenant{ID: "other-tenant", Name: "other-tenant"}
+		require.NoError(t, storetest.Write(b.store).Tenants().Create(ctx, other))
+		_, err = cli.Redeliver(ctx, other, "ep", nil, "tester")
+		require.ErrorIs(t, err, store.ErrNotFound, "another tenant's endpoint")
+		tn, err := b.store.Tenants().Get(ctx, testTenant)
 		require.NoError(t, err)
-		require.Zero(t, n, "another tenant's endpoint")
-		n, err = cli.Redeliver(ctx, testTenant, "ep", nil)
+		n, err := cli.Redeliver(ctx, tn, "ep", nil, "tester")
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
 		ds = waitDeliveries(t, s, "ep", StateDelivered, 3, 10*time.Second)
@@ -246,9 +249,12 @@ func TestDeadLetterAndRedeliver(t *testing.T) {
 				require.Equal(t, 1, d.Attempts, "attempts restart at redelivery")
 			}
 		}
-		n, err = cli.Redeliver(ctx, testTenant, "ep", nil)
+		n, err = cli.Redeliver(ctx, tn, "ep", nil, "tester")
 		require.NoError(t, err)
 		require.Zero(t, n, "nothing dead any more")
+		pending, err := b.store.Webhooks().Redeliveries(ctx, 10)
+		require.NoError(t, err)
+		require.Empty(t, pending, "requests carried out are forgotten")
 	})
 }
 
@@ -278,13 +284,61 @@ func TestRedeliverByID(t *testing.T) {
 		mu.Lock()
 		failing = false
 		mu.Unlock()
-		n, err := s.Redeliver(ctx, testTenant, "", []int64{ds[1].ID})
+		tn, err := b.store.Tenants().Get(ctx, testTenant)
+		require.NoError(t, err)
+		n, err := s.Redeliver(ctx, tn, "ep", []int64{ds[1].ID}, "tester")
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		waitDeliveries(t, s, "ep", StateDelivered, 1, 10*time.Second)
 		require.Equal(t, []string{ids[1]}, eventIDs(rc.accepted()))
-		_, err = s.Redeliver(ctx, testTenant, "", nil)
-		require.Error(t, err)
+		_, err = s.Redeliver(ctx, tn, "", nil, "tester")
+		require.ErrorIs(t, err, store.ErrNotFound, "no endpoint")
+		_, err = s.Redeliver(ctx, tn, "ep", make([]int64, MaxRedeliverIDs+1), "tester")
+		require.ErrorIs(t, err, ErrInvalid)
+	})
+}
+
+// TestRedeliveryLeftBehind: a redelivery request recorded (with its audit
+// row) by a process that died before carrying it out is carried out by the
+// dispatcher, once.
+func TestRedeliveryLeftBehind(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *testBundle) {
+		ctx := context.Background()
+		rc := newReceiver(t)
+		var mu sync.Mutex
+		failing := true
+		rc.setHandle(func(request, int) int {
+			mu.Lock()
+			defer mu.Unlock()
+			if failing {
+				return http.StatusInternalServerError
+			}
+			return http.StatusOK
+		})
+		createEndpoint(t, b.store, "ep", rc.srv.URL, rc.secret, func(e *store.WebhookEndpoint) { e.MaxAttempts = 1 })
+		s := startService(t, b.host, testConfig(t, b.store))
+		ids := writeEvents(t, b.store, testTenant, "u1", store.UserUpdated, 0, 2)
+		s.Notify()
+		waitDeliveries(t, s, "ep", StateDead, 2, 10*time.Second)
+		mu.Lock()
+		failing = false
+		mu.Unlock()
+
+		// What Redeliver's first transaction leaves, had the process died
+		// before its second.
+		r := store.WebhookRedelivery{ID: "left-behind", Tenant: testTenant, Endpoint: "ep", Requested: time.Now().Add(-time.Minute)}
+		require.NoError(t, storetest.Write(b.store).Webhooks().RequestRedelivery(ctx, r))
+		waitDeliveries(t, s, "ep", StateDelivered, 2, 15*time.Second)
+		require.Equal(t, ids, eventIDs(rc.accepted()))
+		require.Eventually(t, func() bool {
+			pending, err := b.store.Webhooks().Redeliveries(ctx, 10)
+			return err == nil && len(pending) == 0
+		}, 10*time.Second, 50*time.Millisecond, "the request is forgotten once carried out")
+		n, err := s.carryOut(ctx, r)
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "carrying it out again is a no-op that reports the first time")
+		require.Len(t, rc.accepted(), 2)
 	})
 }
 

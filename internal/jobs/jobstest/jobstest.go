@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newHost func(t *testing.T) *jobs.Host) {
 		{"Redeliver", testRedeliver},
 		{"LanesWithWork", testLanesWithWork},
 		{"Purge", testPurge},
+		{"RedeliveryClaims", testRedeliveryClaims},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -107,7 +108,7 @@ func states(t *testing.T, h *jobs.Host, endpoint string) map[int64]jobs.Delivery
 
 func testMigrated(t *testing.T, h *jobs.Host) {
 	ctx := context.Background()
-	for _, table := range []string{"webhook_deliveries", "webhook_cursors", "webhook_lanes", "river_job", "jobs_migrations"} {
+	for _, table := range []string{"webhook_deliveries", "webhook_cursors", "webhook_lanes", "webhook_redeliveries_applied", "river_job", "jobs_migrations"} {
 		var n int
 		require.NoError(t, h.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n), table)
 	}
@@ -733,4 +734,53 @@ func testPurge(t *testing.T, h *jobs.Host) {
 	require.Len(t, got, 2)
 	require.Contains(t, got, kept[0], "pending deliveries stay")
 	require.Contains(t, got, kept[1], "dead deliveries stay")
+}
+
+// testRedeliveryClaims: a redelivery request is claimed once; a later claim
+// learns what the first one did; a claim rolled back leaves no trace; old
+// claims are purged.
+func testRedeliveryClaims(t *testing.T, h *jobs.Host) {
+	ctx := context.Background()
+	s := h.Deliveries()
+	now := time.Now()
+	claim := func(id string) (bool, int) {
+		var (
+			first bool
+			n     int
+		)
+		tx(t, h, func(tx *sql.Tx) error {
+			var err error
+			first, n, err = s.StartRedelivery(ctx, tx, id, now)
+			if err != nil || !first {
+				return err
+			}
+			return s.FinishRedelivery(ctx, tx, id, 7)
+		})
+		return first, n
+	}
+	first, _ := claim("r1")
+	require.True(t, first)
+	first, n := claim("r1")
+	require.False(t, first, "carried out once")
+	require.Equal(t, 7, n, "the first claim's count")
+
+	boom := errors.New("boom")
+	err := h.Tx(ctx, func(tx *sql.Tx) error {
+		first, _, err := s.StartRedelivery(ctx, tx, "r2", now)
+		require.NoError(t, err)
+		require.True(t, first)
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	first, _ = claim("r2")
+	require.True(t, first, "a rolled-back claim leaves no trace")
+
+	purged, err := s.PurgeRedeliveries(ctx, now.Add(time.Second), 1)
+	require.NoError(t, err)
+	require.Equal(t, 1, purged, "at most limit")
+	purged, err = s.PurgeRedeliveries(ctx, now.Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Equal(t, 1, purged)
+	first, _ = claim("r1")
+	require.True(t, first, "a purged claim is forgotten")
 }

@@ -138,7 +138,7 @@ func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.webhooks.RedeliverAs(c.Context(), t, c.PathValue("id"), body.IDs, c.actor())
+	n, err := h.webhooks.Redeliver(c.Context(), t, c.PathValue("id"), body.IDs, c.actor())
 	if err != nil {
 		return err
 	}
