@@ -210,6 +210,9 @@ func (r *Roster) Run(ctx context.Context) {
 			return err
 		}},
 		background.Task{Name: "purge-history-and-events", Every: time.Hour, Run: r.purgeOld},
+		// A deleted tenant's rows are removed right after its deletion;
+		// this finishes a removal that failed, on whichever node runs it.
+		background.Task{Name: "purge-deleted-tenants", Every: 10 * time.Minute, Run: r.store.Tenants().PurgeDeleted},
 		background.Task{Name: "database-statistics", Every: StatisticsEvery, Run: r.store.Maintain},
 	)
 }

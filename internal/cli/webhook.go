@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -217,6 +218,12 @@ delivered meanwhile; receivers should order by the resource's meta.version.`,
 				}
 				return withWebhooks(e, func(s *webhook.Service) error {
 					n, err := s.Redeliver(e.ctx, t, endpoint, ids, actor())
+					if errors.Is(err, webhook.ErrPending) {
+						fmt.Fprintln(cmd.ErrOrStderr(), err)
+						return e.print(map[string]bool{"pending": true}, func(w io.Writer) {
+							fmt.Fprintln(w, "The redelivery is recorded; the running server carries it out within seconds. Do not ask again.")
+						})
+					}
 					if err != nil {
 						return notFoundHint(err, "webhook")
 					}

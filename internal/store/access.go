@@ -138,11 +138,16 @@ type TenantStore interface {
 	PurgeDeleted(ctx context.Context) error
 }
 
-// TenantWriter changes tenants inside a Write.
+// TenantWriter changes tenants inside a Write. Its reads lock the rows they
+// return until the transaction ends, where the backend has row locks, so
+// that read-modify-write in one transaction never loses a concurrent change.
 type TenantWriter interface {
 	Create(ctx context.Context, t Tenant) error // ErrConflict on a duplicate id or name
 	Get(ctx context.Context, id string) (Tenant, error)
 	GetByName(ctx context.Context, name string) (Tenant, error)
+	// List returns every tenant by name, for a check across tenants that
+	// concurrent transactions must not both pass.
+	List(ctx context.Context) ([]Tenant, error)
 	// SetSCIMDisabled switches a tenant's SCIM endpoint off (true) or on.
 	SetSCIMDisabled(ctx context.Context, id string, disabled bool) error
 	// SetSettings replaces a tenant's settings.
@@ -245,8 +250,9 @@ type SettingsStore interface {
 	Get(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 }
 
-// SettingsWriter sets server-wide settings inside a Write.
+// SettingsWriter reads and sets server-wide settings inside a Write.
 type SettingsWriter interface {
+	Get(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 	Set(ctx context.Context, key, value string) error
 }
 

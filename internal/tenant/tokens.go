@@ -210,19 +210,25 @@ func (s *Service) ConfigureIdP(ctx context.Context, name string, cfg store.IdPSe
 	if err := credential.ValidateIdPSettings(cfg); err != nil {
 		return store.Tenant{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	// The shared Tenant URL finds an identity provider's tenant by issuer,
-	// so one issuer may be trusted by one tenant only.
-	all, err := s.store.Tenants().List(ctx)
-	if err != nil {
-		return store.Tenant{}, err
-	}
-	for _, t := range all {
-		if t.Name != name && t.Settings.IdP != nil && t.Settings.IdP.Issuer == cfg.Issuer {
-			return store.Tenant{}, fmt.Errorf("issuer %q is already trusted by tenant %q: %w", cfg.Issuer, t.Name, store.ErrConflict)
-		}
-	}
 	detail := map[string]any{"iss": cfg.Issuer, "aud": cfg.Audience, "jwks_url": cfg.JWKSURL}
-	return s.updateSettings(ctx, name, actor, "tenant.idp.configure", detail,
+	// The shared Tenant URL finds an identity provider's tenant by issuer,
+	// so one issuer may be trusted by one tenant only. The check reads the
+	// tenants in the transaction that changes the setting, locking them
+	// where the backend locks rows, so two concurrent changes cannot both
+	// pass it.
+	unique := func(w store.Writer) error {
+		all, err := w.Tenants().List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range all {
+			if t.Name != name && t.Settings.IdP != nil && t.Settings.IdP.Issuer == cfg.Issuer {
+				return fmt.Errorf("issuer %q is already trusted by tenant %q: %w", cfg.Issuer, t.Name, store.ErrConflict)
+			}
+		}
+		return nil
+	}
+	return s.updateSettingsChecked(ctx, name, actor, "tenant.idp.configure", detail, unique,
 		func(st *store.TenantSettings) error { st.IdP = &cfg; return nil })
 }
 

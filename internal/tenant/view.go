@@ -142,8 +142,12 @@ func (s *Service) RecordURLs(ctx context.Context, u URLs, actor string) error {
 	return s.change(ctx, func(w store.Writer, now time.Time) error {
 		changed := map[string]any{}
 		for key, v := range map[string]string{settingBaseURL: u.Base, settingPrefix: u.Prefix} {
-			if old, err := s.store.Settings().Get(ctx, key); err == nil && old == v {
+			old, err := w.Settings().Get(ctx, key)
+			if err == nil && old == v {
 				continue
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("read setting %s: %w", key, err)
 			}
 			if err := w.Settings().Set(ctx, key, v); err != nil {
 				return fmt.Errorf("record setting %s: %w", key, err)

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,8 +54,20 @@ func (s *Service) Redeliver(ctx context.Context, t store.Tenant, endpointID stri
 	if err != nil {
 		return 0, err
 	}
-	return s.carryOut(ctx, r)
+	n, err := s.carryOut(ctx, r)
+	if err != nil {
+		// The request is recorded: the dispatcher carries it out. Asking
+		// again would record a second one.
+		s.log.Warn("webhook redelivery recorded; carrying it out failed, the dispatcher will", "request", r.ID, "err", err)
+		return 0, fmt.Errorf("%w (request %s): %w", ErrPending, r.ID, err)
+	}
+	return n, nil
 }
+
+// ErrPending means a redelivery is recorded but could not be carried out
+// at once; the dispatcher of a running server carries it out within
+// seconds, so it must not be requested again.
+var ErrPending = errors.New("the redelivery is recorded and will be carried out shortly")
 
 // carryOut carries out a recorded redelivery request once, whoever calls it
 // how often, and then forgets the request in Roster's database.
@@ -91,17 +104,20 @@ func (s *Service) carryOutPending(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list webhook redelivery requests: %w", err)
 	}
+	var errs []error
 	for _, r := range rs {
 		if time.Since(r.Requested) < redeliveryGrace {
 			break
 		}
 		n, err := s.carryOut(ctx, r)
 		if err != nil {
-			return err
+			// The next round tries it again; the others go on.
+			errs = append(errs, err)
+			continue
 		}
 		s.log.Info("carried out a webhook redelivery request left behind", "request", r.ID, "endpoint", r.Endpoint, "redelivered", n)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // redeliveryGrace is how old a recorded redelivery request must be before

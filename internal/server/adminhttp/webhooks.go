@@ -1,6 +1,7 @@
 package adminhttp
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/rosterhq/roster/internal/store"
@@ -139,6 +140,10 @@ func (h *Handler) redeliver(w http.ResponseWriter, c *call) error {
 		return err
 	}
 	n, err := h.webhooks.Redeliver(c.Context(), t, c.PathValue("id"), body.IDs, c.actor())
+	if errors.Is(err, webhook.ErrPending) {
+		h.log.Warn("ADMIN-0503 webhook redelivery pending", "err", err)
+		return writeJSON(w, http.StatusAccepted, map[string]any{"pending": true, "message": webhook.ErrPending.Error()})
+	}
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (o oauthClientWriter) Create(ctx context.Context, c store.OAuthClient) erro
 
 // Get returns the client with the given id as the transaction sees it.
 func (o oauthClientWriter) Get(ctx context.Context, id string) (store.OAuthClient, error) {
-	return writerGet(ctx, o.w, "SELECT "+clientCols+" FROM oauth_clients WHERE id = $1", "get oauth client", id, scanClient)
+	return writerGet(ctx, o.w, "SELECT "+clientCols+" FROM oauth_clients WHERE id = $1 FOR UPDATE", "get oauth client", id, scanClient)
 }
 
 // Revoke marks the client revoked at the given time.
@@ -114,7 +114,7 @@ func (a adminWriter) Create(ctx context.Context, ad store.Admin) error {
 
 // GetByName returns the admin with the given name as the transaction sees it.
 func (a adminWriter) GetByName(ctx context.Context, name string) (store.Admin, error) {
-	return writerGet(ctx, a.w, "SELECT "+adminCols+" FROM admins WHERE name = $1", "get admin", name, scanAdmin)
+	return writerGet(ctx, a.w, "SELECT "+adminCols+" FROM admins WHERE name = $1 FOR UPDATE", "get admin", name, scanAdmin)
 }
 
 // Update replaces the admin's password hash and role.
@@ -254,6 +254,16 @@ func (st settings) Get(ctx context.Context, key string) (string, error) {
 
 // settingsWriter implements store.SettingsWriter.
 type settingsWriter struct{ w *writer }
+
+// Get returns the value of a setting as the transaction sees it, locking
+// it; store.ErrNotFound if it is unset.
+func (st settingsWriter) Get(ctx context.Context, key string) (string, error) {
+	return writerGet(ctx, st.w, "SELECT value FROM settings WHERE key = $1 FOR UPDATE", "get setting", key, func(row pgx.Row) (string, error) {
+		var v string
+		err := row.Scan(&v)
+		return v, err
+	})
+}
 
 // Set stores the value of a setting, replacing any earlier one.
 func (st settingsWriter) Set(ctx context.Context, key, value string) error {

@@ -28,11 +28,12 @@ import (
 //     PostgreSQL locks rows, not the database, so other tenants' writes run
 //     alongside.
 //
-// A purge that stops early (the process dies, ctx ends, a statement fails)
-// is finished by the sweeper, a goroutine that purges every key listed in
-// tenant_deletions: Open starts it, and so does a Delete that stopped while
-// the store stays open. Purges of one key by several nodes take turns on an
-// advisory lock.
+// Every purge is done by the sweeper, a goroutine that purges every key
+// listed in tenant_deletions, one key after another even if one fails: the
+// commit of a tenant's deletion starts it, and so do Open on any node (for
+// a purge a crash cut short), TenantStore.PurgeDeleted (which waits for it)
+// and the server's periodic maintenance (for a purge that failed). Purges
+// of one key by several nodes take turns on an advisory lock.
 
 // defaultPurgeRows is about how many rows a purge transaction deletes.
 const defaultPurgeRows = 10000
@@ -214,10 +215,15 @@ func (s *Store) sweepRound(ctx context.Context) error {
 	if err != nil {
 		return s.fail("list deleted tenant keys", err)
 	}
+	// One key that fails must not keep the others' rows.
+	var errs []error
 	for _, k := range keys {
 		if err := s.purge(ctx, k); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -61,14 +61,39 @@ func (t tenantWriter) Create(ctx context.Context, tn store.Tenant) error {
 		VALUES ($1, $2, $3, $4, $5::jsonb)`, tn.ID, tn.Name, tn.Created, tn.SCIMDisabled, settings)
 }
 
-// Get returns the tenant with the given id as the transaction sees it.
+// Writer reads of control-plane rows lock them until the transaction ends,
+// so that a read-modify-write (a service changing one setting and writing
+// the settings back) never undoes a concurrent one under READ COMMITTED. A
+// tenant row is locked FOR NO KEY UPDATE, which SCIM writes (FOR KEY SHARE
+// of the same row) do not wait for.
+const lockTenantRow = " FOR NO KEY UPDATE"
+
+// Get returns the tenant with the given id as the transaction sees it,
+// locking it.
 func (t tenantWriter) Get(ctx context.Context, id string) (store.Tenant, error) {
-	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE id = $1", "get tenant", id, scanTenant)
+	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE id = $1"+lockTenantRow, "get tenant", id, scanTenant)
 }
 
-// GetByName returns the tenant with the given name as the transaction sees it.
+// GetByName returns the tenant with the given name as the transaction sees
+// it, locking it.
 func (t tenantWriter) GetByName(ctx context.Context, name string) (store.Tenant, error) {
-	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE name = $1", "get tenant", name, scanTenant)
+	return writerGet(ctx, t.w, "SELECT "+tenantCols+" FROM tenants WHERE name = $1"+lockTenantRow, "get tenant", name, scanTenant)
+}
+
+// List returns every tenant by name as the transaction sees them, locking
+// them in that order, for a check across tenants (one identity provider
+// issuer per tenant) that concurrent transactions must not both pass.
+func (t tenantWriter) List(ctx context.Context) ([]store.Tenant, error) {
+	const op = "list tenants"
+	if err := t.w.begin(ctx); err != nil {
+		return nil, t.w.s.fail(op, err)
+	}
+	rows, err := t.w.conn.Query(ctx, "SELECT "+tenantCols+" FROM tenants ORDER BY name"+lockTenantRow)
+	if err != nil {
+		return nil, t.w.s.fail(op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Tenant, error) { return scanTenant(row) })
+	return out, t.w.s.fail(op, err)
 }
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {
@@ -162,7 +187,7 @@ func (t tokenWriter) Create(ctx context.Context, tok store.Token) error {
 
 // Get returns the token with the given id as the transaction sees it.
 func (t tokenWriter) Get(ctx context.Context, id string) (store.Token, error) {
-	return writerGet(ctx, t.w, "SELECT "+tokenCols+" FROM tokens WHERE id = $1", "get token", id, scanToken)
+	return writerGet(ctx, t.w, "SELECT "+tokenCols+" FROM tokens WHERE id = $1 FOR UPDATE", "get token", id, scanToken)
 }
 
 // Revoke marks the token revoked at the given time.

@@ -48,7 +48,7 @@ func (wh webhookWriter) Create(ctx context.Context, e store.WebhookEndpoint) err
 
 // Get returns the endpoint with the given id as the transaction sees it.
 func (wh webhookWriter) Get(ctx context.Context, id string) (store.WebhookEndpoint, error) {
-	return writerGet(ctx, wh.w, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE id = $1", "get webhook endpoint", id, scanWebhook)
+	return writerGet(ctx, wh.w, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE id = $1 FOR UPDATE", "get webhook endpoint", id, scanWebhook)
 }
 
 // Update replaces an endpoint's URL, secret, event types, attempts and

@@ -254,6 +254,16 @@ func (st settings) Get(ctx context.Context, key string) (string, error) {
 // settingsWriter implements store.SettingsWriter.
 type settingsWriter struct{ w *writer }
 
+// Get returns the value of a setting as the transaction sees it;
+// store.ErrNotFound if it is unset.
+func (st settingsWriter) Get(ctx context.Context, key string) (string, error) {
+	return writerGet(ctx, st.w, st.w.s.ws.setting, "get setting", key, func(row rowScanner) (string, error) {
+		var v string
+		err := row.Scan(&v)
+		return v, err
+	})
+}
+
 // Set stores the value of a setting, replacing any earlier one.
 func (st settingsWriter) Set(ctx context.Context, key, value string) error {
 	if key == "" {

@@ -29,10 +29,12 @@ import (
 //     after each batch the purge pauses about as long as the batch took, so
 //     that another process's busy handler, which polls, finds the lock free.
 //
-// A purge that stops early (the process dies, ctx ends, a write fails) is
-// finished by the sweeper, a goroutine that purges every key listed in
-// tenant_deletions. Open starts it, and so does a Delete that stopped while
-// the store stays open. It also lists there any key that has rows in
+// Every purge is done by the sweeper, a goroutine that purges every key
+// listed in tenant_deletions, one key after another even if one fails: the
+// commit of a tenant's deletion starts it, and so do Open (for a purge a
+// crash cut short), TenantStore.PurgeDeleted (which waits for it) and the
+// server's periodic maintenance (for a purge that failed). It also lists
+// there any key that has rows in
 // resources, resource_counts, history or events but no tenant: another
 // process that still had a deleted tenant's key cached may have written
 // under it.
@@ -356,12 +358,18 @@ func (s *Store) sweepRound(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One key that fails (say, another process holds the lock too long)
+	// must not keep the others' rows.
+	var errs []error
 	for _, k := range pending {
 		if err := s.purge(ctx, k); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // keys runs a query of tenant keys on the read pool.

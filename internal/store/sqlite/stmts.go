@@ -51,6 +51,7 @@ type writeStmts struct {
 	// Reads inside the transaction, which see its writes.
 	tenant, tenantBy, token, client *sql.Stmt
 	adminBy, webhook, members       *sql.Stmt
+	tenantList, setting             *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -133,6 +134,8 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.adminBy, adminByNameSQL},
 		{&w.webhook, webhookSQL},
 		{&w.members, membersSQL},
+		{&w.tenantList, tenantListSQL},
+		{&w.setting, settingSQL},
 	}
 	for i, q := range unlinkTenantSQL {
 		defs = append(defs, stmtDef{&w.unlinkTenant[i], q})
@@ -192,6 +195,8 @@ const (
 
 	tenantSQL       = "SELECT " + tenantCols + " FROM tenants WHERE id = ?1"
 	tenantByNameSQL = "SELECT " + tenantCols + " FROM tenants WHERE name = ?1"
+	tenantListSQL   = "SELECT " + tenantCols + " FROM tenants ORDER BY name"
+	settingSQL      = "SELECT value FROM settings WHERE key = ?1"
 	tokenSQL        = "SELECT " + tokenCols + " FROM tokens WHERE id = ?1"
 	clientSQL       = "SELECT " + clientCols + " FROM oauth_clients WHERE id = ?1"
 	adminByNameSQL  = "SELECT " + adminCols + " FROM admins WHERE name = ?1"
@@ -218,7 +223,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 			WHERE me.tenant = ?1 AND me.id IN (SELECT value FROM json_each(?2)) ORDER BY me.seq, m.group_seq`},
 		{&r.tenant, tenantSQL},
 		{&r.tenantBy, tenantByNameSQL},
-		{&r.tenantList, "SELECT " + tenantCols + " FROM tenants ORDER BY name"},
+		{&r.tenantList, tenantListSQL},
 		{&r.token, tokenSQL},
 		{&r.tokenList, "SELECT " + tokenCols + " FROM tokens WHERE tenant_id = ?1 ORDER BY created, id"},
 		{&r.client, clientSQL},
@@ -229,7 +234,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.session, "SELECT " + sessionCols + " FROM admin_sessions WHERE id = ?1"},
 		{&r.audit, "SELECT " + auditCols + " FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
 		{&r.auditTenant, "SELECT " + auditCols + " FROM audit_events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
-		{&r.setting, "SELECT value FROM settings WHERE key = ?1"},
+		{&r.setting, settingSQL},
 		{&r.pendingDeletions, pendingDeletionsSQL},
 		{&r.orphanKeys, orphanKeysSQL},
 		{&r.events, eventsSQL},

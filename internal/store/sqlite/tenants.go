@@ -58,6 +58,27 @@ func (t tenantWriter) Get(ctx context.Context, id string) (store.Tenant, error) 
 	return writerGet(ctx, t.w, t.w.s.ws.tenant, "get tenant", id, scanTenant)
 }
 
+// List returns every tenant by name as the transaction sees them.
+func (t tenantWriter) List(ctx context.Context) ([]store.Tenant, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := t.w.s.ws.tenantList.Query()
+	if err != nil {
+		return nil, t.w.s.fail("list tenants", err)
+	}
+	defer rows.Close()
+	var out []store.Tenant
+	for rows.Next() {
+		tn, err := scanTenant(rows)
+		if err != nil {
+			return nil, t.w.s.fail("list tenants", err)
+		}
+		out = append(out, tn)
+	}
+	return out, t.w.s.fail("list tenants", rows.Err())
+}
+
 // GetByName returns the tenant with the given name as the transaction sees it.
 func (t tenantWriter) GetByName(ctx context.Context, name string) (store.Tenant, error) {
 	return writerGet(ctx, t.w, t.w.s.ws.tenantBy, "get tenant", name, scanTenant)

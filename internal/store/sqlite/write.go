@@ -184,7 +184,11 @@ more:
 			r.done <- err
 			return abort(err)
 		}
+		hooks := len(s.w.committed)
 		if err := s.call(r.fn); err != nil {
+			// What r.fn asked to run after the commit goes with its
+			// changes.
+			s.w.committed = s.w.committed[:hooks]
 			if _, rerr := s.ws.rollbackTo.Exec(); rerr != nil {
 				// The statement that failed took the transaction with it.
 				r.done <- err
@@ -223,9 +227,8 @@ more:
 type writer struct {
 	s *Store
 	// committed holds what to do once the transaction commits, such as
-	// forgetting a deleted tenant's cached key. With group commit a
-	// function rolled back to its savepoint may leave some behind; each
-	// must therefore be harmless when its change did not commit.
+	// forgetting a deleted tenant's cached key; with group commit, a
+	// function rolled back to its savepoint takes its own out again.
 	committed []func()
 }
 

@@ -198,3 +198,11 @@ func (h autoWebhooks) RequestRedelivery(ctx context.Context, r store.WebhookRede
 func (h autoWebhooks) DoneRedelivery(ctx context.Context, id string) error {
 	return h.a.do(ctx, func(w store.Writer) error { return w.Webhooks().DoneRedelivery(ctx, id) })
 }
+
+func (t autoTenants) List(ctx context.Context) ([]store.Tenant, error) {
+	return get(ctx, t.a, func(w store.Writer) ([]store.Tenant, error) { return w.Tenants().List(ctx) })
+}
+
+func (s autoSettings) Get(ctx context.Context, key string) (string, error) {
+	return get(ctx, s.a, func(w store.Writer) (string, error) { return w.Settings().Get(ctx, key) })
+}

@@ -66,6 +66,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
 		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
 		{"WebhookRedeliveries", testWebhookRedeliveries},
+		{"NoLostUpdates", testNoLostUpdates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
