@@ -3,19 +3,16 @@ package audit_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/postgres"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
 	"github.com/rosterhq/roster/internal/webhook"
@@ -64,26 +61,11 @@ func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 			return st
 		},
 	}
-	dsn := os.Getenv("ROSTER_TEST_PG_DSN")
-	if dsn == "" {
-		t.Log("ROSTER_TEST_PG_DSN not set: running on SQLite only")
+	if os.Getenv(pgtest.EnvDSN) == "" {
+		t.Log(pgtest.EnvDSN + " not set: running on SQLite only")
 		return out
 	}
-	out["PostgreSQL"] = func(t *testing.T) store.Store {
-		ctx := context.Background()
-		schema := fmt.Sprintf("roster_audit_%d", time.Now().UnixNano())
-		st, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema), postgres.WithMaxConns(4))
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			st.Close()
-			conn, err := pgx.Connect(ctx, dsn)
-			if err == nil {
-				_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-				_ = conn.Close(ctx)
-			}
-		})
-		return st
-	}
+	out["PostgreSQL"] = func(t *testing.T) store.Store { return pgtest.Open(t) }
 	return out
 }
 

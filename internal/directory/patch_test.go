@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,13 +12,14 @@ import (
 	"github.com/rosterhq/roster/internal/scim/patch"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/store/storetest"
 )
 
 // backends returns a fresh store of each backend this run can reach.
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	return map[string]func(t *testing.T) store.Store{
+	out := map[string]func(t *testing.T) store.Store{
 		"SQLite": func(t *testing.T) store.Store {
 			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
 			require.NoError(t, err)
@@ -25,6 +27,10 @@ func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 			return st
 		},
 	}
+	if os.Getenv(pgtest.EnvDSN) != "" {
+		out["PostgreSQL"] = func(t *testing.T) store.Store { return pgtest.Open(t) }
+	}
+	return out
 }
 
 // TestPatchOperationsApplyInOrder: per RFC 7644 §3.5.2 the operations of a
