@@ -3,8 +3,6 @@ package audit_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,8 +10,7 @@ import (
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/pgtest"
-	"github.com/rosterhq/roster/internal/store/sqlite"
+	"github.com/rosterhq/roster/internal/store/backendtest"
 	"github.com/rosterhq/roster/internal/tenant"
 	"github.com/rosterhq/roster/internal/webhook"
 )
@@ -51,36 +48,13 @@ func (a failAudit) Append(ctx context.Context, e *store.AuditEvent) error {
 	return a.AuditWriter.Append(ctx, e)
 }
 
-// backends returns a fresh store of each backend this run can reach.
-func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	out := map[string]func(t *testing.T) store.Store{
-		"SQLite": func(t *testing.T) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
-			require.NoError(t, err)
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-	}
-	if os.Getenv(pgtest.EnvDSN) == "" {
-		t.Log(pgtest.EnvDSN + " not set: running on SQLite only")
-		return out
-	}
-	out["PostgreSQL"] = func(t *testing.T) store.Store { return pgtest.Open(t) }
-	return out
-}
-
 // TestControlPlaneChangesCommitWithTheirAudit injects a failure between each
 // kind of control-plane change and its audit row: the change is not stored
 // either, and no audit row or history entry is. Without the failure, the
 // change and its audit row both are.
 func TestControlPlaneChangesCommitWithTheirAudit(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testControlPlane(t, open(t))
-		})
-	}
+	backendtest.Run(t, testControlPlane)
 }
 
 func testControlPlane(t *testing.T, raw store.Store) {
