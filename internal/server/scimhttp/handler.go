@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/server/guard"
+	"github.com/rosterhq/roster/internal/server/respond"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -341,33 +342,17 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // can only be cut short.
 type stream struct {
 	*bufio.Writer
-	out *statusOnWrite
+	out *respond.Writer
 	err error
 }
 
 func newStream(w http.ResponseWriter, status int) *stream {
-	out := &statusOnWrite{w: w, status: status}
+	out := respond.NewWriter(w, status, ContentType)
 	return &stream{Writer: bufio.NewWriterSize(out, 32<<10), out: out}
 }
 
 // started reports whether the status line has been sent.
-func (s *stream) started() bool { return s.out.started }
-
-// statusOnWrite writes a SCIM status line before its first bytes.
-type statusOnWrite struct {
-	w       http.ResponseWriter
-	status  int
-	started bool
-}
-
-func (o *statusOnWrite) Write(p []byte) (int, error) {
-	if !o.started {
-		o.started = true
-		o.w.Header().Set("Content-Type", ContentType)
-		o.w.WriteHeader(o.status)
-	}
-	return o.w.Write(p)
-}
+func (s *stream) started() bool { return s.out.Started() }
 
 func (s *stream) raw(str string) {
 	if s.err == nil {
