@@ -336,10 +336,10 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // stream is a buffered response writer for resources written piece by
-// piece. The status line goes out with the first bytes that leave the
-// buffer, so a failure before then (reading a page's groups, or anything in
-// a small answer) still gets a proper SCIM error; after it, the response
-// can only be cut short.
+// piece. Unless started early, the status line goes out with the first
+// bytes that leave the buffer, so a failure before then (reading a page's
+// groups, or anything in a small answer) still gets a proper SCIM error;
+// after it, the response can only be cut short.
 type stream struct {
 	*bufio.Writer
 	out *respond.Writer
@@ -350,6 +350,10 @@ func newStream(w http.ResponseWriter, status int) *stream {
 	out := respond.NewWriter(w, status, ContentType)
 	return &stream{Writer: bufio.NewWriterSize(out, 32<<10), out: out}
 }
+
+// start sends the status line now, before any of the body: from here on a
+// failure cuts the body short instead of changing the status.
+func (s *stream) start() { s.out.Start() }
 
 // started reports whether the status line has been sent.
 func (s *stream) started() bool { return s.out.Started() }
