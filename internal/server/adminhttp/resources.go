@@ -12,6 +12,7 @@ import (
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/server/respond"
 )
 
 // listResources lists a tenant's users or groups with SCIM's filter,
@@ -121,8 +122,8 @@ func splitList(vals []string) []string {
 // an error before then (a small answer, or an early failure) still gets a
 // proper error answer; after it, the response can only be cut short.
 func (h *Handler) stream(w http.ResponseWriter, c *call, write func(io.Writer) error) error {
-	lw := &lazyWriter{w: w}
-	bw := bufio.NewWriterSize(lw, 32<<10)
+	out := respond.NewWriter(w, http.StatusOK, "application/json")
+	bw := bufio.NewWriterSize(out, 32<<10)
 	err := write(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -130,25 +131,10 @@ func (h *Handler) stream(w http.ResponseWriter, c *call, write func(io.Writer) e
 	switch {
 	case err == nil:
 		return nil
-	case !lw.started:
+	case !out.Started():
 		return err
 	case !errors.Is(err, context.Canceled):
 		h.log.Warn("ADMIN-0502 response cut short", "method", c.Method, "path", c.URL.Path, "err", err)
 	}
 	return nil
-}
-
-// lazyWriter writes a 200 JSON status line before its first bytes.
-type lazyWriter struct {
-	w       http.ResponseWriter
-	started bool
-}
-
-func (l *lazyWriter) Write(p []byte) (int, error) {
-	if !l.started {
-		l.started = true
-		l.w.Header().Set("Content-Type", "application/json")
-		l.w.WriteHeader(http.StatusOK)
-	}
-	return l.w.Write(p)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/server/guard"
+	"github.com/rosterhq/roster/internal/server/respond"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -335,39 +336,27 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // stream is a buffered response writer for resources written piece by
-// piece. The status line goes out with the first bytes that leave the
-// buffer, so a failure before then (reading a page's groups, or anything in
-// a small answer) still gets a proper SCIM error; after it, the response
-// can only be cut short.
+// piece. Unless started early, the status line goes out with the first
+// bytes that leave the buffer, so a failure before then (reading a page's
+// groups, or anything in a small answer) still gets a proper SCIM error;
+// after it, the response can only be cut short.
 type stream struct {
 	*bufio.Writer
-	out *statusOnWrite
+	out *respond.Writer
 	err error
 }
 
 func newStream(w http.ResponseWriter, status int) *stream {
-	out := &statusOnWrite{w: w, status: status}
+	out := respond.NewWriter(w, status, ContentType)
 	return &stream{Writer: bufio.NewWriterSize(out, 32<<10), out: out}
 }
 
+// start sends the status line now, before any of the body: from here on a
+// failure cuts the body short instead of changing the status.
+func (s *stream) start() { s.out.Start() }
+
 // started reports whether the status line has been sent.
-func (s *stream) started() bool { return s.out.started }
-
-// statusOnWrite writes a SCIM status line before its first bytes.
-type statusOnWrite struct {
-	w       http.ResponseWriter
-	status  int
-	started bool
-}
-
-func (o *statusOnWrite) Write(p []byte) (int, error) {
-	if !o.started {
-		o.started = true
-		o.w.Header().Set("Content-Type", ContentType)
-		o.w.WriteHeader(o.status)
-	}
-	return o.w.Write(p)
-}
+func (s *stream) started() bool { return s.out.Started() }
 
 func (s *stream) raw(str string) {
 	if s.err == nil {

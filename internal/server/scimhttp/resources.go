@@ -87,7 +87,7 @@ func (h *Handler) get(w http.ResponseWriter, r *request, rt *schema.ResourceType
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	return h.writeResource(w, r, rt, res, proj, http.StatusOK)
+	return h.writeResource(w, r, res, proj)
 }
 
 func etagMatches(header string, version int64) bool {
@@ -128,7 +128,7 @@ func (h *Handler) create(w http.ResponseWriter, r *request, rt *schema.ResourceT
 	}
 	w.Header().Set("Location", h.location(r, rt, res.ID))
 	// A resource just created belongs to no group yet: skip that query.
-	return h.writeResource(w, r, rt, res.Resource, proj.Without("groups"), http.StatusCreated)
+	return h.writeCommitted(w, r, res.Resource, proj.Without("groups"), http.StatusCreated)
 }
 
 func (h *Handler) replace(w http.ResponseWriter, r *request, rt *schema.ResourceType, id string) error {
@@ -140,7 +140,7 @@ func (h *Handler) replace(w http.ResponseWriter, r *request, rt *schema.Resource
 	if err != nil {
 		return err
 	}
-	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusOK)
+	return h.writeCommitted(w, r, res.Resource, proj, http.StatusOK)
 }
 
 // patch applies a PatchOp. Users are answered with 200 and the resource;
@@ -168,33 +168,59 @@ func (h *Handler) patch(w http.ResponseWriter, r *request, rt *schema.ResourceTy
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	return h.writeResource(w, r, rt, res.Resource, proj, http.StatusOK)
+	return h.writeCommitted(w, r, res.Resource, proj, http.StatusOK)
 }
 
 func (h *Handler) location(r *request, rt *schema.ResourceType, id string) string {
 	return r.baseURL + rt.Endpoint + "/" + id
 }
 
-// writeResource writes one resource with its ETag.
-func (h *Handler) writeResource(w http.ResponseWriter, r *request, rt *schema.ResourceType, res store.Resource, proj resource.Projection, status int) error {
+// writeResource answers a read with one resource and its ETag. The status
+// line waits for the body's first bytes, so a read that fails while the
+// resource renders (the user's groups, a group's first members) is still
+// answered with a SCIM error.
+func (h *Handler) writeResource(w http.ResponseWriter, r *request, res store.Resource, proj resource.Projection) error {
 	w.Header().Set("ETag", resource.ETag(res.Version))
-	s := newStream(w, status)
-	if err := h.dir.WriteResource(r.Context(), s, r.tenant.ID, res, view(r, proj)); err != nil {
-		return h.failStream(w, r, s, err)
-	}
-	return s.Flush()
+	return h.renderResource(w, r, res, proj, newStream(w, http.StatusOK))
 }
 
-// failStream handles a failure while writing a stream: before the status
-// line is sent the error is answered as usual; after it, the truncated body
-// tells the client, and the log tells the operator.
-func (h *Handler) failStream(w http.ResponseWriter, r *request, s *stream, err error) error {
+// writeCommitted answers a create, replace or patch with the resource it
+// wrote. The change has committed before rendering starts, so the success
+// status goes out first and stands: answering a failure to read the user's
+// groups or the group's members with an error would make the client retry
+// a change already made, and Entra and Okta retry a failed POST, which then
+// gets 409 for ever. If rendering fails, the body is cut short and the
+// failure logged.
+func (h *Handler) writeCommitted(w http.ResponseWriter, r *request, res store.Resource, proj resource.Projection, status int) error {
+	w.Header().Set("ETag", resource.ETag(res.Version))
+	s := newStream(w, status)
+	s.start()
+	return h.renderResource(w, r, res, proj, s)
+}
+
+// renderResource writes one resource through s.
+func (h *Handler) renderResource(w http.ResponseWriter, r *request, res store.Resource, proj resource.Projection, s *stream) error {
+	s.err = h.dir.WriteResource(r.Context(), s, r.tenant.ID, res, view(r, proj))
+	return h.endStream(w, r, s)
+}
+
+// endStream flushes what is left of a stream, or, if writing it failed,
+// handles the failure: before the status line is sent the error is
+// answered as usual; after it, the truncated body tells the client, and
+// the log tells the operator.
+func (h *Handler) endStream(w http.ResponseWriter, r *request, s *stream) error {
+	if s.err == nil {
+		s.err = s.Flush()
+	}
+	if s.err == nil {
+		return nil
+	}
 	if !s.started() {
 		w.Header().Del("ETag")
-		return err
+		return s.err
 	}
-	if !errors.Is(err, context.Canceled) { // else the client went away
-		h.log.Warn("SCIM-0504 response cut short", "method", r.Method, "path", r.URL.Path, "err", err)
+	if !errors.Is(s.err, context.Canceled) { // else the client went away
+		h.log.Warn("SCIM-0504 response cut short", "method", r.Method, "path", r.URL.Path, "err", s.err)
 	}
 	return nil
 }
@@ -384,8 +410,5 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 		s.err = h.dir.WriteResources(ctx, s, r.tenant.ID, page, view(r, proj))
 	}
 	s.raw("}")
-	if s.err != nil {
-		return h.failStream(w, r, s, s.err)
-	}
-	return s.Flush()
+	return h.endStream(w, r, s)
 }
