@@ -389,3 +389,53 @@ func TestNewRejectsBadURL(t *testing.T) {
 		require.Error(t, err, u)
 	}
 }
+
+// TestCaptureRedactsCredentials requires every credential-bearing header,
+// sent or received, to reach Capture as Redacted, and other headers as they
+// were.
+func TestCaptureRedactsCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2"
+	var got []scimclient.Exchange
+	c, _ := serve(t, scimclient.Options{
+		Token: secret, Retry: scimclient.NoRetry,
+		Capture: func(x scimclient.Exchange) { got = append(got, x) },
+	}, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		for _, k := range []string{"Set-Cookie", "X-Auth-Token", "X-Client-Secret", "X-Api-Key", "X-Temp-Password"} {
+			w.Header().Set(k, secret)
+		}
+		w.Header().Set("X-Request-Id", "r1")
+		w.WriteHeader(http.StatusOK)
+	})
+	sent := map[string]string{
+		"Proxy-Authorization": "Basic " + secret,
+		"Cookie":              "session=" + secret,
+		"X-API-Key":           secret,
+		"x-apikey":            secret,
+		"X-Api_Key":           secret,
+		"X-Access-Token":      secret,
+		"Client-SECRET":       secret,
+		"X-Password":          secret,
+	}
+	h := http.Header{"If-Match": {`W/"1"`}}
+	for k, v := range sent {
+		h[k] = []string{v}
+	}
+	_, err := c.Do(context.Background(), scimclient.Request{Method: http.MethodGet, Path: "/Users", Header: h})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	x := got[0]
+	for k := range sent {
+		require.Equal(t, []string{scimclient.Redacted}, x.RequestHeader.Values(k), k)
+	}
+	require.Equal(t, []string{scimclient.Redacted}, x.RequestHeader.Values("Authorization"))
+	require.Equal(t, `W/"1"`, x.RequestHeader.Get("If-Match"))
+	require.Equal(t, "application/scim+json", x.RequestHeader.Get("Accept"))
+	for _, k := range []string{"Set-Cookie", "X-Auth-Token", "X-Client-Secret", "X-Api-Key", "X-Temp-Password"} {
+		require.Equal(t, []string{scimclient.Redacted}, x.ResponseHeader.Values(k), k)
+	}
+	require.Equal(t, "r1", x.ResponseHeader.Get("X-Request-Id"))
+	b, err := json.Marshal(x)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), secret)
+}

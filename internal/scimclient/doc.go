@@ -30,9 +30,12 @@
 // waited for. NoRetry sends each request once.
 //
 // Capture: Options.Capture receives an Exchange for every attempt — method,
-// URL, request headers with Authorization redacted, bodies cut at
-// CaptureLimit, status, response headers, duration and attempt number — so a
-// report can show what was sent and what came back.
+// URL, request and response headers, bodies cut at CaptureLimit, status,
+// duration and attempt number — so a report can show what was sent and what
+// came back. The value of every credential-bearing header, sent or received,
+// is Redacted: Authorization, Proxy-Authorization, Cookie, Set-Cookie and
+// any header whose name contains "token", "secret", "api-key" or "password"
+// (see Sensitive).
 //
 // Dialects: a Dialect is data describing how an identity provider shapes
 // requests, and the presets RFC, Entra, EntraSCIM062020 and Okta follow what
