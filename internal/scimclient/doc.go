@@ -13,7 +13,9 @@
 //   - Do sends a Request with a raw or JSON body and returns the Response —
 //     status, headers and body bytes, nothing decoded — whatever its status.
 //     A conformance check that expects a 404 and a load generator that only
-//     counts statuses use this.
+//     counts statuses use this. A body over Options.MaxResponseBytes is not
+//     cut short: reading stops at the limit and Do returns an error that
+//     wraps ErrResponseTooLarge and names the limit, method and URL.
 //   - Create, Get, Put, Patch, Update, Delete, List, Search, Walk and All are typed
 //     helpers for /Users and /Groups: a non-2xx status is returned as the
 //     protocol core's *scimerr.Error (status, scimType, detail), decoded by
