@@ -21,7 +21,10 @@
 //     protocol core's *scimerr.Error (status, scimType, detail), decoded by
 //     DecodeError even from an HTML or empty body. Walk and All page through
 //     a list by startIndex and count, advancing by what each page really
-//     held and trusting the latest totalResults.
+//     held and trusting the latest totalResults. Without totalResults, a
+//     server that caps count below what was asked is still paged to the
+//     end: itemsPerPage, when present, tells a capped page from the last
+//     one, and without it only an empty page ends the walk.
 //
 // Retries (RetryPolicy): a 429 is retried for any method after its
 // Retry-After (seconds or HTTP-date); 5xx and errors without a response
