@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,7 +47,8 @@ type Options struct {
 	// MaxIdleConnsPerHost sizes the default Transport's idle pool; a load
 	// generator sets it to its concurrency. Default 32.
 	MaxIdleConnsPerHost int
-	// MaxResponseBytes bounds how much of a response body is read.
+	// MaxResponseBytes bounds how much of a response body is read; a
+	// larger body is an error, ErrResponseTooLarge, not a cut body.
 	// Default 32 MiB.
 	MaxResponseBytes int64
 	// Retry says which failures are retried and how long to wait.
@@ -203,7 +205,8 @@ func (r *Response) Decode(v any) error {
 // Do sends a request, retrying it as the RetryPolicy allows, and returns
 // the last response whatever its status: a 4xx or 5xx is a Response, not an
 // error (use Response.Err). The error is for requests that got no response,
-// after the last attempt, or a body that could not be encoded.
+// after the last attempt, a response body over MaxResponseBytes
+// (ErrResponseTooLarge, not retried), or a body that could not be encoded.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	var body []byte
 	switch b := r.Body.(type) {
@@ -293,17 +296,37 @@ func (c *Client) attempt(ctx context.Context, r Request, target string, body []b
 	return res, err
 }
 
-// read reads a response body, up to maxBody bytes.
+// ErrResponseTooLarge reports a response body over Options.MaxResponseBytes.
+// The client stops reading at the limit rather than hand the caller a cut
+// body; the error names the limit, the status and the request.
+var ErrResponseTooLarge = errors.New("response body too large")
+
+// read reads a response body, up to maxBody bytes. A body over maxBody,
+// announced by Content-Length or found by reading one byte past the limit,
+// is ErrResponseTooLarge: read then returns the response without its body,
+// for Capture, and the error, which is not retried.
 func (c *Client) read(resp *http.Response) (*Response, error) {
 	defer resp.Body.Close()
 	res := &Response{Status: resp.StatusCode, Header: resp.Header}
+	head := resp.Request.Method == http.MethodHead
 	var err error
-	if n := resp.ContentLength; n >= 0 && n <= c.maxBody && resp.Request.Method != http.MethodHead {
+	switch n := resp.ContentLength; {
+	case head:
+		// No body, whatever Content-Length announces.
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBody))
+	case n > c.maxBody:
+		return res, c.tooLarge(res.Status)
+	case n >= 0:
 		// The common case: one allocation of the announced size.
 		res.Body = make([]byte, n)
 		_, err = io.ReadFull(resp.Body, res.Body)
-	} else {
-		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBody))
+	default:
+		// One byte past the limit tells a body at the limit from one over.
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, min(c.maxBody, math.MaxInt64-1)+1))
+		if err == nil && int64(len(res.Body)) > c.maxBody {
+			res.Body = nil
+			return res, c.tooLarge(res.Status)
+		}
 	}
 	if err != nil {
 		// The status arrived; the body did not. Retrying is decided on
@@ -311,6 +334,13 @@ func (c *Client) read(resp *http.Response) (*Response, error) {
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	return res, nil
+}
+
+// tooLarge returns the error of a response body over maxBody. Do adds the
+// method and URL. Retrying would read the same body again, so it is
+// permanent.
+func (c *Client) tooLarge(status int) error {
+	return permanent{fmt.Errorf("%w: the %d response's body is over Options.MaxResponseBytes (%d bytes)", ErrResponseTooLarge, status, c.maxBody)}
 }
 
 // withRequest adds the method and URL to an error that lacks them; an

@@ -389,3 +389,111 @@ func TestNewRejectsBadURL(t *testing.T) {
 		require.Error(t, err, u)
 	}
 }
+
+// TestCaptureRedactsCredentials requires every credential-bearing header,
+// sent or received, to reach Capture as Redacted, and other headers as they
+// were.
+func TestCaptureRedactsCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2"
+	var got []scimclient.Exchange
+	c, _ := serve(t, scimclient.Options{
+		Token: secret, Retry: scimclient.NoRetry,
+		Capture: func(x scimclient.Exchange) { got = append(got, x) },
+	}, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		for _, k := range []string{"Set-Cookie", "X-Auth-Token", "X-Client-Secret", "X-Api-Key", "X-Temp-Password"} {
+			w.Header().Set(k, secret)
+		}
+		w.Header().Set("X-Request-Id", "r1")
+		w.WriteHeader(http.StatusOK)
+	})
+	sent := map[string]string{
+		"Proxy-Authorization": "Basic " + secret,
+		"Cookie":              "session=" + secret,
+		"X-API-Key":           secret,
+		"x-apikey":            secret,
+		"X-Api_Key":           secret,
+		"X-Access-Token":      secret,
+		"Client-SECRET":       secret,
+		"X-Password":          secret,
+	}
+	h := http.Header{"If-Match": {`W/"1"`}}
+	for k, v := range sent {
+		h[k] = []string{v}
+	}
+	_, err := c.Do(context.Background(), scimclient.Request{Method: http.MethodGet, Path: "/Users", Header: h})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	x := got[0]
+	for k := range sent {
+		require.Equal(t, []string{scimclient.Redacted}, x.RequestHeader.Values(k), k)
+	}
+	require.Equal(t, []string{scimclient.Redacted}, x.RequestHeader.Values("Authorization"))
+	require.Equal(t, `W/"1"`, x.RequestHeader.Get("If-Match"))
+	require.Equal(t, "application/scim+json", x.RequestHeader.Get("Accept"))
+	for _, k := range []string{"Set-Cookie", "X-Auth-Token", "X-Client-Secret", "X-Api-Key", "X-Temp-Password"} {
+		require.Equal(t, []string{scimclient.Redacted}, x.ResponseHeader.Values(k), k)
+	}
+	require.Equal(t, "r1", x.ResponseHeader.Get("X-Request-Id"))
+	b, err := json.Marshal(x)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), secret)
+}
+
+// TestResponseTooLarge requires a body over MaxResponseBytes, announced or
+// not, to be an ErrResponseTooLarge naming the limit and the request, sent
+// once, and a body at the limit to be read whole.
+func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
+	const limit = 64
+	for _, tc := range []struct {
+		name    string
+		size    int
+		chunked bool // no Content-Length: the size is found by reading
+		tooBig  bool
+	}{
+		{name: "AtLimit", size: limit},
+		{name: "AtLimitChunked", size: limit, chunked: true},
+		{name: "OverLimit", size: limit + 1, tooBig: true},
+		{name: "OverLimitChunked", size: limit + 1, chunked: true, tooBig: true},
+		{name: "FarOverLimitChunked", size: 1 << 20, chunked: true, tooBig: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []scimclient.Exchange
+			var mu sync.Mutex
+			c, n := serve(t, scimclient.Options{
+				MaxResponseBytes: limit, Retry: fastRetry,
+				Capture: func(x scimclient.Exchange) {
+					mu.Lock()
+					defer mu.Unlock()
+					got = append(got, x)
+				},
+			}, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				body := `{"id":"` + strings.Repeat("x", tc.size-len(`{"id":""}`)) + `"}`
+				if !tc.chunked {
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				}
+				w.WriteHeader(http.StatusOK)
+				if tc.chunked {
+					w.(http.Flusher).Flush()
+				}
+				_, _ = io.WriteString(w, body)
+			})
+			r, err := c.Get(context.Background(), scimclient.Users, "u1", scimclient.Attributes{})
+			if !tc.tooBig {
+				require.NoError(t, err)
+				require.Len(t, r.Raw, tc.size)
+				return
+			}
+			require.ErrorIs(t, err, scimclient.ErrResponseTooLarge)
+			require.ErrorContains(t, err, "GET ")
+			require.ErrorContains(t, err, "/scim/v2/t1/Users/u1")
+			require.ErrorContains(t, err, fmt.Sprint(limit))
+			require.Equal(t, 1, int(n.Load()), "a body too large is not retried")
+			require.Len(t, got, 1)
+			require.Equal(t, http.StatusOK, got[0].Status)
+			require.ErrorIs(t, got[0].Err, scimclient.ErrResponseTooLarge)
+		})
+	}
+}

@@ -13,13 +13,18 @@
 //   - Do sends a Request with a raw or JSON body and returns the Response —
 //     status, headers and body bytes, nothing decoded — whatever its status.
 //     A conformance check that expects a 404 and a load generator that only
-//     counts statuses use this.
+//     counts statuses use this. A body over Options.MaxResponseBytes is not
+//     cut short: reading stops at the limit and Do returns an error that
+//     wraps ErrResponseTooLarge and names the limit, method and URL.
 //   - Create, Get, Put, Patch, Update, Delete, List, Search, Walk and All are typed
 //     helpers for /Users and /Groups: a non-2xx status is returned as the
 //     protocol core's *scimerr.Error (status, scimType, detail), decoded by
 //     DecodeError even from an HTML or empty body. Walk and All page through
 //     a list by startIndex and count, advancing by what each page really
-//     held and trusting the latest totalResults.
+//     held and trusting the latest totalResults. Without totalResults, a
+//     server that caps count below what was asked is still paged to the
+//     end: itemsPerPage, when present, tells a capped page from the last
+//     one, and without it only an empty page ends the walk.
 //
 // Retries (RetryPolicy): a 429 is retried for any method after its
 // Retry-After (seconds or HTTP-date); 5xx and errors without a response
@@ -30,9 +35,12 @@
 // waited for. NoRetry sends each request once.
 //
 // Capture: Options.Capture receives an Exchange for every attempt — method,
-// URL, request headers with Authorization redacted, bodies cut at
-// CaptureLimit, status, response headers, duration and attempt number — so a
-// report can show what was sent and what came back.
+// URL, request and response headers, bodies cut at CaptureLimit, status,
+// duration and attempt number — so a report can show what was sent and what
+// came back. The value of every credential-bearing header, sent or received,
+// is Redacted: Authorization, Proxy-Authorization, Cookie, Set-Cookie and
+// any header whose name contains "token", "secret", "api-key" or "password"
+// (see Sensitive).
 //
 // Dialects: a Dialect is data describing how an identity provider shapes
 // requests, and the presets RFC, Entra, EntraSCIM062020 and Okta follow what

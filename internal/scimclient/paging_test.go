@@ -122,6 +122,33 @@ func TestWalk(t *testing.T) {
 			name: "TotalOverstated", count: 5, want: ids(6), requests: 3,
 			p: &pager{ids: ids(6), total: func(int) *int { return intp(100) }},
 		},
+		{
+			// The server serves at most 2 items per page and leaves out
+			// totalResults: its itemsPerPage tells a capped page from the
+			// last, which holds fewer than the pages before it.
+			name: "CappedCountNoTotalResults", count: 5, want: ids(7), requests: 4,
+			p: &pager{ids: ids(7), short: func(int) int { return 2 }, total: func(int) *int { return nil }},
+		},
+		{
+			name: "CappedCountNoTotalResultsFullLastPage", count: 5, want: ids(6), requests: 4,
+			p: &pager{ids: ids(6), short: func(int) int { return 2 }, total: func(int) *int { return nil }},
+		},
+		{
+			// Neither totalResults nor itemsPerPage: only an empty page
+			// ends the walk.
+			name: "CappedCountNoTotalResultsNoItemsPerPage", count: 5, want: ids(7), requests: 5,
+			p: &pager{ids: ids(7), short: func(int) int { return 2 }, total: func(int) *int { return nil }, noItemsPerPage: true},
+		},
+		{
+			// A first page shorter than asked could be capped: one more
+			// request makes sure.
+			name: "ShortListNoTotalResults", count: 5, want: ids(2), requests: 2,
+			p: &pager{ids: ids(2), total: func(int) *int { return nil }},
+		},
+		{
+			name: "CappedCountIgnoresStartIndex", count: 5, want: ids(2), requests: 2, err: scimclient.ErrPagingStuck,
+			p: &pager{ids: ids(10), short: func(int) int { return 2 }, total: func(int) *int { return nil }, noItemsPerPage: true, ignoreStart: true},
+		},
 		{name: "Empty", p: &pager{ids: nil}, count: 5, requests: 1},
 		{name: "IgnoresStartIndex", p: &pager{ids: ids(10), ignoreStart: true}, count: 5, want: ids(5), requests: 2, err: scimclient.ErrPagingStuck},
 	} {

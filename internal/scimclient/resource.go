@@ -277,16 +277,29 @@ var ErrPagingStuck = errors.New("the server returned the same page again; does i
 // Walk pages through a list by startIndex and count (RFC 7644 §3.4.2.4)
 // and calls fn with each resource. It advances by the resources a page
 // actually held, not by the count asked for, so a server that returns
-// short pages loses nothing; it trusts the latest totalResults, as the
-// total may change while it pages; it stops at an empty page, and without
-// totalResults at a short page; itemsPerPage is not needed. An error of fn
-// stops the walk and is returned.
+// short pages, or caps count below what was asked, loses nothing. It stops
+// at an empty page, and otherwise:
+//
+//   - with totalResults, once startIndex passes the latest total, as the
+//     total may change while it pages;
+//   - without totalResults but with itemsPerPage, at a page holding fewer
+//     resources than the server's page size: the count asked for, lowered to
+//     the largest itemsPerPage seen, so that a server that caps count is
+//     paged on;
+//   - with neither, only at an empty page, as a short page may be a capped
+//     one.
+//
+// A server that ignores startIndex is caught when a page starts with the
+// same resource as the one before (ErrPagingStuck). An error of fn stops
+// the walk and is returned.
 func (c *Client) Walk(ctx context.Context, ep Endpoint, o ListOptions, fn func(json.RawMessage) error) error {
 	o.StartIndex = max(o.StartIndex, 1)
 	if o.Count <= 0 {
 		o.Count = c.dialect.pageSize()
 	}
 	var prevFirst json.RawMessage
+	// pageSize is the largest itemsPerPage the server has reported.
+	pageSize := 0
 	for {
 		page, err := c.List(ctx, ep, o)
 		if err != nil {
@@ -307,10 +320,15 @@ func (c *Client) Walk(ctx context.Context, ep Endpoint, o ListOptions, fn func(j
 		}
 		o.StartIndex += n
 		switch {
-		case page.TotalResults != nil && o.StartIndex > *page.TotalResults:
-			return nil
-		case page.TotalResults == nil && n < o.Count:
-			return nil
+		case page.TotalResults != nil:
+			if o.StartIndex > *page.TotalResults {
+				return nil
+			}
+		case page.ItemsPerPage != nil:
+			pageSize = max(pageSize, *page.ItemsPerPage)
+			if n < min(pageSize, o.Count) {
+				return nil
+			}
 		}
 	}
 }

@@ -43,7 +43,7 @@ type response struct {
 type client struct {
 	sc *scimclient.Client
 
-	extra    []string // the extra headers of the request in flight
+	extra    []string // the names of the headers the check set on the request in flight
 	lastReq  *Request
 	lastResp *Response
 }
@@ -68,14 +68,19 @@ func newClient(base, token string, hc *http.Client) (*client, error) {
 }
 
 // record keeps an exchange for the report. The report shows only the
-// headers a check set itself, not the client's standard ones.
+// headers a check set itself, not the client's standard ones, and takes
+// their values from the capture, where credentials are already redacted.
 func (c *client) record(x scimclient.Exchange) {
 	c.lastReq = &Request{Method: x.Method, URL: x.URL, Body: x.RequestBody}
-	for i := 0; i+1 < len(c.extra); i += 2 {
+	for _, name := range c.extra {
+		v := x.RequestHeader.Values(name)
+		if len(v) == 0 {
+			continue
+		}
 		if c.lastReq.Header == nil {
 			c.lastReq.Header = map[string]string{}
 		}
-		c.lastReq.Header[c.extra[i]] = c.extra[i+1]
+		c.lastReq.Header[http.CanonicalHeaderKey(name)] = strings.Join(v, ", ")
 	}
 	c.lastResp = nil
 	if x.Err == nil {
@@ -87,13 +92,14 @@ func (c *client) record(x scimclient.Exchange) {
 // is a string and as JSON otherwise; headers are name, value pairs.
 func (c *client) do(ctx context.Context, method, path string, body any, headers ...string) (*response, error) {
 	var h http.Header
+	c.extra = c.extra[:0]
 	for i := 0; i+1 < len(headers); i += 2 {
 		if h == nil {
 			h = http.Header{}
 		}
 		h.Set(headers[i], headers[i+1])
+		c.extra = append(c.extra, headers[i])
 	}
-	c.extra = headers
 	res, err := c.sc.Do(ctx, scimclient.Request{Method: method, Path: path, Body: body, Header: h})
 	if err != nil {
 		return nil, err
