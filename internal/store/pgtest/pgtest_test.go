@@ -2,13 +2,7 @@ package pgtest_test
 
 import (
 	"context"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -85,41 +79,5 @@ func TestFreshSchemas(t *testing.T) {
 	}
 }
 
-// TestOnlyTestsImportPgtest keeps pgtest out of runtime code: it makes and
-// drops schemas, which no running server may do on the tests' terms.
-func TestOnlyTestsImportPgtest(t *testing.T) {
-	t.Parallel()
-	root, err := filepath.Abs("../../..")
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "go.mod"))
-	require.NoError(t, err, "the module root is three levels up")
-	const path = "github.com/rosterhq/roster/internal/store/pgtest"
-	var importers []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		for _, imp := range f.Imports {
-			if v, _ := strconv.Unquote(imp.Path.Value); v == path {
-				rel, _ := filepath.Rel(root, p)
-				importers = append(importers, rel)
-			}
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	require.Empty(t, importers, "only _test.go files may import pgtest")
-}
+// That only tests import pgtest is checked with the other layering rules,
+// by internal/arch.
