@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"runtime/debug"
 	"strings"
 
@@ -12,6 +11,16 @@ import (
 	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+)
+
+// The statuses of Bulk operations, per RFC 7644 §3.7.3: an operation's
+// result carries the HTTP status its request alone would have had. Plain
+// numbers, so that the service does not depend on net/http.
+const (
+	statusOK            = 200
+	statusCreated       = 201
+	statusNoContent     = 204
+	statusInternalError = 500
 )
 
 // BulkResult is the outcome of one operation of a bulk request, per RFC
@@ -84,12 +93,12 @@ func (s *Service) bulkOperation(ctx context.Context, tenant string, op bulk.Oper
 	res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path}
 	defer func() {
 		if v := recover(); v != nil {
-			res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Status: http.StatusInternalServerError,
+			res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Status: statusInternalError,
 				Err: &PanicError{Value: v, Stack: debug.Stack()}}
 		}
 	}()
 	if err := s.runBulkOperation(ctx, tenant, op, ids, &res); err != nil {
-		status := http.StatusInternalServerError
+		status := statusInternalError
 		if se := scimerr.As(err); se != nil {
 			status = se.Status
 		}
@@ -108,7 +117,7 @@ func (s *Service) runBulkOperation(ctx context.Context, tenant string, op bulk.O
 		return err
 	}
 	switch op.Method {
-	case http.MethodPost:
+	case "POST":
 		doc, err := resource.Decode(op.Data)
 		if err != nil {
 			return err
@@ -118,8 +127,8 @@ func (s *Service) runBulkOperation(ctx context.Context, tenant string, op bulk.O
 			return err
 		}
 		ids[op.BulkID] = created.ID
-		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: created.ID, Version: created.Version, Status: http.StatusCreated}
-	case http.MethodPut:
+		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: created.ID, Version: created.Version, Status: statusCreated}
+	case "PUT":
 		doc, err := resource.Decode(op.Data)
 		if err != nil {
 			return err
@@ -128,8 +137,8 @@ func (s *Service) runBulkOperation(ctx context.Context, tenant string, op bulk.O
 		if err != nil {
 			return err
 		}
-		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: out.ID, Version: out.Version, Status: http.StatusOK}
-	case http.MethodPatch:
+		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: out.ID, Version: out.Version, Status: statusOK}
+	case "PATCH":
 		req, err := patch.ParseRequest(op.Data)
 		if err != nil {
 			return err
@@ -138,12 +147,12 @@ func (s *Service) runBulkOperation(ctx context.Context, tenant string, op bulk.O
 		if err != nil {
 			return err
 		}
-		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: out.ID, Version: out.Version, Status: http.StatusOK}
-	case http.MethodDelete:
+		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: out.ID, Version: out.Version, Status: statusOK}
+	case "DELETE":
 		if err := s.Delete(ctx, tenant, rt, id, op.Version); err != nil {
 			return err
 		}
-		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: id, Status: http.StatusNoContent}
+		*res = BulkResult{Method: op.Method, BulkID: op.BulkID, Path: op.Path, Type: rt, ID: id, Status: statusNoContent}
 	default:
 		// bulk.Parse admits no other method; a request built another way
 		// gets the same answer.
@@ -174,7 +183,7 @@ func (s *Service) bulkTarget(op bulk.Operation) (*schema.ResourceType, string, e
 	default:
 		return nil, "", scimerr.InvalidValue("bulk path %q names no resource endpoint", op.Path)
 	}
-	post := op.Method == http.MethodPost
+	post := op.Method == "POST"
 	if post != (len(segs) == 1) {
 		want := rt.Endpoint + "/{id}"
 		if post {
