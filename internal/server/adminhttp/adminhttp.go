@@ -200,6 +200,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{http.StatusNotFound, "not_found", err.Error()}
 	case errors.Is(err, store.ErrConflict):
 		ae = &apiError{http.StatusConflict, "conflict", err.Error()}
+	case errors.Is(err, store.ErrSchemaAhead):
+		h.log.Error("ADMIN-0506 write refused: this node's build is older than the database schema; upgrade it", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "this server's build is older than the database schema; upgrade it"}
 	case errors.Is(err, store.ErrUnavailable):
 		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "the database is unavailable; retry later"}
 	case scimerr.As(err) != nil:

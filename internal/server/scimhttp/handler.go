@@ -266,6 +266,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case se != nil:
 	case errors.As(err, &mbe):
 		se = scimerr.PayloadTooLarge("request body exceeds %d bytes", mbe.Limit)
+	case errors.Is(err, store.ErrSchemaAhead):
+		h.log.Error("SCIM-0506 write refused: this node's build is older than the database schema; upgrade it", "method", r.Method, "path", r.URL.Path, "err", err)
+		se = scimerr.New(http.StatusServiceUnavailable, "", "this server is being upgraded; retry later")
 	case errors.Is(err, store.ErrUnavailable):
 		se = scimerr.New(http.StatusServiceUnavailable, "", "the database is unavailable; retry later")
 	case errors.Is(err, context.Canceled):

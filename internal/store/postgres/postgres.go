@@ -79,9 +79,16 @@ type Store struct {
 	// scans (docs/benchmarks.md, peer comparison).
 	analyzer *rerun.Runner
 	created  atomic.Int64
-	closed   atomic.Bool
-	once     sync.Once
+	// schema refuses writes once a node with a newer build has migrated
+	// the database past this one.
+	schema *store.SchemaGuard
+	closed atomic.Bool
+	once   sync.Once
 }
+
+// schemaCheckEvery is how often a store rereads the schema version before a
+// write.
+const schemaCheckEvery = 5 * time.Second
 
 var _ store.Store = (*Store)(nil)
 
@@ -131,6 +138,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, s.fail("open postgres", err)
 	}
 	s.eventKey = schemaKey(sch)
+	s.schema = store.NewSchemaGuard(latestMigration(), schemaCheckEvery, func(ctx context.Context) (int, error) {
+		var v int
+		err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
+		return v, err
+	})
 	s.sw = rerun.New(s.sweepRound)
 	s.sw.Trigger()
 	s.analyzer = rerun.New(s.Maintain)

@@ -503,3 +503,28 @@ func TestMaintainAnalyzesStaleTables(t *testing.T) {
 		return analyzed()
 	}, 10*time.Second, 200*time.Millisecond, "resources was analyzed")
 }
+
+// TestOlderBuildRefusesWrites: once a node with a newer build has migrated
+// the schema past this build, this node's writes fail with
+// store.ErrSchemaAhead (an ErrUnavailable: 503 for SCIM clients) instead of
+// being acknowledged without what the newer schema records with them.
+func TestOlderBuildRefusesWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sch := pgtest.Schema(t)
+	s := openStore(t, sch)
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+	var latest int
+	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT max(version) FROM schema_migrations").Scan(&latest))
+	_, err := s.Pool().Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')", latest+1)
+	require.NoError(t, err)
+
+	// Another node opened after the migration refuses writes from its start.
+	other := openStore(t, sch)
+	err = other.Write(ctx, func(w store.Writer) error { return w.Settings().Set(ctx, "k", "v") })
+	require.ErrorIs(t, err, store.ErrSchemaAhead)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = other.Tenants().Get(ctx, "t1")
+	require.NoError(t, err, "reads go on")
+	require.Error(t, other.Ping(ctx), "not ready either")
+}

@@ -35,7 +35,13 @@ const defaultCountShards = 16
 // A userName or id clash in Create leaves the transaction usable; after
 // any other error from the database PostgreSQL has aborted the transaction,
 // and Write fails even if fn goes on and returns nil.
+//
+// A build older than the database's schema refuses writes with
+// store.ErrSchemaAhead.
 func (s *Store) Write(ctx context.Context, fn func(w store.Writer) error) error {
+	if err := s.schema.Check(ctx); err != nil {
+		return err
+	}
 	return s.write(ctx, func(w *writer) error { return fn(w) })
 }
 

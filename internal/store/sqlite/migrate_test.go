@@ -305,3 +305,30 @@ func TestDeleteTenantLeavesNoRows(t *testing.T) {
 	}
 	require.Zero(t, count("tenant_deletions"), "the deletion is finished")
 }
+
+// TestOlderBuildRefusesWrites: once a newer build has migrated the file
+// past this one, this build's writes fail with store.ErrSchemaAhead (an
+// ErrUnavailable, so SCIM clients get 503) instead of being acknowledged
+// without what the newer schema records with them; reads go on.
+func TestOlderBuildRefusesWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "roster.db"))
+	require.NoError(t, storetest.Write(s).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+
+	// A newer build's migration, as it would record it.
+	_, err := s.wconn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?1, 'from_the_future', '')", latestMigration()+1)
+	require.NoError(t, err)
+	s.schema.Recheck()
+	err = s.Write(ctx, func(w store.Writer) error { return w.Settings().Set(ctx, "k", "v") })
+	require.ErrorIs(t, err, store.ErrSchemaAhead)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = s.Tenants().Get(ctx, "t1")
+	require.NoError(t, err, "reads go on")
+	require.Error(t, s.Ping(ctx), "not ready either")
+
+	// A store opened on the file now refuses writes from its start.
+	again := openTest(t, s.Path())
+	err = again.Write(ctx, func(w store.Writer) error { return w.Settings().Set(ctx, "k", "v") })
+	require.ErrorIs(t, err, store.ErrSchemaAhead)
+}

@@ -168,8 +168,11 @@ type Store struct {
 	closing chan struct{}
 	stopped chan struct{} // closed when the group commit goroutine has exited
 	sw      *rerun.Runner // finishes tenant deletions left unfinished
-	closed  atomic.Bool
-	once    sync.Once
+	// schema refuses writes once another process has migrated the file
+	// past this build.
+	schema *store.SchemaGuard
+	closed atomic.Bool
+	once   sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -203,6 +206,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.w = &writer{s: s}
+	s.schema = store.NewSchemaGuard(latestMigration(), schemaCheckEvery, func(ctx context.Context) (int, error) {
+		var v int
+		err := s.rs.ping.QueryRowContext(ctx).Scan(&v)
+		return v, err
+	})
 	if cfg.groupCommit {
 		go s.commitLoop()
 	} else {
@@ -237,6 +245,10 @@ func (s *Store) open(ctx context.Context) error {
 	s.rdb.SetConnMaxIdleTime(0)
 	return s.rs.prepare(ctx, s.rdb)
 }
+
+// schemaCheckEvery is how often a store rereads the schema version before a
+// write, to refuse writes once a newer build has migrated the database.
+const schemaCheckEvery = 5 * time.Second
 
 // Tenants returns the tenant store.
 func (s *Store) Tenants() store.TenantStore { return tenants{s} }

@@ -23,7 +23,13 @@ import (
 // With group commit (the default) fn runs on the writer goroutine, batched
 // with other callers' functions inside one transaction; see the package
 // documentation.
+//
+// A build older than the database's schema refuses writes with
+// store.ErrSchemaAhead.
 func (s *Store) Write(ctx context.Context, fn func(w store.Writer) error) error {
+	if err := s.schema.Check(ctx); err != nil {
+		return err
+	}
 	return s.write(ctx, func(w *writer) error { return fn(w) })
 }
 
