@@ -40,8 +40,9 @@ type Config struct {
 	// in answers. An empty Base is derived from each request.
 	URLs   tenant.URLs
 	Logger *slog.Logger
-	// Failures blocks client addresses that fail to sign in too often.
-	// Nil: no limit.
+	// Failures limits failed sign-ins per client address: past the budget,
+	// passwords are refused before they are checked and wrong session
+	// tokens get 429, while valid session tokens still pass. Nil: no limit.
 	Failures *guard.FailureLimiter
 	// Feed serves the pull feed of change events.
 	Feed *feed.Feed
