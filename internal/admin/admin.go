@@ -150,8 +150,34 @@ func (s *Service) Get(ctx context.Context, name string) (store.Admin, error) {
 	return a, nil
 }
 
-// SetPassword changes an admin's password and ends their sessions.
+// SetPassword changes an admin's password and ends their sessions. It is
+// for super admins and the operator's CLI; an admin changing their own
+// password uses ChangePassword, which asks for the current one.
 func (s *Service) SetPassword(ctx context.Context, name, password, actor string) error {
+	return s.setPassword(ctx, name, password, actor, "")
+}
+
+// ChangePassword changes the password of the admin named name, who gives
+// their current password as proof, and ends their sessions. A wrong current
+// password is ErrUnauthorized, so that a stolen session alone cannot take
+// over the account by changing its password.
+func (s *Service) ChangePassword(ctx context.Context, name, current, next string) error {
+	// The new password is checked first: a refusal then costs no hash.
+	if err := credential.ValidatePassword(next); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	a, err := s.CheckPassword(ctx, name, current)
+	if err != nil {
+		return err
+	}
+	return s.setPassword(ctx, name, next, name, a.PasswordHash)
+}
+
+// setPassword hashes password and stores it for the admin named name. A
+// non-empty was is the hash the caller checked the current password
+// against: if it has changed since, the password given is no longer the
+// current one, and nothing is written.
+func (s *Service) setPassword(ctx context.Context, name, password, actor, was string) error {
 	if err := credential.ValidatePassword(password); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -163,6 +189,9 @@ func (s *Service) SetPassword(ctx context.Context, name, password, actor string)
 		a, err := adminIn(ctx, w, name)
 		if err != nil {
 			return err
+		}
+		if was != "" && a.PasswordHash != was {
+			return ErrUnauthorized
 		}
 		a.PasswordHash = hash
 		if err := w.Admins().Update(ctx, a); err != nil {
@@ -207,7 +236,9 @@ func (s *Service) Delete(ctx context.Context, name, actor string) error {
 	})
 }
 
-// CheckPassword returns the admin if name and password match.
+// CheckPassword returns the admin if name and password match. The argon2id
+// check waits for one of the process's few password slots; if none comes
+// free in time, the error wraps credential.ErrBusy.
 func (s *Service) CheckPassword(ctx context.Context, name, password string) (store.Admin, error) {
 	a, err := s.store.Admins().GetByName(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -217,7 +248,7 @@ func (s *Service) CheckPassword(ctx context.Context, name, password string) (sto
 	if err != nil {
 		hash = s.dummyHash
 	}
-	ok, herr := credential.CheckPassword(hash, password)
+	ok, herr := credential.CheckPassword(ctx, hash, password)
 	if herr != nil {
 		return store.Admin{}, fmt.Errorf("check password of admin %q: %w", name, herr)
 	}

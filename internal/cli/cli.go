@@ -107,7 +107,7 @@ that first token yourself (for automation).`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", nil, "reverse proxy (CIDR or address) whose X-Forwarded-* headers are believed; repeatable")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 0, "default SCIM requests per second per tenant (0: no limit)")
-	f.Float64Var(&cfg.ClientAuthFailures, "auth-failures-per-client", app.DefaultClientAuthFailures, "failed authentications per minute a client address may make before 429 (0: no limit)")
+	f.Float64Var(&cfg.ClientAuthFailures, "auth-failures-per-client", app.DefaultClientAuthFailures, "failed authentications per minute a client address may make before further failures, and its admin password attempts, get 429; valid credentials still pass (0: no limit)")
 	f.Float64Var(&cfg.TenantAuthFailures, "auth-failures-per-tenant", app.DefaultTenantAuthFailures, "failed authentications per minute against one tenant before 429 (0: no limit)")
 	f.StringVar(&cfg.Prefix, "prefix", app.DefaultPrefix, "path prefix of the SCIM endpoints")
 	f.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060")

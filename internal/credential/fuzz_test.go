@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func FuzzCheckPassword(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, encoded, password string) {
 		start := time.Now()
-		ok, err := CheckPassword(encoded, password)
+		ok, err := CheckPassword(context.Background(), encoded, password)
 		if d := time.Since(start); d > 3*time.Second {
 			t.Fatalf("took %v", d)
 		}

@@ -1,12 +1,15 @@
 package credential
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -46,6 +49,48 @@ const (
 	maxArgonKeyLen  = 64
 )
 
+// Argon2id holds argonMemory for the whole of each computation, so the
+// process runs at most PasswordSlots of them at once, whoever asks: without a
+// bound, 400 concurrent wrong sign-ins took 7.7 GB. A check waits for a slot
+// at most PasswordWait (or until its context ends), then gives up with
+// ErrBusy, so a flood of sign-ins from many addresses queues for a bounded
+// time instead of piling up.
+const (
+	PasswordSlots = 4
+	PasswordWait  = 2 * time.Second
+)
+
+// ErrBusy means every password slot stayed taken for PasswordWait: too many
+// password checks are in progress; retry in a moment.
+var ErrBusy = errors.New("too many password checks in progress")
+
+var (
+	passwordSlots = make(chan struct{}, PasswordSlots)
+	// argonRunning and argonPeak count argon2id computations in progress
+	// and the most there have been at once; see PasswordWork.
+	argonRunning, argonPeak atomic.Int64
+)
+
+// PasswordWork reports how many argon2id computations are running now and
+// the most that have run at once since the process started, for monitoring
+// and for tests that check the bound.
+func PasswordWork() (running, peak int) {
+	return int(argonRunning.Load()), int(argonPeak.Load())
+}
+
+// idKey is argon2.IDKey, counted by PasswordWork. The caller holds a slot.
+func idKey(password, salt []byte, p argonParams, keyLen uint32) []byte {
+	n := argonRunning.Add(1)
+	defer argonRunning.Add(-1)
+	for {
+		old := argonPeak.Load()
+		if n <= old || argonPeak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	return argon2.IDKey(password, salt, p.time, p.memory, p.threads, keyLen)
+}
+
 // ErrMalformedHash means a stored password hash cannot be parsed or has
 // parameters outside the accepted limits.
 var ErrMalformedHash = errors.New("malformed password hash")
@@ -79,7 +124,11 @@ func HashPassword(password string) (string, error) {
 	}
 	p := argonParams{memory: argonMemory, time: argonTime, threads: argonThreads}
 	salt := randomBytes(argonSaltLen)
-	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, argonKeyLen)
+	// Hashing a new password is an admin's or operator's deliberate act,
+	// never a stranger's, so it waits for a slot as long as it takes.
+	passwordSlots <- struct{}{}
+	key := idKey([]byte(password), salt, p, argonKeyLen)
+	<-passwordSlots
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.memory, p.time, p.threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -87,10 +136,11 @@ func HashPassword(password string) (string, error) {
 
 // CheckPassword reports whether password matches encoded, a hash made by
 // HashPassword, possibly with other argon2id parameters. The comparison
-// takes constant time. The error, which wraps ErrMalformedHash, is only for
-// an encoded hash that cannot be parsed or whose parameters are beyond sane
-// limits; a wrong password is ok == false with a nil error.
-func CheckPassword(encoded, password string) (ok bool, err error) {
+// takes constant time. A wrong password is ok == false with a nil error.
+// The error wraps ErrMalformedHash for an encoded hash that cannot be parsed
+// or whose parameters are beyond sane limits, ErrBusy if no password slot
+// came free within PasswordWait, or ctx's error if ctx ended first.
+func CheckPassword(ctx context.Context, encoded, password string) (ok bool, err error) {
 	p, salt, key, err := parseArgon2id(encoded)
 	if err != nil {
 		return false, err
@@ -98,8 +148,31 @@ func CheckPassword(encoded, password string) (ok bool, err error) {
 	if len(password) > MaxPasswordBytes {
 		return false, nil // HashPassword never hashes such a password
 	}
-	got := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, uint32(len(key)))
+	if err := acquirePasswordSlot(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-passwordSlots }()
+	got := idKey([]byte(password), salt, p, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// acquirePasswordSlot waits for a password slot for at most PasswordWait.
+func acquirePasswordSlot(ctx context.Context) error {
+	select {
+	case passwordSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(PasswordWait)
+	defer timer.Stop()
+	select {
+	case passwordSlots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("check password: %w", ErrBusy)
+	case <-ctx.Done():
+		return fmt.Errorf("check password: %w", ctx.Err())
+	}
 }
 
 type argonParams struct {

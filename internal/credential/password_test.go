@@ -1,10 +1,13 @@
 package credential
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,10 +38,10 @@ func TestHashPassword(t *testing.T) {
 	require.Regexp(t, re, h1)
 	require.NotEqual(t, h1, h2, "salts must differ")
 
-	ok, err := CheckPassword(h1, pw)
+	ok, err := CheckPassword(t.Context(), h1, pw)
 	require.NoError(t, err)
 	require.True(t, ok)
-	ok, err = CheckPassword(h1, pw+"!")
+	ok, err = CheckPassword(t.Context(), h1, pw+"!")
 	require.NoError(t, err)
 	require.False(t, ok)
 }
@@ -77,7 +80,7 @@ func TestCheckPassword(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ok, err := CheckPassword(tc.encoded, tc.password)
+			ok, err := CheckPassword(t.Context(), tc.encoded, tc.password)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, ok)
 		})
@@ -136,7 +139,7 @@ func TestCheckPasswordMalformed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			ok, err := CheckPassword(tc.encoded, "pw")
+			ok, err := CheckPassword(t.Context(), tc.encoded, "pw")
 			require.ErrorIs(t, err, ErrMalformedHash)
 			require.ErrorContains(t, err, tc.msg)
 			require.False(t, ok)
@@ -155,7 +158,7 @@ func TestCheckPasswordLimits(t *testing.T) {
 	enc := cheapHash("pw", 8, 1, 1)
 	enc = strings.Replace(enc, "m=8,t=1,p=1", fmt.Sprintf("m=%d,t=%d,p=1", maxArgonMemory, maxArgonWork/maxArgonMemory), 1)
 	start := time.Now()
-	ok, err := CheckPassword(enc, "pw")
+	ok, err := CheckPassword(t.Context(), enc, "pw")
 	require.NoError(t, err)
 	require.False(t, ok)
 	t.Logf("the most expensive accepted parameters took %v", time.Since(start))
@@ -185,4 +188,76 @@ func TestValidatePassword(t *testing.T) {
 			require.ErrorContains(t, err, tc.msg)
 		})
 	}
+}
+
+// TestCheckPasswordSlots shows that password checks run at most
+// PasswordSlots at a time in the process, and that a check which cannot get
+// a slot gives up instead of waiting for ever.
+func TestCheckPasswordSlots(t *testing.T) {
+	t.Parallel()
+	const pw = "hunter2hunter2"
+	encoded := cheapHash(pw, 64, 1, 1)
+	for _, tc := range []struct {
+		name    string
+		hold    bool // take every slot first
+		cancel  bool // the caller gives up at once
+		wantErr error
+	}{
+		{name: "SlotFree"},
+		{name: "Busy", hold: true, wantErr: ErrBusy},
+		{name: "CallerGone", hold: true, cancel: true, wantErr: context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.hold {
+				for range PasswordSlots {
+					passwordSlots <- struct{}{}
+				}
+				defer func() {
+					for range PasswordSlots {
+						<-passwordSlots
+					}
+				}()
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			if tc.cancel {
+				cancel()
+			}
+			defer cancel()
+			start := time.Now()
+			ok, err := CheckPassword(ctx, encoded, pw)
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				require.True(t, ok)
+				return
+			}
+			require.ErrorIs(t, err, tc.wantErr)
+			require.False(t, ok)
+			if !tc.cancel {
+				require.GreaterOrEqual(t, time.Since(start), PasswordWait)
+			}
+		})
+	}
+
+	// Many checks at once: never more than PasswordSlots computations.
+	heavier := cheapHash(pw, 4096, 1, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 10*PasswordSlots)
+	for range 10 * PasswordSlots {
+		wg.Go(func() {
+			ok, err := CheckPassword(context.Background(), heavier, pw)
+			if err == nil && !ok {
+				err = errors.New("the right password did not match")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	_, peak := PasswordWork()
+	require.GreaterOrEqual(t, peak, 1)
+	require.LessOrEqual(t, peak, PasswordSlots)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/audit"
+	"github.com/rosterhq/roster/internal/credential"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
@@ -39,8 +40,9 @@ type Config struct {
 	// in answers. An empty Base is derived from each request.
 	URLs   tenant.URLs
 	Logger *slog.Logger
-	// Failures blocks client addresses that fail to sign in too often.
-	// Nil: no limit.
+	// Failures limits failed sign-ins per client address: past the budget,
+	// passwords are refused before they are checked and wrong session
+	// tokens get 429, while valid session tokens still pass. Nil: no limit.
 	Failures *guard.FailureLimiter
 	// Feed serves the pull feed of change events.
 	Feed *feed.Feed
@@ -150,40 +152,87 @@ func badRequest(format string, args ...any) error {
 	return &apiError{http.StatusBadRequest, "invalid_request", fmt.Sprintf(format, args...)}
 }
 
-// authenticate resolves the admin of a request, blocking addresses that
-// fail too often: each failed password check costs an argon2id hash.
+// authenticate resolves the admin of a request. A session token costs one
+// SHA-256 and one indexed read, so it is checked whatever the address's
+// record: a valid one always passes, and only failures over the budget get
+// 429. A password (HTTP Basic) costs an argon2id hash, so it goes through
+// checkPassword.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Admin, error) {
-	now := time.Now()
-	addr := guard.ClientOf(r).Addr
-	if err := h.blocked(w, addr, now); err != nil {
-		return store.Admin{}, err
+	authorization := r.Header.Get("Authorization")
+	scheme, _, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	var a store.Admin
+	var err error
+	if strings.EqualFold(scheme, "Basic") {
+		err = h.checkPassword(w, r, func() error {
+			var cerr error
+			a, cerr = h.admins.Authenticate(r.Context(), authorization)
+			return cerr
+		})
+	} else {
+		a, err = h.admins.Authenticate(r.Context(), authorization)
+		if errors.Is(err, admin.ErrUnauthorized) {
+			if ferr := h.failed(w, r); ferr != nil {
+				return a, ferr
+			}
+		}
 	}
-	a, err := h.admins.Authenticate(r.Context(), r.Header.Get("Authorization"))
 	if errors.Is(err, admin.ErrUnauthorized) {
-		h.failed(addr, now)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin", Basic realm="roster-admin"`)
 		return a, errUnauthorized
 	}
 	return a, err
 }
 
-// blocked refuses an address that has failed to sign in too often.
-func (h *Handler) blocked(w http.ResponseWriter, addr string, now time.Time) error {
+// checkPassword runs check, which checks an admin's password, with one
+// failed sign-in reserved against the client address before the argon2id
+// hash runs: however many wrong guesses arrive at once, no more than the
+// address's remaining budget get as far as the hash, and the rest get 429.
+// The reservation counts as a failure if check returns
+// admin.ErrUnauthorized and is given back otherwise. If the process has no
+// password slot free in time, the answer is 503 with Retry-After.
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, check func() error) error {
+	addr := guard.ClientOf(r).Addr
+	var res *guard.Reservation
+	if h.cfg.Failures != nil {
+		var wait time.Duration
+		var ok bool
+		if res, wait, ok = h.cfg.Failures.Reserve(guard.AddrKey(addr), time.Now()); !ok {
+			return tooManySignIns(w, wait)
+		}
+	}
+	err := check()
+	switch {
+	case errors.Is(err, admin.ErrUnauthorized):
+		h.log.Info("ADMIN-0401 admin authentication failed", "remote", addr)
+		res.Fail(time.Now())
+	case errors.Is(err, credential.ErrBusy):
+		res.Release()
+		h.log.Warn("ADMIN-0503 no password slot came free in time", "remote", addr)
+		w.Header().Set("Retry-After", "1")
+		return &apiError{http.StatusServiceUnavailable, "busy", "too many sign-ins are in progress; retry in a moment"}
+	default:
+		res.Release()
+	}
+	return err
+}
+
+// failed records a failed authentication that cost no password hash and,
+// if the address has now failed too often, returns the 429 to answer.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request) error {
+	addr := guard.ClientOf(r).Addr
+	h.log.Info("ADMIN-0401 admin authentication failed", "remote", addr)
 	if h.cfg.Failures == nil {
 		return nil
 	}
-	if wait, blocked := h.cfg.Failures.Blocked(guard.AddrKey(addr), now); blocked {
-		w.Header().Set("Retry-After", guard.RetryAfter(wait))
-		return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many failed sign-ins from this address"}
+	if wait, blocked := h.cfg.Failures.Fail(guard.AddrKey(addr), time.Now()); blocked {
+		return tooManySignIns(w, wait)
 	}
 	return nil
 }
 
-func (h *Handler) failed(addr string, now time.Time) {
-	h.log.Info("ADMIN-0401 admin authentication failed", "remote", addr)
-	if h.cfg.Failures != nil {
-		h.cfg.Failures.Fail(guard.AddrKey(addr), now)
-	}
+func tooManySignIns(w http.ResponseWriter, wait time.Duration) error {
+	w.Header().Set("Retry-After", guard.RetryAfter(wait))
+	return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many failed sign-ins from this address"}
 }
 
 // fail writes err as a JSON error, logging what the client must not see.

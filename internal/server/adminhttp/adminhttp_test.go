@@ -275,8 +275,8 @@ func TestAdminAPISessions(t *testing.T) {
 	require.Equal(t, 401, e.call("GET", "/admin/api/me", tok, "").status)
 
 	tok = e.login("ada")
-	require.Equal(t, 400, e.call("PUT", "/admin/api/me/password", tok, `{"password":"short"}`).status)
-	require.Equal(t, 204, e.call("PUT", "/admin/api/me/password", tok, `{"password":"another long password"}`).status)
+	require.Equal(t, 400, e.call("PUT", "/admin/api/me/password", tok, `{"current_password":"`+password+`","password":"short"}`).status)
+	require.Equal(t, 204, e.call("PUT", "/admin/api/me/password", tok, `{"current_password":"`+password+`","password":"another long password"}`).status)
 	require.Equal(t, 401, e.call("GET", "/admin/api/me", tok, "").status, "a password change ends sessions")
 
 	big := `{"name":"` + strings.Repeat("x", 2<<20) + `"}`

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/scim/schema"
-	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -71,20 +70,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
-	now := time.Now()
-	err := h.blocked(w, guard.ClientOf(r).Addr, now)
-	if err == nil {
-		err = decode(r, &body)
-	}
+	err := decode(r, &body)
 	if err == nil {
 		var s admin.Session
-		if s, err = h.admins.Login(r.Context(), body.Name, body.Password); err == nil {
+		err = h.checkPassword(w, r, func() error {
+			var lerr error
+			s, lerr = h.admins.Login(r.Context(), body.Name, body.Password)
+			return lerr
+		})
+		if err == nil {
 			_ = writeJSON(w, http.StatusOK, map[string]any{"token": s.Token, "expires": s.Expires, "admin": admin.ViewOf(s.Admin)})
 			return
 		}
 	}
 	if errors.Is(err, admin.ErrUnauthorized) {
-		h.failed(guard.ClientOf(r).Addr, now)
 		err = &apiError{http.StatusUnauthorized, "unauthorized", "wrong name or password"}
 	}
 	h.fail(w, r, err)
@@ -463,14 +462,29 @@ func (h *Handler) deleteAdmin(w http.ResponseWriter, c *call) error {
 	return nil
 }
 
+// changeOwnPassword asks for the current password as well as the new one,
+// so that whoever holds a session (a stolen token, an unlocked browser)
+// cannot lock its admin out. A wrong current password counts as a failed
+// sign-in and gets 403 rather than 401, which would suggest the session had
+// ended.
 func (h *Handler) changeOwnPassword(w http.ResponseWriter, c *call) error {
 	var body struct {
-		Password string `json:"password"`
+		CurrentPassword string `json:"current_password"`
+		Password        string `json:"password"`
 	}
 	if err := decode(c.Request, &body); err != nil {
 		return err
 	}
-	if err := h.admins.SetPassword(c.Context(), c.admin.Name, body.Password, c.actor()); err != nil {
+	if body.CurrentPassword == "" {
+		return badRequest("current_password is required to change your own password")
+	}
+	err := h.checkPassword(w, c.Request, func() error {
+		return h.admins.ChangePassword(c.Context(), c.admin.Name, body.CurrentPassword, body.Password)
+	})
+	if errors.Is(err, admin.ErrUnauthorized) {
+		return &apiError{http.StatusForbidden, "wrong_password", "current_password is wrong"}
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

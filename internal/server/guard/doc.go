@@ -8,6 +8,8 @@
 //   - [FailureLimiter] counts failed authentications, once keyed by client
 //     address (one host guessing tokens) and once keyed by tenant (many hosts
 //     guessing one tenant's tokens), and blocks a key that fails too often.
+//     Before a costly check (an admin password), [FailureLimiter.Reserve]
+//     holds a failure back, so concurrent guesses cannot outrun the budget.
 //   - [RateLimiter] caps requests per tenant at the tenant's own rate, so one
 //     noisy identity provider cannot starve the others.
 //   - [Proxies] says which peers are trusted reverse proxies, so the client

@@ -53,6 +53,66 @@ func (l *FailureLimiter) Blocked(key string, now time.Time) (retryAfter time.Dur
 	return d, d > 0
 }
 
+// Reserve takes one failure from key's budget before a costly check of a
+// credential (an argon2id password hash) runs, so that many concurrent
+// wrong guesses cannot all pass a [FailureLimiter.Blocked] check made before
+// any of them has failed. If the budget, less the reservations still in
+// flight, has no failure left, Reserve reports how long until it has and
+// reserves nothing. Otherwise the caller must end the reservation exactly
+// once: [Reservation.Fail] if the check failed, [Reservation.Release] if it
+// passed or never ran.
+func (l *FailureLimiter) Reserve(key string, now time.Time) (r *Reservation, retryAfter time.Duration, ok bool) {
+	if l.keys == nil {
+		return &Reservation{}, 0, true
+	}
+	s := l.keys.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(key)
+	if e == nil {
+		e = s.add(newEntry(key, l.limit, l.burst, now), now)
+	}
+	if d := wait(e, now); d > 0 {
+		return nil, d, false
+	}
+	e.pending++
+	return &Reservation{shard: s, entry: e}, 0, true
+}
+
+// Reservation is one failure held back from a key's budget while a
+// credential is checked. Its methods are safe to call on a nil Reservation
+// and do nothing after the first call.
+type Reservation struct {
+	shard *shard
+	entry *entry
+}
+
+// Fail ends the reservation as a failed authentication, which stays taken
+// from the key's budget.
+func (r *Reservation) Fail(now time.Time) {
+	if r == nil || r.entry == nil {
+		return
+	}
+	r.shard.mu.Lock()
+	defer r.shard.mu.Unlock()
+	r.entry.pending--
+	r.entry.lim.AllowN(now, 1)
+	r.entry.settle(now)
+	r.entry = nil
+}
+
+// Release ends the reservation without a failure: the credential was valid,
+// or it was never checked.
+func (r *Reservation) Release() {
+	if r == nil || r.entry == nil {
+		return
+	}
+	r.shard.mu.Lock()
+	defer r.shard.mu.Unlock()
+	r.entry.pending--
+	r.entry = nil
+}
+
 // Fail records one failed authentication for key and reports whether the
 // key's budget is now exhausted, and if so how long until it is not.
 func (l *FailureLimiter) Fail(key string, now time.Time) (retryAfter time.Duration, blocked bool) {
@@ -134,13 +194,19 @@ func (l *RateLimiter) Len() int { return l.keys.len() }
 // from overflow.
 const maxWait = 100 * 365 * 24 * time.Hour
 
-// wait returns how long until e's bucket holds a whole token, 0 if it does
-// now.
+// wait returns how long until e's bucket holds a whole token beyond those
+// reserved, 0 if it does now.
 func wait(e *entry, now time.Time) time.Duration {
 	lim := &e.lim
-	tokens := lim.TokensAt(now)
+	tokens := lim.TokensAt(now) - float64(e.pending)
 	if tokens >= 1 {
 		return 0
+	}
+	if e.pending > 0 {
+		// Reservations in flight end within a request's time, and may end
+		// without taking anything, so the refill of one token is as good a
+		// guess as any, and the bucket may never hold more than burst.
+		return time.Duration(math.Ceil(float64(time.Second) / float64(e.limit)))
 	}
 	ns := math.Ceil((1 - tokens) / float64(e.limit) * float64(time.Second))
 	if !(ns < float64(maxWait)) {

@@ -69,6 +69,7 @@ type entry struct {
 	burst      int
 	refill     int64 // ns for lim to fill from empty
 	fullAt     int64 // Unix ns by which lim is surely full; see settle
+	pending    int   // failures reserved and not yet ended (FailureLimiter.Reserve)
 	prev, next *entry
 }
 
@@ -163,7 +164,7 @@ func (s *shard) add(e *entry, now time.Time) *entry {
 		}
 		for len(s.m) >= s.max {
 			s.credit--
-			s.remove(s.tail)
+			s.remove(s.victim())
 		}
 	}
 	s.m[e.key] = e
@@ -171,13 +172,26 @@ func (s *shard) add(e *entry, now time.Time) *entry {
 	return e
 }
 
-// sweep forgets every key whose bucket is full again: it is idle, and a new
-// bucket for it would behave the same.
+// victim returns the least recently seen key without a reservation in
+// flight, or the least recently seen key if all have one: forgetting a key
+// with reservations would let its next requests start from a full budget.
+func (s *shard) victim() *entry {
+	for e := s.tail; e != nil; e = e.prev {
+		if e.pending == 0 {
+			return e
+		}
+	}
+	return s.tail
+}
+
+// sweep forgets every key whose bucket is full again and which has no
+// reservation in flight: it is idle, and a new bucket for it would behave
+// the same.
 func (s *shard) sweep(now time.Time) int {
 	freed, ns := 0, now.UnixNano()
 	for e := s.tail; e != nil; {
 		prev := e.prev
-		if e.fullAt <= ns {
+		if e.fullAt <= ns && e.pending == 0 {
 			s.remove(e)
 			freed++
 		}

@@ -30,8 +30,9 @@ type Handler struct {
 	log      *slog.Logger
 }
 
-// New returns a Handler. failures, when not nil, blocks client addresses
-// that present wrong client credentials too often.
+// New returns a Handler. failures, when not nil, limits how often a client
+// address may present wrong client credentials: past the budget those get
+// 429, while valid ones still pass.
 func New(tenants *tenant.Service, failures *guard.FailureLimiter, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -45,13 +46,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Pragma", "no-cache")
 	now := time.Now()
 	addr := guard.ClientOf(r).Addr
-	if h.failures != nil {
-		if wait, blocked := h.failures.Blocked(guard.AddrKey(addr), now); blocked {
-			w.Header().Set("Retry-After", guard.RetryAfter(wait))
-			writeError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts from this address")
-			return
-		}
-	}
+	// The client is checked before the failure limit is consulted: its
+	// secret costs one SHA-256 and one indexed read, so there is nothing to
+	// spare a blocked address, and identity providers send every customer's
+	// requests from shared addresses, where one customer's stale secret must
+	// not stop the others. Only failures over the budget get 429.
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded and at most 16 KiB")
@@ -79,7 +78,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, tenant.ErrInvalidClient):
 		h.log.Info("OAUTH-0401 client authentication failed", "remote", addr, "reason", err)
 		if h.failures != nil {
-			h.failures.Fail(guard.AddrKey(addr), now)
+			if wait, blocked := h.failures.Fail(guard.AddrKey(addr), now); blocked {
+				w.Header().Set("Retry-After", guard.RetryAfter(wait))
+				writeError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts from this address")
+				return
+			}
 		}
 		if basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="roster"`)

@@ -49,8 +49,10 @@ type Config struct {
 	Prefix string
 	Logger *slog.Logger
 
-	// ClientFailures blocks a client address that fails authentication too
-	// often: all its requests get 429 until its budget recovers. Nil: no limit.
+	// ClientFailures limits failed authentications from one client address:
+	// past the budget, its failures get 429 instead of 401 until the budget
+	// recovers, while its requests with a valid credential still pass. Nil:
+	// no limit.
 	ClientFailures *guard.FailureLimiter
 	// TenantFailures limits failed authentications against one tenant from
 	// everywhere: past the budget, failures get 429 instead of 401, while
@@ -175,14 +177,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 
 // authenticate resolves the tenant and principal of a request, applying
 // the failed-authentication and request-rate limits.
+//
+// The credential is checked before the failure limits are consulted: a
+// Secret Token or OAuth access token costs one SHA-256 and one indexed
+// read, a JWT one signature check, so there is no costly check to spare a
+// blocked address. Entra and Okta send every customer's requests from
+// shared addresses, so refusing an address would let one customer's stale
+// token stop provisioning for every tenant; only failures over the budget
+// get 429.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantName string) (*request, error) {
 	now := time.Now()
 	addr := guard.ClientOf(r).Addr
-	if h.cfg.ClientFailures != nil {
-		if wait, blocked := h.cfg.ClientFailures.Blocked(guard.AddrKey(addr), now); blocked {
-			return nil, tooManyRequests(w, wait, "too many failed authentications from this address")
-		}
-	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		token = ""
@@ -191,13 +196,19 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 	switch {
 	case errors.Is(err, tenant.ErrUnauthorized):
 		h.log.Info("SCIM-0401 authentication failed", "tenant", tenantName, "remote", addr, "reason", err)
+		var clientWait, tenantWait time.Duration
+		var clientBlocked, tenantBlocked bool
 		if h.cfg.ClientFailures != nil {
-			h.cfg.ClientFailures.Fail(guard.AddrKey(addr), now)
+			clientWait, clientBlocked = h.cfg.ClientFailures.Fail(guard.AddrKey(addr), now)
 		}
 		if h.cfg.TenantFailures != nil && tenantName != "" {
-			if wait, blocked := h.cfg.TenantFailures.Fail(tenantName, now); blocked {
-				return nil, tooManyRequests(w, wait, "too many failed authentications for this tenant")
-			}
+			tenantWait, tenantBlocked = h.cfg.TenantFailures.Fail(tenantName, now)
+		}
+		switch {
+		case clientBlocked:
+			return nil, tooManyRequests(w, clientWait, "too many failed authentications from this address")
+		case tenantBlocked:
+			return nil, tooManyRequests(w, tenantWait, "too many failed authentications for this tenant")
 		}
 		return nil, errUnauthorized
 	case errors.Is(err, tenant.ErrIdPUnavailable):
