@@ -61,6 +61,9 @@ func (e *env) call(method, path, auth, body string) result {
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	require.NoError(e.t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if name, ok := strings.CutPrefix(auth, "basic:"); ok {
 		req.SetBasicAuth(name, password)
 	} else if auth != "" {
