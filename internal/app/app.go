@@ -299,7 +299,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	events := feed.New(st, dir.Committed, 0)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
-		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st), Audit: audit.New(st),
+		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st, cfg.Webhook.AllowPrivate), Audit: audit.New(st),
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,

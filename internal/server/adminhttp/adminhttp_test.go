@@ -27,13 +27,17 @@ type env struct {
 	roster *app.Roster
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, configure ...func(*app.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	roster, err := app.New(context.Background(), app.Config{ClientAuthFailures: 1000}, st)
+	cfg := app.Config{ClientAuthFailures: 1000}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	roster, err := app.New(context.Background(), cfg, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
 	for name, role := range map[string]string{"root": store.RoleSuperAdmin, "ada": store.RoleAdmin, "reader": store.RoleReadOnly} {
