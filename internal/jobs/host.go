@@ -120,7 +120,7 @@ func OpenSQLite(ctx context.Context, path string, cfg Config) (*Host, error) {
 	narrowed, err := sqlite.SecureFiles(path)
 	if cfg.Logger != nil {
 		for _, name := range narrowed {
-			cfg.Logger.Warn("JOBS-0600 jobs database file was readable by other users; narrowed to owner only", "file", name)
+			cfg.Logger.Warn("JOBS-0600 jobs database file was readable by other users; it holds queued events: keep it "+fmt.Sprintf("%#o", sqlite.FileMode), "file", name)
 		}
 	}
 	if err != nil {

@@ -133,9 +133,15 @@ func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		KeepAlive:      30 * time.Second,
 		ControlContext: dialControl(allowPrivate),
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	tr.DialContext = dialer.DialContext
+	// http.DefaultTransport's settings, without its Proxy.
+	tr := &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 	return &http.Client{
 		Timeout:       timeout,
 		Transport:     tr,

@@ -25,8 +25,10 @@ var fileSuffixes = []string{"", "-wal", "-shm", "-journal"}
 // creates the -wal and -shm files with the mode of the database file, so
 // the mode given here is the mode of all of them. Existing files with a
 // wider mode (a database created before this check, or copied in) are
-// narrowed to FileMode; their names are returned so that the caller can
-// warn about them, since their contents may already have been read.
+// narrowed to FileMode; they are returned, with their old mode, so that the
+// caller can warn about them, since their contents may already have been
+// read. A file that cannot be narrowed (it belongs to another user) is
+// returned too, with the reason, and left as it is.
 //
 // A "file:" URI and in-memory databases are left alone, as is every file on
 // Windows, whose permissions are not Unix modes.
@@ -56,7 +58,11 @@ func SecureFiles(path string) (narrowed []string, err error) {
 			continue
 		}
 		if err := os.Chmod(name, FileMode); err != nil {
-			return narrowed, fmt.Errorf("restrict database file %s to mode %#o: %w", name, FileMode, err)
+			// Another user's file (the CLI run by someone in the
+			// file's group): refusing to open it would lock that user
+			// out without making the file any safer.
+			narrowed = append(narrowed, fmt.Sprintf("%s (mode %#o, could not narrow it: %v)", name, fi.Mode().Perm(), err))
+			continue
 		}
 		narrowed = append(narrowed, fmt.Sprintf("%s (was %#o)", name, fi.Mode().Perm()))
 	}

@@ -204,8 +204,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	narrowed, err := SecureFiles(path)
 	for _, name := range narrowed {
-		cfg.logger.Warn("SQLITE-0600 database file was readable by other users; narrowed to owner only: rotate the secrets it holds if others could read it",
-			"file", name, "mode", fmt.Sprintf("%#o", FileMode))
+		cfg.logger.Warn("SQLITE-0600 database file was readable by other users; it holds secrets: keep it "+fmt.Sprintf("%#o", FileMode)+" and rotate them if others could read it",
+			"file", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
