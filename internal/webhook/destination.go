@@ -101,10 +101,35 @@ func checkHost(host string, allowPrivate bool) error {
 		return fmt.Errorf("%w: %s is this host; start the server with --webhook-allow-private to deliver to on-premises receivers", ErrDestination, host)
 	}
 	a, err := netip.ParseAddr(h)
-	if err != nil {
-		return nil // a name
+	if err == nil {
+		return checkAddr(a, allowPrivate)
 	}
-	return checkAddr(a, allowPrivate)
+	if endsInNumber(h) {
+		// "127.1", "2130706433", "0x7f.0.0.1": IPv4 addresses to
+		// browsers (the WHATWG URL standard) and to inet_aton, which a
+		// system resolver may use, though not to Go's parser; no DNS name
+		// ends in a number.
+		return fmt.Errorf("%s is an IP address in a non-standard form or no valid host name; write an address as a.b.c.d", host)
+	}
+	return nil // a name, checked when it is resolved
+}
+
+// endsInNumber reports whether the last label of a host name is a decimal,
+// octal or hexadecimal number, which makes the WHATWG URL standard parse
+// the host as an IPv4 address.
+func endsInNumber(host string) bool {
+	labels := strings.Split(host, ".")
+	last := labels[len(labels)-1]
+	if last == "" && len(labels) > 1 {
+		last = labels[len(labels)-2]
+	}
+	if last == "" {
+		return false
+	}
+	if hex, ok := strings.CutPrefix(last, "0x"); ok {
+		return strings.Trim(hex, "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
 }
 
 // dialControl returns the dialer's Control function: it runs after the
