@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// ErrDestination is the error of a delivery whose receiver's address is
-// not public while private destinations are not allowed.
+// ErrDestination is the error of a webhook destination that is refused:
+// an endpoint URL's literal address when the endpoint is created, or the
+// address a delivery was about to connect to.
 var ErrDestination = errors.New("webhook destination is not a public address")
 
 // reach is the kind of network an address belongs to.
@@ -84,7 +85,7 @@ func checkAddr(a netip.Addr, allowPrivate bool) error {
 		return fmt.Errorf("%w: %s is link-local, unspecified, multicast or reserved", ErrDestination, a)
 	case private:
 		if !allowPrivate {
-			return fmt.Errorf("%w: %s is a loopback or private address; start the server with --webhook-allow-private to deliver to on-premises receivers", ErrDestination, a)
+			return fmt.Errorf("%w: %s is a loopback or private address; for receivers on premises, run roster serve with --webhook-allow-private (and roster webhook add with --allow-private)", ErrDestination, a)
 		}
 	}
 	return nil
@@ -98,7 +99,7 @@ func checkHost(host string, allowPrivate bool) error {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
 	if !allowPrivate && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
 		// RFC 6761 §6.3: always the loopback address.
-		return fmt.Errorf("%w: %s is this host; start the server with --webhook-allow-private to deliver to on-premises receivers", ErrDestination, host)
+		return fmt.Errorf("%w: %s is this host; for receivers on premises, run roster serve with --webhook-allow-private (and roster webhook add with --allow-private)", ErrDestination, host)
 	}
 	a, err := netip.ParseAddr(h)
 	if err == nil {
