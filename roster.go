@@ -33,6 +33,7 @@ import (
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/postgres"
 	"github.com/rosterhq/roster/internal/tenant"
+	"github.com/rosterhq/roster/internal/webhook"
 )
 
 // Options configure an embedded Roster.
@@ -55,6 +56,10 @@ type Options struct {
 	// HistoryRetention and EventRetention are how long revision history
 	// and change events are kept; 0 means the defaults of `roster serve`.
 	HistoryRetention, EventRetention time.Duration
+	// WebhookAllowPrivate lets webhooks be delivered to loopback and
+	// private addresses, as `roster serve --webhook-allow-private` does;
+	// by default only public addresses are (docs/security.md).
+	WebhookAllowPrivate bool
 }
 
 // Roster is an embedded SCIM service provider.
@@ -95,6 +100,7 @@ func Open(ctx context.Context, opts Options) (*Roster, error) {
 		DB: opts.Database, BaseURL: opts.BaseURL, Prefix: opts.Prefix, Logger: opts.Logger,
 		ClientAuthFailures: app.DefaultClientAuthFailures, TenantAuthFailures: app.DefaultTenantAuthFailures,
 		HistoryRetention: opts.HistoryRetention, EventRetention: opts.EventRetention,
+		Webhook: webhook.Config{AllowPrivate: opts.WebhookAllowPrivate},
 	}, st)
 	if err != nil {
 		st.Close()

@@ -138,7 +138,7 @@ func addWebhook(t *testing.T, db string, r *receiver, extra ...string) string {
 		ID     string `json:"id"`
 		Secret string `json:"secret"`
 	}
-	cliJSON(t, &ep, append([]string{"webhook", "add", "default", "--url", r.srv.URL, "--db", db}, extra...)...)
+	cliJSON(t, &ep, append([]string{"webhook", "add", "default", "--url", r.srv.URL, "--db", db, "--allow-private"}, extra...)...)
 	require.True(t, strings.HasPrefix(ep.Secret, "whsec_"))
 	r.mu.Lock()
 	r.secret = ep.Secret
@@ -166,7 +166,8 @@ func requireOrderedPerResource(t *testing.T, evs []recvEvent) {
 func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "roster.db")
-	flags := []string{"--webhook-timeout", "1s", "--webhook-retry-base", "100ms"}
+	// The receiver is an httptest server on 127.0.0.1.
+	flags := []string{"--webhook-timeout", "1s", "--webhook-retry-base", "100ms", "--webhook-allow-private"}
 	srv := start(t, db, flags...)
 	rcv := newReceiver(t)
 	addWebhook(t, db, rcv)
@@ -221,7 +222,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 func TestWebhookDeadLetterAndRedeliverCLI(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "roster.db")
-	srv := start(t, db, "--webhook-timeout", "1s", "--webhook-retry-base", "50ms")
+	srv := start(t, db, "--webhook-timeout", "1s", "--webhook-retry-base", "50ms", "--webhook-allow-private")
 	rcv := newReceiver(t)
 	var failing sync.Mutex
 	fail := true
@@ -266,4 +267,27 @@ func TestWebhookDeadLetterAndRedeliverCLI(t *testing.T) {
 	require.Equal(t, 1, out.Redelivered)
 	got := rcv.waitFor(1, 15*time.Second)
 	require.Equal(t, "user.created", got[0].Type)
+}
+
+// TestWebhookAddRefusesPrivateCLI: `roster webhook add` refuses a URL that
+// is a loopback, private or link-local address unless --allow-private, and
+// link-local even then.
+func TestWebhookAddRefusesPrivateCLI(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "roster.db")
+	cli(t, 0, "", "tenant", "create", "acme", "--db", db)
+	cases := []struct {
+		url   string
+		flags []string
+		exit  int
+	}{
+		{"https://hooks.example.com/roster", nil, 0},
+		{"http://127.0.0.1:9000/hook", nil, 1},
+		{"http://10.0.0.7/hook", nil, 1},
+		{"http://127.0.0.1:9000/hook", []string{"--allow-private"}, 0},
+		{"http://169.254.169.254/latest/meta-data/", []string{"--allow-private"}, 1},
+	}
+	for _, c := range cases {
+		cli(t, c.exit, "", append([]string{"webhook", "add", "acme", "--url", c.url, "--db", db}, c.flags...)...)
+	}
 }

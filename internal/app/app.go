@@ -89,6 +89,12 @@ const (
 
 // OpenStore opens the store a --db value names.
 func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
+	return openStore(ctx, dsn, slog.Default())
+}
+
+// openStore opens the store a --db value names; log receives the warnings
+// of opening it (a SQLite file others could read).
+func openStore(ctx context.Context, dsn string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		st, err := postgres.Open(ctx, dsn)
@@ -104,7 +110,7 @@ func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 	if dsn == "" {
 		dsn = DefaultDB
 	}
-	st, err := sqlite.Open(ctx, dsn)
+	st, err := sqlite.Open(ctx, dsn, sqlite.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", dsn, err)
 	}
@@ -293,7 +299,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	events := feed.New(st, dir.Committed, 0)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
-		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st), Audit: audit.New(st),
+		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st, cfg.Webhook.AllowPrivate), Audit: audit.New(st),
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
@@ -337,7 +343,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	st, err := OpenStore(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg.DB, cfg.Logger)
 	if err != nil {
 		return err
 	}

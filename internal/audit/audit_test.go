@@ -63,7 +63,7 @@ func testControlPlane(t *testing.T, raw store.Store) {
 	tenants := tenant.New(st)
 	t.Cleanup(tenants.Close)
 	admins := admin.New(st)
-	endpoints := webhook.NewEndpoints(st)
+	endpoints := webhook.NewEndpoints(st, false)
 	host, err := jobs.Open(ctx, raw, jobs.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { host.Close() })

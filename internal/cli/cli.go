@@ -117,6 +117,7 @@ that first token yourself (for automation).`,
 	f.DurationVar(&cfg.Webhook.RetryBase, "webhook-retry-base", webhook.DefaultRetryBase, "first retry delay of a failed webhook delivery; doubles each attempt, with jitter")
 	f.DurationVar(&cfg.Webhook.RetryMax, "webhook-retry-max", webhook.DefaultRetryMax, "longest retry delay of a webhook delivery")
 	f.IntVar(&cfg.Webhook.MaxBatch, "webhook-max-batch", webhook.DefaultMaxBatch, "most events one webhook request carries (1: one event per request)")
+	f.BoolVar(&cfg.Webhook.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be on loopback and private addresses (RFC 1918, RFC 4193, 100.64/10), for receivers on premises; link-local and other non-public addresses stay refused")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

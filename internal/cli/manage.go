@@ -77,7 +77,7 @@ func (f *manageFlags) run(cmd *cobra.Command, fn func(e *env) error) error {
 	}
 	return fn(&env{
 		ctx: ctx, store: st, tenants: tenants, admins: admin.New(st),
-		endpoints: webhook.NewEndpoints(st), log: audit.New(st), urls: urls,
+		endpoints: webhook.NewEndpoints(st, false), log: audit.New(st), urls: urls,
 		out: cmd.OutOrStdout(), json: f.output == "json",
 	})
 }

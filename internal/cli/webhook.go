@@ -22,7 +22,10 @@ func commandWebhook() *cobra.Command {
 	}
 	f.register(cmd)
 
-	var req webhook.EndpointRequest
+	var (
+		req          webhook.EndpointRequest
+		allowPrivate bool
+	)
 	add := &cobra.Command{
 		Use:     "add TENANT --url URL",
 		Short:   "Add a webhook endpoint; prints the signing secret once",
@@ -34,7 +37,9 @@ func commandWebhook() *cobra.Command {
 				if err != nil {
 					return notFoundHint(err, "tenant")
 				}
-				ep, err := e.endpoints.Create(e.ctx, t, req, actor())
+				// The server delivers to a private address only when it
+				// runs with --webhook-allow-private too.
+				ep, err := webhook.NewEndpoints(e.store, allowPrivate).Create(e.ctx, t, req, actor())
 				if err != nil {
 					return err
 				}
@@ -53,6 +58,7 @@ func commandWebhook() *cobra.Command {
 	add.Flags().StringVar(&req.URL, "url", "", "http(s) URL the events are POSTed to")
 	add.Flags().StringSliceVar(&req.EventTypes, "events", nil, "only these event types (default: all): "+strings.Join(store.EventTypes, ","))
 	add.Flags().IntVar(&req.MaxAttempts, "max-attempts", webhook.DefaultMaxAttempts, "attempts before a delivery is dead-lettered")
+	add.Flags().BoolVar(&allowPrivate, "allow-private", false, "allow a URL that is a loopback or private IP address (the server delivers to it only with --webhook-allow-private)")
 	_ = add.MarkFlagRequired("url")
 
 	list := &cobra.Command{

@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/sqlite"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver for the jobs file
 )
@@ -112,8 +113,19 @@ const sqliteBusyTimeout = 10 * time.Second
 // The file runs in WAL mode with busy_timeout, IMMEDIATE transactions (so
 // that a transaction that will write takes the lock at BEGIN instead of
 // failing later with SQLITE_BUSY) and one open connection, as river's
-// SQLite driver requires.
+// SQLite driver requires. Like Roster's database, the file and its -wal
+// and -shm are readable by their owner only (sqlite.SecureFiles): its
+// deliveries carry the events' personal data.
 func OpenSQLite(ctx context.Context, path string, cfg Config) (*Host, error) {
+	narrowed, err := sqlite.SecureFiles(path)
+	if cfg.Logger != nil {
+		for _, name := range narrowed {
+			cfg.Logger.Warn("JOBS-0600 jobs database file was readable by other users; it holds queued events: keep it "+fmt.Sprintf("%#o", sqlite.FileMode), "file", name)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open jobs database %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")

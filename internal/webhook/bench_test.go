@@ -89,7 +89,7 @@ func benchDelivery(b *testing.B, lanes, maxBatch int) {
 		}
 	}
 	s, err := New(host, Config{
-		Store: st, Lanes: lanes, MaxBatch: maxBatch, Workers: lanes,
+		Store: st, Lanes: lanes, MaxBatch: maxBatch, Workers: lanes, AllowPrivate: true,
 		Logger: slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -33,12 +33,18 @@ type EndpointRequest struct {
 // Endpoints manages tenants' webhook endpoints. Each change is made in one
 // store transaction with its audit row and history entry.
 type Endpoints struct {
-	store store.Store
-	now   func() time.Time
+	store        store.Store
+	now          func() time.Time
+	allowPrivate bool
 }
 
-// NewEndpoints returns the endpoint service over st.
-func NewEndpoints(st store.Store) *Endpoints { return &Endpoints{store: st, now: time.Now} }
+// NewEndpoints returns the endpoint service over st. Unless allowPrivate
+// (the server's --webhook-allow-private, Config.AllowPrivate), it refuses
+// a URL whose host is a loopback or private IP address; link-local,
+// unspecified, multicast and reserved addresses it always refuses.
+func NewEndpoints(st store.Store, allowPrivate bool) *Endpoints {
+	return &Endpoints{store: st, now: time.Now, allowPrivate: allowPrivate}
+}
 
 // change runs fn and records the action on tenant t's endpoint in one
 // transaction; fn returns the endpoint and the action's detail.
@@ -67,7 +73,7 @@ func (e *Endpoints) change(ctx context.Context, t store.Tenant, actor, action st
 // secret, which the caller shows once: Roster keeps it only to sign with.
 // The endpoint receives events committed from now on.
 func (e *Endpoints) Create(ctx context.Context, t store.Tenant, req EndpointRequest, actor string) (store.WebhookEndpoint, error) {
-	if err := checkURL(req.URL); err != nil {
+	if err := checkURL(req.URL, e.allowPrivate); err != nil {
 		return store.WebhookEndpoint{}, err
 	}
 	for _, typ := range req.EventTypes {
@@ -185,13 +191,19 @@ func (e *Endpoints) Delete(ctx context.Context, t store.Tenant, id, actor string
 	})
 }
 
-func checkURL(raw string) error {
+// checkURL checks an endpoint's URL: absolute http(s), no credentials, and
+// not a literal address no delivery may reach (see checkHost); a name is
+// checked on each delivery, on the address it resolves to.
+func checkURL(raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return fmt.Errorf("%w: the URL must be an absolute http:// or https:// URL, got %q", ErrInvalid, raw)
 	}
 	if u.User != nil {
 		return fmt.Errorf("%w: put no credentials in the URL; verify the signature instead", ErrInvalid)
+	}
+	if err := checkHost(u.Hostname(), allowPrivate); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

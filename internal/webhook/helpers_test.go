@@ -136,6 +136,8 @@ func testConfig(t *testing.T, st store.Store) Config {
 		RetryBase:    10 * time.Millisecond,
 		RetryMax:     50 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond,
+		// The receivers are httptest servers on 127.0.0.1.
+		AllowPrivate: true,
 	}
 }
 

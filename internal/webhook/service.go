@@ -85,8 +85,16 @@ type Config struct {
 	// Default 250ms.
 	PollInterval time.Duration
 	// HTTPClient sends the requests. Default: a client that follows no
-	// redirects (a 3xx counts as a failure).
+	// redirects (a 3xx counts as a failure), connects only to public
+	// addresses unless AllowPrivate, and uses no proxy. A client given
+	// here is used as it is: AllowPrivate does not apply to it.
 	HTTPClient *http.Client
+	// AllowPrivate lets deliveries go to loopback and private addresses
+	// (RFC 1918, RFC 4193, carrier-grade NAT), for receivers on premises.
+	// Link-local (the cloud metadata service), unspecified, multicast and
+	// reserved addresses are refused even so. Endpoints checks the same at
+	// creation (NewEndpoints).
+	AllowPrivate bool
 	// Linger is the least time between two dispatch rounds while changes
 	// keep coming, so that a burst goes out in fuller batches (default
 	// 250ms; it adds at most that to a delivery's latency).
@@ -164,10 +172,7 @@ func New(host *jobs.Host, cfg Config) (*Service, error) {
 	cfg.Retention = orDefault(cfg.Retention, DefaultRetention)
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{
-			Timeout:       cfg.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		hc = newHTTPClient(cfg.Timeout, cfg.AllowPrivate)
 	}
 	// A job may run a little longer than its request (reading the batch,
 	// recording the outcome); a job still "running" a little after that

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -172,19 +175,60 @@ func (s *Service) post(ctx context.Context, ep store.WebhookEndpoint, msgID stri
 	req.Header.Set(HeaderSignature, sig)
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return 0, err.Error()
+		return 0, requestError(err)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, ""
 	}
+	// Only the status, with its standard text rather than the receiver's
+	// reason phrase: admins read last_error, and a URL pointed at an
+	// internal service must not make Roster a way to read its answers.
 	msg := "HTTP " + strconv.Itoa(resp.StatusCode)
-	if t := strings.TrimSpace(string(snippet)); t != "" {
-		msg += ": " + t
+	if t := http.StatusText(resp.StatusCode); t != "" {
+		msg += " " + t
 	}
 	return resp.StatusCode, msg
+}
+
+// requestError says why a request got no response, without quoting
+// anything the receiver sent: Go's transport puts the first bytes of an
+// answer that is not HTTP into its error ("malformed HTTP response …"), so
+// a URL pointed at an internal service (an SSH or Redis port) would
+// otherwise show its banner to whoever reads last_error. Errors of the
+// connection itself (refused, unreachable, a refused destination, TLS
+// certificate problems, timeouts) are kept as they are.
+func requestError(err error) string {
+	var (
+		opErr   *net.OpError
+		certErr *tls.CertificateVerificationError
+		hostErr x509.HostnameError
+		caErr   x509.UnknownAuthorityError
+		recErr  tls.RecordHeaderError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, ErrDestination):
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return ue.Err.Error()
+		}
+		return err.Error()
+	case errors.As(err, &opErr):
+		return opErr.Error()
+	case errors.As(err, &certErr):
+		return certErr.Error()
+	case errors.As(err, &hostErr):
+		return hostErr.Error()
+	case errors.As(err, &caErr):
+		return caErr.Error()
+	case errors.As(err, &recErr):
+		return recErr.Msg
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out waiting for the response"
+	}
+	return "the receiver's answer was not a valid HTTP response"
 }
 
 // recordFailure records a failed attempt on the batch's deliveries and

@@ -122,6 +122,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := checkOrigin(r); err != nil {
+		h.log.Info("ADMIN-0403 cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		h.fail(w, r, err)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -280,8 +286,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decode reads a JSON body into v, refusing unknown fields so that a typo
-// in a setting is an error rather than silently ignored.
+// in a setting is an error rather than silently ignored. The body must be
+// declared application/json (see checkJSON) and hold one JSON value and
+// nothing after it but white space: a form field such as
+// `{"name":"x","role":"super_admin"}=` is not a JSON body.
 func decode(r *http.Request, v any) error {
+	if err := checkJSON(r); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err // a *http.MaxBytesError, or the client went away
@@ -293,6 +305,9 @@ func decode(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("invalid JSON body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("invalid JSON body: data after the JSON value")
 	}
 	return nil
 }

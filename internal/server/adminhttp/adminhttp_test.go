@@ -27,13 +27,17 @@ type env struct {
 	roster *app.Roster
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, configure ...func(*app.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	roster, err := app.New(context.Background(), app.Config{ClientAuthFailures: 1000}, st)
+	cfg := app.Config{ClientAuthFailures: 1000}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	roster, err := app.New(context.Background(), cfg, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)
 	for name, role := range map[string]string{"root": store.RoleSuperAdmin, "ada": store.RoleAdmin, "reader": store.RoleReadOnly} {
@@ -61,6 +65,9 @@ func (e *env) call(method, path, auth, body string) result {
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	require.NoError(e.t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if name, ok := strings.CutPrefix(auth, "basic:"); ok {
 		req.SetBasicAuth(name, password)
 	} else if auth != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rosterhq/roster/internal/app"
 	"github.com/rosterhq/roster/internal/webhook"
 )
 
@@ -20,7 +21,7 @@ import (
 // redelivers them, and checks who may do what.
 func TestAdminAPIWebhooks(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, allowPrivateWebhooks) // the receiver is on 127.0.0.1
 	root, ada, reader := e.login("root"), e.login("ada"), e.login("reader")
 	var failing atomic.Bool
 	var secret atomic.Value
@@ -101,4 +102,46 @@ func TestAdminAPIWebhooks(t *testing.T) {
 	require.Equal(t, 404, e.call("DELETE", "/admin/api/tenants/other/webhooks/"+id, root, "").status)
 	require.Equal(t, 204, e.call("DELETE", "/admin/api/tenants/acme/webhooks/"+id, root, "").status)
 	require.Empty(t, e.call("GET", "/admin/api/tenants/acme/webhooks", root, "").json["webhooks"])
+}
+
+// allowPrivateWebhooks is roster serve --webhook-allow-private.
+func allowPrivateWebhooks(cfg *app.Config) { cfg.Webhook.AllowPrivate = true }
+
+// TestAdminAPIWebhookDestinations: an endpoint URL that is a loopback,
+// private or link-local address is refused (400) unless the server allows
+// private destinations, and link-local even then.
+func TestAdminAPIWebhookDestinations(t *testing.T) {
+	t.Parallel()
+	strict, onPrem := newEnv(t), newEnv(t, allowPrivateWebhooks)
+	cases := []struct {
+		url            string
+		strict, onPrem int
+	}{
+		{"https://hooks.example.com/roster", 201, 201},
+		{"http://127.0.0.1:8080/hook", 400, 201},
+		{"http://[::ffff:127.0.0.1]:8080/hook", 400, 201},
+		{"http://10.1.2.3/hook", 400, 201},
+		{"http://localhost/hook", 400, 201},
+		{"http://169.254.169.254/latest/meta-data/", 400, 400},
+		{"http://[fe80::1]/hook", 400, 400},
+		{"http://0.0.0.0/hook", 400, 400},
+	}
+	for _, e := range []*env{strict, onPrem} {
+		require.Equal(t, 201, e.call("POST", "/admin/api/tenants", e.login("root"), `{"name":"acme"}`).status)
+	}
+	for _, c := range cases {
+		t.Run(c.url, func(t *testing.T) {
+			t.Parallel()
+			for _, x := range []struct {
+				e    *env
+				want int
+			}{{strict, c.strict}, {onPrem, c.onPrem}} {
+				r := x.e.call("POST", "/admin/api/tenants/acme/webhooks", "basic:root", `{"url":"`+c.url+`"}`)
+				require.Equal(t, x.want, r.status, "%v", r.json)
+				if x.want == 400 {
+					require.Contains(t, r.json["message"], "not a public address")
+				}
+			}
+		})
+	}
 }

@@ -81,6 +81,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -101,6 +102,17 @@ type config struct {
 	maxBatch    int
 	purgeRows   int                   // rows a purge batch deletes
 	purgeHook   func(key int64) error // for tests: called before each purge batch
+	logger      *slog.Logger
+}
+
+// WithLogger sets where Open reports database files whose mode it had to
+// narrow (see SecureFiles). The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
 }
 
 // WithSynchronousFull makes every commit durable against power loss and OS
@@ -179,7 +191,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, applies the
 // pending migrations and prepares the statements. path is a file name; a
-// "file:" URI is passed to SQLite as is.
+// "file:" URI is passed to SQLite as is. The file and its -wal and -shm
+// are readable by their owner only (SecureFiles).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg := config{
 		readers:     max(4, runtime.GOMAXPROCS(0)),
@@ -187,9 +200,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		groupCommit: true,
 		maxBatch:    128,
 		purgeRows:   defaultPurgeRows,
+		logger:      slog.Default(),
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	narrowed, err := SecureFiles(path)
+	for _, name := range narrowed {
+		cfg.logger.Warn("SQLITE-0600 database file was readable by other users; it holds secrets: keep it "+fmt.Sprintf("%#o", FileMode)+" and rotate them if others could read it",
+			"file", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{
 		path:       path,
