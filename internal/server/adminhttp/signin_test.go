@@ -117,6 +117,7 @@ func TestConcurrentWrongSignIns(t *testing.T) {
 					if tc.login {
 						req, _ = http.NewRequest("POST", e.srv.URL+"/admin/api/login",
 							strings.NewReader(`{"name":"root","password":"wrong password `+strconv.Itoa(i)+`"}`))
+						req.Header.Set("Content-Type", "application/json")
 					} else {
 						req, _ = http.NewRequest("GET", e.srv.URL+"/admin/api/tenants", nil)
 						req.SetBasicAuth("root", "wrong password "+strconv.Itoa(i))
