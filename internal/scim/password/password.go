@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -78,6 +79,12 @@ func Hash(ctx context.Context, clear string) (string, error) {
 	if len(clear) > MaxBytes {
 		return "", fmt.Errorf("hash password: password is longer than %d bytes", MaxBytes)
 	}
+	return hash(ctx, clear)
+}
+
+// hash is Hash without the limit on the length, which a request must
+// observe but a migration of what is already stored cannot.
+func hash(ctx context.Context, clear string) (string, error) {
 	select {
 	case slots <- struct{}{}:
 	case <-ctx.Done():
@@ -149,4 +156,35 @@ func parse(s string) (p params, salt, key []byte, err error) {
 		return bad("key of %d bytes (%v)", len(key), err)
 	}
 	return params{memory: uint32(m), passes: uint32(t), lanes: uint8(l)}, salt, key, nil
+}
+
+// HashAll hashes every password of clears, as many at once as Hash allows,
+// and returns the hashes in the same order; for a migration that hashes
+// the passwords an older release stored in clear text, which may be longer
+// than MaxBytes. An empty password hashes to "".
+func HashAll(ctx context.Context, clears []string) ([]string, error) {
+	out := make([]string, len(clears))
+	errs := make([]error, len(clears))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range cap(slots) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if clears[i] != "" {
+					out[i], errs[i] = hash(ctx, clears[i])
+				}
+			}
+		}()
+	}
+	for i := range clears {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

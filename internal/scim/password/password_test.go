@@ -88,3 +88,25 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 }
+
+func TestHashAll(t *testing.T) {
+	t.Parallel()
+	clears := []string{"one", "", "two", strings.Repeat("long", password.MaxBytes), "one"}
+	hashes, err := password.HashAll(context.Background(), clears)
+	require.NoError(t, err)
+	require.Len(t, hashes, len(clears))
+	require.Empty(t, hashes[1])
+	require.NotEqual(t, hashes[0], hashes[4], "salted")
+	for i, c := range clears {
+		if c == "" {
+			continue
+		}
+		ok, err := password.Check(hashes[i], c)
+		require.NoError(t, err)
+		if len(c) > password.MaxBytes {
+			require.False(t, ok, "Check refuses what Hash would not hash")
+			continue
+		}
+		require.True(t, ok, c)
+	}
+}
