@@ -3,6 +3,8 @@ package directory_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/backendtest"
+	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/store/storetest"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -220,4 +223,35 @@ func TestListRefusesNeverReturned(t *testing.T) {
 			require.Equal(t, 400, se.Status)
 		}
 	})
+}
+
+// BenchmarkCreate measures what a password adds to a SCIM create on SQLite
+// (docs/security.md): go test -run x -bench Create -benchtime 200x ./internal/directory.
+func BenchmarkCreate(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		body func(i int) map[string]any
+	}{
+		{"WithoutPassword", func(i int) map[string]any { return map[string]any{"userName": "u" + strconv.Itoa(i)} }},
+		{"WithPassword", func(i int) map[string]any {
+			return map[string]any{"userName": "u" + strconv.Itoa(i), "password": "Tr0ub4dor&3-" + strconv.Itoa(i)}
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "roster.db"))
+			require.NoError(b, err)
+			defer st.Close()
+			require.NoError(b, storetest.Write(st).Tenants().Create(ctx, store.Tenant{ID: "t1", Name: "acme"}))
+			dir := directory.New(st, schema.Default())
+			users := schema.Default().User()
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := dir.Create(ctx, "t1", users, bc.body(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
