@@ -70,7 +70,9 @@ type Result struct {
 }
 
 // Create creates a resource from a client's body, per RFC 7644 §3.3. A
-// group's "members" are stored as memberships in the same transaction.
+// group's "members" are stored as memberships in the same transaction; a
+// user's password is stored as the tenant's settings say (a hash or
+// nothing, see sealPassword).
 func (s *Service) Create(ctx context.Context, tenant string, rt *schema.ResourceType, body map[string]any) (Result, error) {
 	attrs, err := resource.Normalize(rt, body)
 	if err != nil {
@@ -130,7 +132,7 @@ func (s *Service) Get(ctx context.Context, tenant string, rt *schema.ResourceTyp
 
 // Replace replaces a resource with a client's body, per RFC 7644 §3.5.1.
 // readWrite attributes the body omits are cleared, except the writeOnly
-// password, which is kept, and a group's members, which are replaced only
+// password, which is kept (one the body sends is hashed first), and a group's members, which are replaced only
 // when the body lists "members": clearing a million-member group because a
 // client left the list out would be a disaster, and the RFC allows either.
 func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, body map[string]any) (Result, error) {

@@ -64,9 +64,9 @@ var schemasAttr = schema.Str(SchemasAttr, schema.Multi)
 //
 // Every error is a *scimerr.Error with scimType invalidFilter naming the
 // offending attribute: an attribute that is never returned, an unknown
-// attribute or schema, a sub-attribute of a
-// non-complex attribute, a value filter on a non-complex attribute, a value
-// filter nested in another, an operator or value that does not fit the type.
+// attribute or schema, a sub-attribute of a non-complex attribute, a value
+// filter on a non-complex attribute, a value filter nested in another, an
+// operator or value that does not fit the type.
 func Validate(e Expr, rt *schema.ResourceType) (Expr, error) {
 	if rt == nil {
 		return nil, scimerr.InvalidFilter("no resource type to validate the filter against")
