@@ -81,10 +81,12 @@ func TestPasswordStoredHashed(t *testing.T) {
 	r = e.do("PATCH", "/Users/"+alice, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"Banana-Split-7"}]}`)
 	require.Contains(t, []int{200, 204}, r.Status, "%s", r.Body)
 	require.NotContains(t, string(r.Body), "Banana")
+	require.NotContains(t, string(r.Body), "argon2", "nor the stored form")
 	requireHash(t, e.storedPasswordOf(alice), "Banana-Split-7")
 
 	r = e.do("PUT", "/Users/"+alice, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice","title":"CEO"}`)
 	require.Equal(t, 200, r.Status, "%s", r.Body)
+	require.NotContains(t, string(r.Body), "argon2")
 	requireHash(t, e.storedPasswordOf(alice), "Banana-Split-7")
 
 	r = e.do("POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
