@@ -104,6 +104,13 @@ func TestCLIWhileServing(t *testing.T) {
 	cli(t, 0, "", "tenant", "enable", "acme", "--db", db)
 	require.Equal(t, 200, status(t, tok.TenantURL+"/Users", tok.Token))
 
+	var set struct {
+		StorePasswords string `json:"store_passwords"`
+	}
+	cliJSON(t, &set, "tenant", "set", "acme", "--store-passwords", "none", "--db", db)
+	require.Equal(t, "none", set.StorePasswords)
+	cli(t, 1, "", "tenant", "set", "acme", "--store-passwords", "clear", "--db", db)
+
 	cli(t, 0, "", "token", "revoke", "acme", tok.ID, "--db", db)
 	require.Equal(t, 401, status(t, tok.TenantURL+"/Users", tok.Token), "revoked on the next request")
 
@@ -146,7 +153,7 @@ func TestCLIWhileServing(t *testing.T) {
 		require.True(t, strings.HasPrefix(e["actor"].(string), "cli:"), "%v", e)
 		actions = append(actions, e["action"].(string))
 	}
-	require.Equal(t, []string{"tenant.create", "token.issue", "tenant.disable", "tenant.enable", "token.revoke",
+	require.Equal(t, []string{"tenant.create", "token.issue", "tenant.disable", "tenant.enable", "tenant.store_passwords", "token.revoke",
 		"tenant.jwt.configure", "jwt.mint", "tenant.delete"}, actions)
 }
 

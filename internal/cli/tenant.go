@@ -30,6 +30,7 @@ func commandTenant() *cobra.Command {
 			fmt.Fprintf(w, "SCIM enabled:\t%s\n", yesNo(v.SCIMEnabled))
 			fmt.Fprintf(w, "Created:\t%s\n", v.Created.Format(time.RFC3339))
 			fmt.Fprintf(w, "History actor:\t%s\n", v.HistoryActor)
+			fmt.Fprintf(w, "Store passwords:\t%s\n", v.StorePasswords)
 			if v.RateLimit > 0 {
 				fmt.Fprintf(w, "Rate limit:\t%g requests/s\n", v.RateLimit)
 			}
@@ -133,14 +134,15 @@ func commandTenant() *cobra.Command {
 	del.Flags().StringVar(&confirm, "confirm", "", "the tenant's name, to confirm")
 
 	var rateLimit float64
-	var historyActor string
+	var historyActor, storePasswords string
 	set := &cobra.Command{
-		Use:   "set NAME [--rate-limit N] [--history-actor NAME]",
+		Use:   "set NAME [--rate-limit N] [--history-actor NAME] [--store-passwords hash|none]",
 		Short: "Change a tenant's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			setRate, setActor := cmd.Flags().Changed("rate-limit"), cmd.Flags().Changed("history-actor")
-			if !setRate && !setActor {
+			setPasswords := cmd.Flags().Changed("store-passwords")
+			if !setRate && !setActor && !setPasswords {
 				return usageError{fmt.Errorf("nothing to set; see --help")}
 			}
 			return f.run(cmd, func(e *env) error {
@@ -156,11 +158,18 @@ func commandTenant() *cobra.Command {
 						return notFoundHint(err, "tenant")
 					}
 				}
+				if setPasswords {
+					if t, err = e.tenants.SetStorePasswords(e.ctx, args[0], storePasswords, actor()); err != nil {
+						return notFoundHint(err, "tenant")
+					}
+				}
 				return printTenant(e, t)
 			})
 		},
 	}
 	set.Flags().Float64Var(&rateLimit, "rate-limit", 0, "SCIM requests per second the tenant may make (0: the server's default)")
+	set.Flags().StringVar(&storePasswords, "store-passwords", store.StorePasswordsHash,
+		`what to keep of the User passwords SCIM clients send: "hash" (salted argon2id) or "none"`)
 	set.Flags().StringVar(&historyActor, "history-actor", "", `actor the revision history shows for SCIM changes ("": Scim System User)`)
 
 	cmd.AddCommand(create, list, show,

@@ -70,7 +70,9 @@ type Result struct {
 }
 
 // Create creates a resource from a client's body, per RFC 7644 §3.3. A
-// group's "members" are stored as memberships in the same transaction.
+// group's "members" are stored as memberships in the same transaction; a
+// user's password is stored as the tenant's settings say (a hash or
+// nothing, see sealPassword).
 func (s *Service) Create(ctx context.Context, tenant string, rt *schema.ResourceType, body map[string]any) (Result, error) {
 	attrs, err := resource.Normalize(rt, body)
 	if err != nil {
@@ -81,6 +83,9 @@ func (s *Service) Create(ctx context.Context, tenant string, rt *schema.Resource
 		return Result{}, err
 	}
 	if err := check(rt, attrs); err != nil {
+		return Result{}, err
+	}
+	if err := s.sealPassword(ctx, tenant, rt, attrs); err != nil {
 		return Result{}, err
 	}
 	now := s.now().UTC()
@@ -127,7 +132,7 @@ func (s *Service) Get(ctx context.Context, tenant string, rt *schema.ResourceTyp
 
 // Replace replaces a resource with a client's body, per RFC 7644 §3.5.1.
 // readWrite attributes the body omits are cleared, except the writeOnly
-// password, which is kept, and a group's members, which are replaced only
+// password, which is kept (one the body sends is hashed first), and a group's members, which are replaced only
 // when the body lists "members": clearing a million-member group because a
 // client left the list out would be a disaster, and the RFC allows either.
 func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, body map[string]any) (Result, error) {
@@ -143,6 +148,10 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 	if err := check(rt, attrs); err != nil {
 		return Result{}, err
 	}
+	_, sentPassword := attrs[passwordAttr]
+	if err := s.sealPassword(ctx, tenant, rt, attrs); err != nil {
+		return Result{}, err
+	}
 	var res Result
 	err = s.write(ctx, func(w store.Writer) error {
 		old, err := w.Get(ctx, tenant, rt.Name, id)
@@ -152,10 +161,8 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 		if err := checkVersion(old, ifMatch); err != nil {
 			return err
 		}
-		if pw, ok := old.Attrs["password"]; ok && rt.Schema.Attr("password") != nil {
-			if _, sent := attrs["password"]; !sent {
-				attrs["password"] = pw
-			}
+		if pw, ok := old.Attrs[passwordAttr]; ok && hasPassword(rt) && !sentPassword {
+			attrs[passwordAttr] = pw
 		}
 		res = Result{Resource: old}
 		if hasMembers {
@@ -191,9 +198,13 @@ func (s *Service) Replace(ctx context.Context, tenant string, rt *schema.Resourc
 // operation fails, nothing changes. A patch that changes nothing leaves the
 // version alone.
 func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceType, id, ifMatch string, req patch.Request) (Result, error) {
+	pre, err := s.prehashPatch(ctx, tenant, rt, req.Operations)
+	if err != nil {
+		return Result{}, err
+	}
 	var res Result
 	var attrs map[string]any
-	err := s.write(ctx, func(w store.Writer) error {
+	err = s.write(ctx, func(w store.Writer) error {
 		old, err := w.Get(ctx, tenant, rt.Name, id)
 		if err != nil {
 			return notFound(rt, id, err)
@@ -207,6 +218,9 @@ func (s *Service) Patch(ctx context.Context, tenant string, rt *schema.ResourceT
 		}
 		attrs = pr.Attrs
 		if err := check(rt, pr.Attrs); err != nil {
+			return err
+		}
+		if err := s.sealPatched(ctx, tenant, rt, pre, old.Attrs, pr.Attrs); err != nil {
 			return err
 		}
 		res = Result{Resource: old}
@@ -354,6 +368,11 @@ func (s *Service) List(ctx context.Context, tenant string, rt *schema.ResourceTy
 		r, err := rt.Resolve(urn, name, sub)
 		if err != nil {
 			return ListResult{}, scimerr.InvalidValue("cannot sort by %q: %v", p.SortBy, err)
+		}
+		// Sorting by a value that is never returned (the password) would
+		// reveal it by the order of the results, as a filter would.
+		if r.Attr.Returned == schema.ReturnedNever || r.Leaf().Returned == schema.ReturnedNever {
+			return ListResult{}, scimerr.InvalidFilter("cannot sort by %q: its value is never returned", p.SortBy)
 		}
 		if r.Leaf().Type == schema.Complex {
 			return ListResult{}, scimerr.InvalidValue("cannot sort by complex attribute %q", p.SortBy)

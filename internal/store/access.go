@@ -31,7 +31,17 @@ type TenantSettings struct {
 	// HistoryActor is the actor the revision history shows for changes
 	// made by SCIM clients; empty means "Scim System User".
 	HistoryActor string `json:"history_actor,omitempty"`
+	// StorePasswords says what becomes of the User "password" a SCIM
+	// client sends: StorePasswordsHash (the default, also when empty) keeps
+	// a salted hash of it, StorePasswordsNone drops it.
+	StorePasswords string `json:"store_passwords,omitempty"`
 }
+
+// The values of TenantSettings.StorePasswords.
+const (
+	StorePasswordsHash = "hash"
+	StorePasswordsNone = "none"
+)
 
 // JWTSettings configure JWTs that Roster or the app signs.
 type JWTSettings struct {

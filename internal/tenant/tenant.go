@@ -220,6 +220,21 @@ func (s *Service) SetHistoryActor(ctx context.Context, name, historyActor, actor
 		func(st *store.TenantSettings) error { st.HistoryActor = historyActor; return nil })
 }
 
+// SetStorePasswords sets what becomes of the User passwords the tenant's
+// SCIM clients send: store.StorePasswordsHash keeps a salted argon2id hash,
+// store.StorePasswordsNone keeps nothing. Passwords stored before a switch
+// to none stay until the user's password is next set.
+func (s *Service) SetStorePasswords(ctx context.Context, name, mode, actor string) (store.Tenant, error) {
+	switch mode {
+	case store.StorePasswordsHash, store.StorePasswordsNone:
+	default:
+		return store.Tenant{}, fmt.Errorf("%w: store_passwords must be %q or %q, not %q",
+			ErrInvalid, store.StorePasswordsHash, store.StorePasswordsNone, mode)
+	}
+	return s.updateSettings(ctx, name, actor, "tenant.store_passwords", map[string]any{"store_passwords": mode},
+		func(st *store.TenantSettings) error { st.StorePasswords = mode; return nil })
+}
+
 // updateSettings reads a tenant's settings, changes them and records the
 // action, in one transaction, so that concurrent changes of different
 // settings never undo each other.

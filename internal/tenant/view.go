@@ -39,9 +39,12 @@ type TenantView struct {
 	Created     time.Time `json:"created"`
 	RateLimit   float64   `json:"rate_limit,omitempty"`
 	// HistoryActor is the actor the revision history shows for SCIM changes.
-	HistoryActor string   `json:"history_actor"`
-	JWT          *JWTView `json:"jwt,omitempty"`
-	IdP          *IdPView `json:"idp,omitempty"`
+	HistoryActor string `json:"history_actor"`
+	// StorePasswords says what is kept of the User passwords SCIM clients
+	// send: "hash" or "none".
+	StorePasswords string   `json:"store_passwords"`
+	JWT            *JWTView `json:"jwt,omitempty"`
+	IdP            *IdPView `json:"idp,omitempty"`
 }
 
 // JWTView describes a tenant's JWT settings; Secret only when revealed.
@@ -66,7 +69,8 @@ func ViewTenant(t store.Tenant, u URLs) TenantView {
 	v := TenantView{
 		ID: t.ID, Name: t.Name, TenantURL: u.TenantURL(t.Name),
 		SCIMEnabled: !t.SCIMDisabled, Created: t.Created, RateLimit: t.Settings.RateLimit,
-		HistoryActor: cmp.Or(t.Settings.HistoryActor, store.DefaultHistoryActor),
+		HistoryActor:   cmp.Or(t.Settings.HistoryActor, store.DefaultHistoryActor),
+		StorePasswords: cmp.Or(t.Settings.StorePasswords, store.StorePasswordsHash),
 	}
 	if j := t.Settings.JWT; j != nil {
 		v.JWT = &JWTView{Algorithm: j.Algorithm, Issuer: j.Issuer, Audience: j.Audience, PublicKeyPEM: j.PublicKeyPEM}

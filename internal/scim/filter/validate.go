@@ -57,10 +57,16 @@ var schemasAttr = schema.Str(SchemasAttr, schema.Multi)
 // boolean, binary and complex attributes (RFC 7644 §3.4.2.2, Table 3); co,
 // sw and ew are accepted only on string, reference and binary attributes.
 //
+// Attributes whose "returned" characteristic is "never" (RFC 7643 §7), such
+// as the User's password, cannot be filtered on with any operator, pr
+// included: a filter that could match on them would let a client recover
+// a value the server never returns, a character at a time with sw.
+//
 // Every error is a *scimerr.Error with scimType invalidFilter naming the
-// offending attribute: an unknown attribute or schema, a sub-attribute of a
-// non-complex attribute, a value filter on a non-complex attribute, a value
-// filter nested in another, an operator or value that does not fit the type.
+// offending attribute: an attribute that is never returned, an unknown
+// attribute or schema, a sub-attribute of a non-complex attribute, a value
+// filter on a non-complex attribute, a value filter nested in another, an
+// operator or value that does not fit the type.
 func Validate(e Expr, rt *schema.ResourceType) (Expr, error) {
 	if rt == nil {
 		return nil, scimerr.InvalidFilter("no resource type to validate the filter against")
@@ -125,6 +131,9 @@ func (v validator) compare(c *Compare) (Expr, error) {
 			return nil, scimerr.InvalidFilter("attribute %q is complex and has no \"value\" sub-attribute; filter on one of its sub-attributes instead", path.String())
 		}
 		path.Sub, leaf = vs.Name, vs
+		if err := filterable(path.String(), leaf); err != nil {
+			return nil, err
+		}
 	}
 	val, err := checkValue(path.String(), leaf, op, c.Value)
 	if err != nil {
@@ -165,7 +174,22 @@ func (v validator) resolve(p AttrPath) (AttrPath, *schema.Attribute, error) {
 	if res.Sub != nil {
 		out.Sub = res.Sub.Name
 	}
+	if err := filterable(out.String(), res.Attr); err != nil {
+		return AttrPath{}, nil, err
+	}
+	if err := filterable(out.String(), res.Leaf()); err != nil {
+		return AttrPath{}, nil, err
+	}
 	return out, res.Leaf(), nil
+}
+
+// filterable refuses an attribute that is never returned (RFC 7643 §7),
+// named name in the message: filtering on it would reveal its value.
+func filterable(name string, a *schema.Attribute) error {
+	if a.Returned == schema.ReturnedNever {
+		return scimerr.InvalidFilter("cannot filter on %q: its value is never returned", name)
+	}
+	return nil
 }
 
 // relative validates the filter inside a value path of the complex
@@ -185,6 +209,9 @@ func relative(e Expr, parent *schema.Attribute) (Expr, error) {
 			return nil, scimerr.InvalidFilter("attribute %q has no sub-attribute %q", parent.Name, e.Path.Name)
 		}
 		name := parent.Name + "." + sa.Name
+		if err := filterable(name, sa); err != nil {
+			return nil, err
+		}
 		if sa.Type == schema.Complex && op != Pr && e.Value.Kind != KindNull {
 			return nil, scimerr.InvalidFilter("attribute %q is complex; only pr applies to it", name)
 		}

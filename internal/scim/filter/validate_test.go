@@ -36,6 +36,22 @@ func widgetType() *schema.ResourceType {
 	}
 }
 
+// secretType is a resource type with attributes and sub-attributes that are
+// never returned, which no filter may compare.
+func secretType() *schema.ResourceType {
+	never := schema.Ret(schema.ReturnedNever)
+	return &schema.ResourceType{
+		ID: "Vault", Name: "Vault", Endpoint: "/Vaults",
+		Schema: &schema.Schema{ID: widgetURN, Name: "Vault", Attributes: []*schema.Attribute{
+			schema.Str("label"),
+			schema.Str("pin", never),
+			schema.Cplx("keys", []*schema.Attribute{schema.Str("value"), schema.Str("type"), schema.Str("secret", never)}, schema.Multi),
+			schema.Cplx("hidden", []*schema.Attribute{schema.Str("value", never)}, schema.Multi),
+			schema.Cplx("sealed", []*schema.Attribute{schema.Str("value")}, never),
+		}},
+	}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	const (
@@ -171,6 +187,52 @@ func TestValidateErrors(t *testing.T) {
 			require.Equal(t, scimerr.TypeInvalidFilter, se.ScimType)
 			require.Contains(t, se.Detail, tc.detail)
 		})
+	}
+}
+
+// No filter can compare an attribute that is never returned, whatever the
+// operator or spelling, so a client cannot recover a password with sw.
+func TestValidateRefusesNeverReturned(t *testing.T) {
+	t.Parallel()
+	const never = "its value is never returned"
+	for _, tc := range []struct {
+		name string
+		rt   *schema.ResourceType
+		in   string
+	}{
+		{"PasswordSw", userType(), `password sw "A"`},
+		{"PasswordEq", userType(), `password eq "secret"`},
+		{"PasswordPr", userType(), `password pr`},
+		{"PasswordGt", userType(), `password gt "m"`},
+		{"PasswordEqNull", userType(), `password eq null`},
+		{"PasswordQualified", userType(), `urn:ietf:params:scim:schemas:core:2.0:User:PASSWORD co "x"`},
+		{"PasswordInOr", userType(), `userName eq "a" or password ew "z"`},
+		{"PasswordInNot", userType(), `not (password sw "A")`},
+		{"Attribute", secretType(), `pin eq "1234"`},
+		{"SubAttribute", secretType(), `keys.secret sw "a"`},
+		{"SubAttributeInValuePath", secretType(), `keys[type eq "x" and secret sw "a"]`},
+		{"SubAttributePrInValuePath", secretType(), `keys[secret pr]`},
+		{"ComplexToNeverValue", secretType(), `hidden co "a"`},
+		{"NeverComplexPr", secretType(), `sealed pr`},
+		{"NeverComplexValuePath", secretType(), `sealed[value eq "a"]`},
+		{"NeverComplexSub", secretType(), `sealed.value eq "a"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := Parse(tc.in)
+			require.NoError(t, err)
+			_, err = Validate(e, tc.rt)
+			se := scimerr.As(err)
+			require.NotNil(t, se, "%v", err)
+			require.Equal(t, scimerr.TypeInvalidFilter, se.ScimType)
+			require.Contains(t, se.Detail, never)
+		})
+	}
+	for _, ok := range []string{`label eq "x"`, `keys[type eq "x"]`, `keys.value sw "a"`} {
+		e, err := Parse(ok)
+		require.NoError(t, err)
+		_, err = Validate(e, secretType())
+		require.NoError(t, err, ok)
 	}
 }
 

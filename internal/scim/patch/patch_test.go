@@ -300,3 +300,39 @@ func TestNilInput(t *testing.T) {
 	require.Empty(t, res.Attrs)
 	require.NotNil(t, res.Attrs)
 }
+
+// A value filter in a PATCH path cannot compare a sub-attribute that is
+// never returned: whether the operation found a target would reveal it.
+func TestValueFilterRefusesNeverReturned(t *testing.T) {
+	t.Parallel()
+	rt := &schema.ResourceType{
+		ID: "Vault", Name: "Vault", Endpoint: "/Vaults",
+		Schema: &schema.Schema{ID: "urn:example:Vault", Name: "Vault", Attributes: []*schema.Attribute{
+			schema.Cplx("keys", []*schema.Attribute{
+				schema.Str("value"), schema.Str("type"), schema.Str("secret", schema.Ret(schema.ReturnedNever)),
+			}, schema.Multi),
+		}},
+	}
+	attrs := map[string]any{"keys": []any{map[string]any{"value": "k1", "type": "a", "secret": "s3cret"}}}
+	for _, tc := range []struct {
+		name string
+		op   patch.Operation
+	}{
+		{"RemoveBySw", patch.Operation{Op: "remove", Path: `keys[secret sw "s"]`}},
+		{"ReplaceByEq", patch.Operation{Op: "replace", Path: `keys[secret eq "s3cret"].type`, Value: json.RawMessage(`"b"`)}},
+		{"AddByPr", patch.Operation{Op: "add", Path: `keys[type eq "a" and secret pr].type`, Value: json.RawMessage(`"b"`)}},
+		{"NotCaseFolded", patch.Operation{Op: "remove", Path: `KEYS[not (SECRET ew "t")]`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := patch.Apply(rt, attrs, []patch.Operation{tc.op})
+			se := scimerr.As(err)
+			require.NotNil(t, se, "%v", err)
+			require.Equal(t, scimerr.TypeInvalidFilter, se.ScimType)
+			require.Contains(t, se.Detail, "never returned")
+		})
+	}
+	res, err := patch.Apply(rt, attrs, []patch.Operation{{Op: "remove", Path: `keys[type eq "a"]`}})
+	require.NoError(t, err, "filters on returned sub-attributes still work")
+	require.NotContains(t, res.Attrs, "keys")
+}

@@ -106,6 +106,11 @@ func canonicalFilter(a *schema.Attribute, x filter.Expr) (filter.Expr, error) {
 		if s == nil {
 			return nil, scimerr.InvalidPath("attribute %q has no sub-attribute %q", a.Name, n.Path.Name)
 		}
+		// Whether an operation finds its target must not reveal a value the
+		// server never returns (RFC 7643 §7), as a search filter must not.
+		if s.Returned == schema.ReturnedNever {
+			return nil, scimerr.InvalidFilter("cannot filter on %q: its value is never returned", a.Name+"."+s.Name)
+		}
 		c := *n
 		c.Path = filter.AttrPath{Name: s.Name}
 		return &c, nil

@@ -138,9 +138,10 @@ func (h *Handler) showTenant(w http.ResponseWriter, c *call) error {
 
 func (h *Handler) updateTenant(w http.ResponseWriter, c *call) error {
 	var body struct {
-		SCIMEnabled  *bool    `json:"scim_enabled"`
-		RateLimit    *float64 `json:"rate_limit"`
-		HistoryActor *string  `json:"history_actor"`
+		SCIMEnabled    *bool    `json:"scim_enabled"`
+		RateLimit      *float64 `json:"rate_limit"`
+		HistoryActor   *string  `json:"history_actor"`
+		StorePasswords *string  `json:"store_passwords"`
 	}
 	if err := decode(c.Request, &body); err != nil {
 		return err
@@ -162,6 +163,11 @@ func (h *Handler) updateTenant(w http.ResponseWriter, c *call) error {
 	}
 	if body.HistoryActor != nil {
 		if t, err = h.tenants.SetHistoryActor(c.Context(), name, *body.HistoryActor, c.actor()); err != nil {
+			return err
+		}
+	}
+	if body.StorePasswords != nil {
+		if t, err = h.tenants.SetStorePasswords(c.Context(), name, *body.StorePasswords, c.actor()); err != nil {
 			return err
 		}
 	}

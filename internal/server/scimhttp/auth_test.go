@@ -31,6 +31,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/app"
 	"github.com/rosterhq/roster/internal/credential"
+	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 	"github.com/rosterhq/roster/internal/tenant"
@@ -405,9 +406,13 @@ func TestDatabaseHoldsNoSecret(t *testing.T) {
 	roster, err := app.New(context.Background(), app.Config{}, st)
 	require.NoError(t, err)
 	var secrets []string
-	_, issued, err := roster.Tenants.Bootstrap(ctx, "default", "")
+	tn, issued, err := roster.Tenants.Bootstrap(ctx, "default", "")
 	require.NoError(t, err)
 	secrets = append(secrets, issued.Plaintext)
+	const userPassword = "a SCIM user's password"
+	_, err = roster.Directory.Create(ctx, tn.ID, schema.Default().User(), map[string]any{"userName": "u", "password": userPassword})
+	require.NoError(t, err)
+	secrets = append(secrets, userPassword)
 	for i := range 5 {
 		iss, err := roster.Tenants.IssueToken(ctx, "default", tenant.TokenRequest{Label: "t" + strconv.Itoa(i), CreatedBy: "test"})
 		require.NoError(t, err)

@@ -85,6 +85,11 @@ func apply(ctx context.Context, conn *sql.Conn, m migration.Migration) (err erro
 	if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
+	if step := dataSteps[m.Version]; step != nil {
+		if err := step(ctx, conn); err != nil {
+			return err
+		}
+	}
 	if err := foreignKeyCheck(ctx, conn); err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rosterhq/roster/internal/scim/password"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlfilter"
@@ -331,4 +334,82 @@ func TestOlderBuildRefusesWrites(t *testing.T) {
 	again := openTest(t, s.Path())
 	err = again.Write(ctx, func(w store.Writer) error { return w.Settings().Set(ctx, "k", "v") })
 	require.ErrorIs(t, err, store.ErrSchemaAhead)
+}
+
+// A roster.db of the release before migration 0007 holds User passwords as
+// clients sent them; Open replaces each with its salted hash, leaves the
+// rest of the row and other resources alone, and no byte of a password is
+// left in the database file or its WAL.
+func TestUpgradeHashesPasswords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "roster.db")
+	ts := sqlfilter.FormatTime(time.Now())
+
+	db := sql.OpenDB(&connector{path: path, pragmas: (&config{busyTimeout: 5 * time.Second}).pragmas(true)})
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	require.NoError(t, migrateTo(ctx, conn, 6))
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, created) VALUES ('t-acme', 'acme', '` + ts + `')`,
+		`INSERT INTO resources (tenant, type, id, user_name_fold, display, attrs, created, modified, version) VALUES
+			(1, 'User', 'u1', 'alice', 'alice', '{"userName":"alice","password":"Sup3r-Secret-Alice","title":"CEO"}', '` + ts + `', '` + ts + `', 4),
+			(1, 'User', 'u2', 'bob', 'bob', '{"userName":"bob"}', '` + ts + `', '` + ts + `', 1),
+			(1, 'User', 'u3', 'carol', 'carol', '{"userName":"carol","password":"Sup3r-Secret-Carol"}', '` + ts + `', '` + ts + `', 1)`,
+		`INSERT INTO resources (tenant, type, id, display_name_fold, display, attrs, created, modified, version)
+			VALUES (1, 'Group', 'g1', 'staff', 'Staff', '{"displayName":"Staff"}', '` + ts + `', '` + ts + `', 1)`,
+	} {
+		_, err := conn.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, conn.Close())
+	require.NoError(t, db.Close())
+
+	s, err := Open(ctx, path)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		id, clear string
+		attrs     map[string]any
+	}{
+		{"u1", "Sup3r-Secret-Alice", map[string]any{"userName": "alice", "title": "CEO"}},
+		{"u2", "", map[string]any{"userName": "bob"}},
+		{"u3", "Sup3r-Secret-Carol", map[string]any{"userName": "carol"}},
+	} {
+		u, err := s.Resources().Get(ctx, "t-acme", schema.UserResource, tc.id)
+		require.NoError(t, err)
+		stored, _ := u.Attrs["password"].(string)
+		delete(u.Attrs, "password")
+		require.Equal(t, tc.attrs, u.Attrs, "the rest of the row is kept")
+		if tc.clear == "" {
+			require.Empty(t, stored)
+			continue
+		}
+		ok, err := password.Check(stored, tc.clear)
+		require.NoError(t, err)
+		require.True(t, ok, "%s: %q is the hash of the old password", tc.id, stored)
+	}
+	u1, err := s.Resources().Get(ctx, "t-acme", schema.UserResource, "u1")
+	require.NoError(t, err)
+	require.Equal(t, int64(4), u1.Version, "hashing is no change a client sees")
+	require.NoError(t, s.Ping(ctx))
+	hashed := u1.Attrs["password"]
+	require.NoError(t, s.Close())
+
+	for _, name := range []string{"roster.db", "roster.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		require.False(t, bytes.Contains(b, []byte("Sup3r-Secret")), "%s holds a clear-text password", name)
+	}
+
+	// Opening again hashes nothing again.
+	s, err = Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	u1, err = s.Resources().Get(ctx, "t-acme", schema.UserResource, "u1")
+	require.NoError(t, err)
+	require.Equal(t, hashed, u1.Attrs["password"])
 }

@@ -36,6 +36,7 @@ func testTenantSettings(t *testing.T, s store.Store) {
 			IdP:       &store.IdPSettings{Issuer: "https://sts.windows.net/4f5a/", Audience: "8adf8e6e-67b2-4cf2-a259-e3dc5476c621", JWKSURL: "https://login.microsoftonline.com/common/discovery/v2.0/keys"},
 			RateLimit: 12.5,
 		}},
+		{"no passwords kept and a history actor", store.TenantSettings{StorePasswords: store.StorePasswordsNone, HistoryActor: "Okta"}},
 		{"defaults again", store.TenantSettings{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
