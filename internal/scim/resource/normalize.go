@@ -24,10 +24,16 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 )
 
-// Decode parses a JSON object request body, keeping numbers exact.
+// Decode parses a JSON object request body, keeping numbers exact. A body
+// that strictjson.Check refuses (not UTF-8, keys equal but for case) is
+// invalidSyntax rather than altered or decided by chance.
 func Decode(body []byte) (map[string]any, error) {
+	if err := strictjson.Check(body); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var m map[string]any

@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -293,6 +294,9 @@ func (h *Handler) search(w http.ResponseWriter, r *request, rt *schema.ResourceT
 		return err
 	}
 	var sr searchRequest
+	if err := strictjson.Check(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	if err := dec.Decode(&sr); err != nil {
 		return scimerr.InvalidSyntax("search request is not valid JSON: %v", err)

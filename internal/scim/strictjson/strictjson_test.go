@@ -1,0 +1,63 @@
+package strictjson_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
+)
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string // substring of the invalidSyntax detail; "" for no error
+	}{
+		{"Plain", `{"userName":"bjensen","name":{"givenName":"Bärbel"}}`, ""},
+		{"PairedSurrogateEscape", `{"displayName":"\ud83d\ude00"}`, ""},
+		{"OtherEscapes", `{"a":"\"\\\/\b\f\n\r\t\u00e9","b":"\\u"}`, ""},
+		{"SameKeyInSiblingObjects", `{"emails":[{"value":"a"},{"value":"b"}]}`, ""},
+		{"KeyRepeatedAfterNestedObject", `{"name":{"givenName":"a"},"nickName":"x"}`, ""},
+		{"SyntaxErrorLeftToDecoder", `{"a":`, ""},
+		{"InvalidUTF8", "{\"nickName\":\"Bj\xf6rn\"}", "not valid UTF-8"},
+		{"InvalidUTF8InKey", "{\"nick\xffName\":\"x\"}", "not valid UTF-8"},
+		{"LoneHighSurrogate", `{"nickName":"\ud800x"}`, `\uD800`},
+		{"LoneLowSurrogate", `{"nickName":"\uDC00"}`, `\uDC00`},
+		{"HighThenNonLow", `{"nickName":"\ud800\u0041"}`, `\uD800`},
+		{"KeysDifferInCase", `{"nickName":"a","NICKNAME":"b"}`, `"nickName" and "NICKNAME"`},
+		{"SameKeyTwice", `{"nickName":"a","nickName":"b"}`, `"nickName" twice`},
+		{"InComplexValue", `{"name":{"givenName":"a","givenname":"b"}}`, `"givenName" and "givenname"`},
+		{"InArrayElement", `{"emails":[{"value":"a"},{"value":"b","VALUE":"c"}]}`, `"value" and "VALUE"`},
+		{"InExtension", `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"a","Department":"b"}}`, `"department" and "Department"`},
+		{"ExtensionURNsDifferInCase", `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{},"URN:ietf:params:scim:schemas:extension:enterprise:2.0:User":{}}`, "case-insensitive"},
+		{"InPatchValue", `{"Operations":[{"op":"add","value":{"nickName":"a","nickname":"b"}}]}`, `"nickName" and "nickname"`},
+		{"PatchMessageKeys", `{"Operations":[],"operations":[]}`, `"Operations" and "operations"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := strictjson.Check([]byte(tc.body))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			se := scimerr.As(err)
+			require.NotNil(t, se, "%v", err)
+			require.Equal(t, 400, se.Status)
+			require.Equal(t, scimerr.TypeInvalidSyntax, se.ScimType)
+			require.Contains(t, se.Detail, tc.want)
+		})
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{`{"a":"\ud800"}`, `{"a":{"b":1,"B":2}}`, "{\"a\":\"\xff\"}", `[{"a":[1,{"x":"y"}]}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = strictjson.Check(b) // must not panic
+	})
+}

@@ -1,0 +1,59 @@
+package scimhttp_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBodiesDecodedStrictly checks that every SCIM body (resources, PATCH,
+// Bulk, .search) that is not UTF-8 or names one key twice, compared
+// case-insensitively (RFC 7643 §2.1), is refused with invalidSyntax instead
+// of being altered or decided by chance, and that nothing is stored.
+func TestBodiesDecodedStrictly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.replay([]step{{name: "Create", method: http.MethodPost, path: "/Users", status: http.StatusCreated,
+		body: `{"userName":"strict@example.com","nickName":"Kept"}`, save: map[string]string{"u": "id"}}})
+	const bulk = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","bulkId":"b","path":"/Users","data":%s}]}`
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		detail string
+	}{
+		{"PostInvalidUTF8", http.MethodPost, "/Users", "{\"userName\":\"bad\xffname@example.com\"}", "UTF-8"},
+		{"PostLoneSurrogate", http.MethodPost, "/Users", `{"userName":"s\ud800@example.com"}`, "surrogate"},
+		{"PutInvalidUTF8", http.MethodPut, "/Users/{{u}}", "{\"userName\":\"strict@example.com\",\"nickName\":\"\xc3\"}", "UTF-8"},
+		{"PatchInvalidUTF8", http.MethodPatch, "/Users/{{u}}", `{` + patchOp + ",\"Operations\":[{\"op\":\"replace\",\"path\":\"nickName\",\"value\":\"\xe9\"}]}", "UTF-8"},
+		{"SearchInvalidUTF8", http.MethodPost, "/Users/.search", "{\"filter\":\"userName eq \\\"\xff\\\"\"}", "UTF-8"},
+		{"RootSearchInvalidUTF8", http.MethodPost, "/.search", "{\"filter\":\"userName eq \\\"\xff\\\"\"}", "UTF-8"},
+		{"BulkInvalidUTF8", http.MethodPost, "/Bulk", fmt.Sprintf(bulk, "{\"userName\":\"\xff\"}"), "UTF-8"},
+		{"PostKeysDifferInCase", http.MethodPost, "/Users", `{"userName":"case@example.com","nickName":"a","NICKNAME":"b"}`, `"nickName" and "NICKNAME"`},
+		{"PostComplexKeys", http.MethodPost, "/Users", `{"userName":"case@example.com","name":{"givenName":"a","GivenName":"b"}}`, `"givenName" and "GivenName"`},
+		{"PostExtensionKeys", http.MethodPost, "/Users", `{"userName":"case@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"a","DEPARTMENT":"b"}}`, `"department" and "DEPARTMENT"`},
+		{"PutKeysDifferInCase", http.MethodPut, "/Users/{{u}}", `{"userName":"strict@example.com","nickName":"a","nickname":"b"}`, `"nickName" and "nickname"`},
+		{"PatchValueKeys", http.MethodPatch, "/Users/{{u}}", `{` + patchOp + `,"Operations":[{"op":"replace","value":{"nickName":"a","NickName":"b"}}]}`, `"nickName" and "NickName"`},
+		{"PatchOperationKeys", http.MethodPatch, "/Users/{{u}}", `{` + patchOp + `,"Operations":[{"op":"replace","path":"nickName","value":"a","Value":"b"}]}`, `"value" and "Value"`},
+		{"SearchKeys", http.MethodPost, "/Users/.search", `{"filter":"userName pr","FILTER":"nickName pr"}`, `"filter" and "FILTER"`},
+		{"BulkDataKeys", http.MethodPost, "/Bulk", fmt.Sprintf(bulk, `{"userName":"case@example.com","nickName":"a","NICKNAME":"b"}`), `"nickName" and "NICKNAME"`},
+	}
+	t.Run("Refused", func(t *testing.T) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				r := e.do(tc.method, tc.path, tc.body)
+				require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+				requireSCIMError(t, r, http.StatusBadRequest)
+				require.Equal(t, "invalidSyntax", r.JSON["scimType"], "%s", r.Body)
+				require.Contains(t, r.JSON["detail"], tc.detail)
+			})
+		}
+	})
+	r := e.do(http.MethodGet, "/Users", "")
+	require.Equal(t, 1, total(r), "nothing was created: %s", r.Body)
+	require.Equal(t, "Kept", path(resources(r)[0], "nickName"), "nothing was changed")
+}
