@@ -133,7 +133,7 @@ func setAttribute(rt *schema.ResourceType, out map[string]any, key string, v any
 	if res.Attr.Mutability == schema.ReadOnly {
 		return nil
 	}
-	nv, err := Value(res.Attr, v)
+	nv, err := bodyValue(res.Attr, v)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func setExtensionAttribute(ext *schema.Schema, out map[string]any, name string, 
 	if a.Mutability == schema.ReadOnly {
 		return nil
 	}
-	nv, err := Value(a, v)
+	nv, err := bodyValue(a, v)
 	if err != nil {
 		return err
 	}
@@ -167,11 +167,25 @@ func setExtensionAttribute(ext *schema.Schema, out map[string]any, name string, 
 	return nil
 }
 
+// bodyValue normalizes the value of an attribute in a resource body (POST,
+// PUT). A resource body is the resource's representation, so a multi-valued
+// attribute must be a JSON array (RFC 7643 §2.4): a single object or string
+// for "emails" is invalidValue, as any other type mismatch is, instead of
+// being taken for a one-element list. PATCH keeps accepting one element in
+// place of an array (see Value), since RFC 7644 §3.5.2.1 adds "a new value".
+func bodyValue(a *schema.Attribute, v any) (any, error) {
+	if _, isList := v.([]any); a.MultiValued && v != nil && !isList {
+		return nil, scimerr.InvalidValue("attribute %q is multi-valued; its value must be a JSON array (RFC 7643 §2.4)", a.Name)
+	}
+	return Value(a, v)
+}
+
 // Value normalizes one attribute value sent by a client. It returns nil, and
 // no error, for a null or empty value, which means unassigned. Booleans sent
 // as the strings "True" or "False" (as Microsoft Entra ID's default job does)
 // become booleans; a single value for a multi-valued attribute becomes a
-// one-element list; a plain string for a complex attribute with a "value"
+// one-element list (for PATCH values; Normalize refuses it in a resource
+// body); a plain string for a complex attribute with a "value"
 // sub-attribute (Entra's manager id) becomes {"value": string}.
 func Value(a *schema.Attribute, v any) (any, error) {
 	if v == nil {

@@ -97,11 +97,20 @@ func TestNormalizeErrors(t *testing.T) {
 		{"SchemasNotArray", `{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"a"}`, scimerr.TypeInvalidSyntax},
 		{"BadBinary", `{"userName":"a","x509Certificates":[{"value":"***"}]}`, scimerr.TypeInvalidValue},
 		{"ComplexNotObject", `{"userName":"a","name":"Ada"}`, scimerr.TypeInvalidValue},
+		{"MultiValuedAsObject", `{"userName":"a","emails":{"value":"a@example.com","type":"work"}}`, scimerr.TypeInvalidValue},
+		{"MultiValuedAsString", `{"userName":"a","emails":"a@example.com"}`, scimerr.TypeInvalidValue},
+		{"SimpleMultiValuedAsObject", `{"userName":"a","phoneNumbers":{"value":"+1 555"}}`, scimerr.TypeInvalidValue},
+		{"ExtensionStyleURNKeyMultiValued", `{"userName":"a","urn:ietf:params:scim:schemas:core:2.0:User:emails":{"value":"a@example.com"}}`, scimerr.TypeInvalidValue},
+		{"KeysDifferInCase", `{"userName":"a","nickName":"x","NICKNAME":"y"}`, scimerr.TypeInvalidSyntax},
+		{"InvalidUTF8", "{\"userName\":\"a\xff\"}", scimerr.TypeInvalidSyntax},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := normalize(t, reg.User(), tc.body)
+			doc, err := resource.Decode([]byte(tc.body))
+			if err == nil {
+				_, err = resource.Normalize(reg.User(), doc)
+			}
 			require.Error(t, err)
 			se := scimerr.As(err)
 			require.NotNil(t, se)

@@ -57,3 +57,39 @@ func TestBodiesDecodedStrictly(t *testing.T) {
 	require.Equal(t, 1, total(r), "nothing was created: %s", r.Body)
 	require.Equal(t, "Kept", path(resources(r)[0], "nickName"), "nothing was changed")
 }
+
+// TestMultiValuedNeedsArray checks that a resource body giving a single
+// value for a multi-valued attribute is a type mismatch (RFC 7643 §2.4),
+// answered like any other with invalidValue, on POST and PUT.
+func TestMultiValuedNeedsArray(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.replay([]step{{name: "Create", method: http.MethodPost, path: "/Users", status: http.StatusCreated,
+		body: `{"userName":"multi@example.com","emails":[{"value":"m@example.com","type":"work"}]}`, save: map[string]string{"u": "id"}}})
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+	}{
+		{"PostEmailsObject", http.MethodPost, "/Users", `{"userName":"one@example.com","emails":{"value":"one@example.com","type":"work"}}`},
+		{"PostPhoneNumbersString", http.MethodPost, "/Users", `{"userName":"one@example.com","phoneNumbers":"+1 555 0100"}`},
+		{"PostMembersObject", http.MethodPost, "/Groups", `{"displayName":"G","members":{"value":"{{u}}"}}`},
+		{"PutEmailsObject", http.MethodPut, "/Users/{{u}}", `{"userName":"multi@example.com","emails":{"value":"x@example.com"}}`},
+	}
+	t.Run("Refused", func(t *testing.T) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				r := e.do(tc.method, tc.path, tc.body)
+				require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+				requireSCIMError(t, r, http.StatusBadRequest)
+				require.Equal(t, "invalidValue", r.JSON["scimType"], "%s", r.Body)
+				require.Contains(t, r.JSON["detail"], "JSON array")
+			})
+		}
+	})
+	r := e.do(http.MethodGet, "/Users/{{u}}", "")
+	require.Equal(t, "m@example.com", path(r.JSON, "emails.0.value"), "%s", r.Body)
+	require.Equal(t, 1, total(e.do(http.MethodGet, "/Users", "")))
+}
