@@ -256,3 +256,42 @@ func checkNormalized(t *testing.T, v any) {
 		t.Fatalf("unexpected type %T in normalized form", v)
 	}
 }
+
+func TestNewPartialProjection(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name        string
+		rt          *schema.ResourceType
+		attributes  []string
+		excluded    []string
+		wantMissing []string
+		wantKeys    []string
+	}{
+		{"UserHasBoth", reg.User(), []string{"displayName", "userName"}, nil, nil, []string{"id", "schemas", "displayName", "userName"}},
+		{"GroupLacksUserName", reg.Group(), []string{"displayName", "userName"}, nil, []string{"userName"}, []string{"id", "schemas", "displayName"}},
+		{"GroupHasNoneSelected", reg.Group(), []string{"userName"}, nil, []string{"userName"}, []string{"id", "schemas"}},
+		{"ExcludedOfOtherType", reg.Group(), nil, []string{"emails", "meta"}, []string{"emails"}, []string{"id", "schemas", "displayName"}},
+	}
+	attrs := map[string]any{"displayName": "D", "userName": "u", "emails": []any{map[string]any{"value": "e"}}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, missing, err := resource.NewPartialProjection(tc.rt, tc.attributes, tc.excluded)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantMissing, missing)
+			doc := map[string]any{}
+			for k, v := range attrs {
+				if tc.rt.Schema.Attr(k) != nil {
+					doc[k] = v
+				}
+			}
+			out := p.Apply(tc.rt, resource.Render(tc.rt, "1", doc, resource.Meta{Version: 1}))
+			var keys []string
+			for k := range out {
+				keys = append(keys, k)
+			}
+			require.ElementsMatch(t, tc.wantKeys, keys)
+		})
+	}
+}
