@@ -89,7 +89,9 @@ type MemberOp struct {
 //     sub-attribute (replacing any value, as Entra's "Add" of an existing
 //     value expects), merges the given sub-attributes into a single-valued
 //     complex attribute, and appends to a multi-valued attribute the
-//     elements not already present.
+//     elements not already present. After any operation, duplicate elements
+//     of a multi-valued attribute (same "type" and "value", compared as the
+//     schema says) are merged, the first kept, as on POST and PUT.
 //   - replace (RFC 7644 §3.5.2.3) sets a single-valued attribute or
 //     sub-attribute, merges the given sub-attributes into a single-valued
 //     complex attribute, and replaces the whole of a multi-valued attribute.
@@ -304,6 +306,7 @@ func (e *engine) apply(name string, t target, val opValue, explicit bool) error 
 	if err != nil {
 		return err
 	}
+	nv, touched = mergeDuplicates(t.attr, nv, touched)
 	if t.attr.HasPrimary() {
 		demotePrimary(nv, touched)
 	}
@@ -316,6 +319,29 @@ func (e *engine) apply(name string, t target, val opValue, explicit bool) error 
 	e.set(t.urn, t.attr.Name, nv)
 	e.changes = append(e.changes, Change{Op: name, Path: t.path})
 	return nil
+}
+
+// mergeDuplicates merges the duplicate elements (by type and value, see
+// resource.SameElement) of nv, the new value of the multi-valued attribute
+// a, as POST and PUT do (RFC 7643 §2.4): whichever operation made them, the
+// first is kept. touched follows the elements to where they merged.
+func mergeDuplicates(a *schema.Attribute, nv any, touched []bool) (any, []bool) {
+	list, ok := nv.([]any)
+	if !a.MultiValued || !ok {
+		return nv, touched
+	}
+	out, into := resource.MergeDuplicates(a, list)
+	if len(out) == len(list) {
+		return out, touched
+	}
+	var moved []bool
+	if len(touched) == len(list) {
+		moved = make([]bool, len(out))
+		for i, j := range into {
+			moved[j] = moved[j] || touched[i]
+		}
+	}
+	return out, moved
 }
 
 // get returns the value of a top-level attribute, or nil.

@@ -186,7 +186,8 @@ func bodyValue(a *schema.Attribute, v any) (any, error) {
 // become booleans; a single value for a multi-valued attribute becomes a
 // one-element list (for PATCH values; Normalize refuses it in a resource
 // body); a plain string for a complex attribute with a "value"
-// sub-attribute (Entra's manager id) becomes {"value": string}.
+// sub-attribute (Entra's manager id) becomes {"value": string}. Duplicate
+// elements of a multi-valued attribute are merged (MergeDuplicates).
 func Value(a *schema.Attribute, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -209,6 +210,7 @@ func Value(a *schema.Attribute, v any) (any, error) {
 		if len(out) == 0 {
 			return nil, nil
 		}
+		out, _ = MergeDuplicates(a, out)
 		return out, nil
 	}
 	if _, isList := v.([]any); isList && a.Type == schema.Complex {

@@ -64,6 +64,31 @@ func TestNormalize(t *testing.T) {
 			want: map[string]any{"userName": "a", ent: map[string]any{"manager": map[string]any{"value": "m-2", "$ref": "../Users/m-2"}}},
 		},
 		{
+			name: "DuplicatesByTypeAndValueMerged",
+			rt:   reg.User(),
+			body: `{"userName":"a","emails":[{"value":"a@example.com","type":"work"},{"value":"A@Example.com","type":"Work","primary":true,"display":"later"},{"value":"a@example.com","type":"home"},{"value":"a@example.com"}],"phoneNumbers":[{"value":"1"},{"value":"1"}]}`,
+			want: map[string]any{"userName": "a",
+				"emails": []any{
+					map[string]any{"value": "a@example.com", "type": "work", "primary": true},
+					map[string]any{"value": "a@example.com", "type": "home"},
+					map[string]any{"value": "a@example.com"},
+				},
+				"phoneNumbers": []any{map[string]any{"value": "1"}},
+			},
+		},
+		{
+			name: "CaseExactValuesNotMerged",
+			rt:   reg.User(),
+			body: `{"userName":"a","x509Certificates":[{"value":"QUJD"},{"value":"QUJD"},{"value":"qujd"}]}`,
+			want: map[string]any{"userName": "a", "x509Certificates": []any{map[string]any{"value": "QUJD"}, map[string]any{"value": "qujd"}}},
+		},
+		{
+			name: "GroupMembersMerged",
+			rt:   reg.Group(),
+			body: `{"displayName":"G","members":[{"value":"u1"},{"value":"u1","display":"again"},{"value":"u2"}]}`,
+			want: map[string]any{"displayName": "G", "members": []any{map[string]any{"value": "u1"}, map[string]any{"value": "u2"}}},
+		},
+		{
 			name: "EntraGroupSchemaAccepted",
 			rt:   reg.Group(),
 			body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],"externalId":"8aa1","displayName":"Group1"}`,

@@ -3,6 +3,7 @@ package scimhttp_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,4 +93,52 @@ func TestMultiValuedNeedsArray(t *testing.T) {
 	r := e.do(http.MethodGet, "/Users/{{u}}", "")
 	require.Equal(t, "m@example.com", path(r.JSON, "emails.0.value"), "%s", r.Body)
 	require.Equal(t, 1, total(e.do(http.MethodGet, "/Users", "")))
+}
+
+// TestDuplicatesMergedAlike checks that POST, PUT and PATCH apply one rule
+// to duplicate elements of a multi-valued attribute (RFC 7643 §2.4): the
+// same type and value, the value compared case-insensitively since emails
+// are not caseExact, are merged and the first is kept.
+func TestDuplicatesMergedAlike(t *testing.T) {
+	t.Parallel()
+	const dups = `"emails":[{"value":"d@example.com","type":"work"},{"value":"D@EXAMPLE.COM","type":"work","display":"second"},{"value":"d@example.com","type":"home"}]`
+	want := []any{
+		map[string]any{"value": "d@example.com", "type": "work"},
+		map[string]any{"value": "d@example.com", "type": "home"},
+	}
+	post := func(body string) step {
+		return step{name: "Post", method: http.MethodPost, path: "/Users", status: http.StatusCreated,
+			body: body, save: map[string]string{"u": "id"}}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"Post", []step{post(`{"userName":"dup@example.com",` + dups + `}`)}},
+		{"Put", []step{
+			post(`{"userName":"dup@example.com"}`),
+			{name: "Put", method: http.MethodPut, path: "/Users/{{u}}", status: http.StatusOK,
+				body: `{"userName":"dup@example.com",` + dups + `}`},
+		}},
+		{"PatchAdd", []step{
+			post(`{"userName":"dup@example.com","emails":[{"value":"d@example.com","type":"work"}]}`),
+			{name: "PatchAdd", method: http.MethodPatch, path: "/Users/{{u}}", status: http.StatusOK,
+				body: `{` + patchOp + `,"Operations":[{"op":"add","path":"emails","value":[{"value":"D@EXAMPLE.COM","type":"work","display":"second"},{"value":"d@example.com","type":"home"}]}]}`},
+		}},
+		{"PatchReplace", []step{
+			post(`{"userName":"dup@example.com"}`),
+			{name: "PatchReplace", method: http.MethodPatch, path: "/Users/{{u}}", status: http.StatusOK,
+				body: `{` + patchOp + `,"Operations":[{"op":"replace",` + strings.Replace(dups, `"emails":`, `"path":"emails","value":`, 1) + `}]}`},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.replay(tc.steps)
+			r := e.do(http.MethodGet, "/Users/{{u}}", "")
+			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+			require.Equal(t, want, r.JSON["emails"], "%s", r.Body)
+		})
+	}
 }
