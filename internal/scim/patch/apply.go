@@ -43,7 +43,9 @@ type Change struct {
 // MemberOp is an operation on a group's "members", which Apply never applies
 // itself because a group may have a million members.
 type MemberOp struct {
-	// Op is "add", "remove" or "replace" (replace all members with IDs).
+	// Op is "add", "remove" or "replace". A replace with neither Selected
+	// nor Filter replaces all members with IDs; with one of them it
+	// replaces only the members they select (RFC 7644 §3.5.2.3).
 	Op string
 	// IDs are the member ids (the "value" of each member object),
 	// deduplicated, in order.
@@ -51,8 +53,17 @@ type MemberOp struct {
 	// Filter is set for a remove whose path is members[...] with a filter
 	// that is not simply value eq "id" (or an "or" of those); the caller
 	// evaluates it against the stored members with filter.Matches. It is nil
-	// otherwise.
+	// otherwise. For a replace it selects the members to replace.
 	Filter filter.Expr
+	// Selected are the ids that a replace with path members[value eq "id"]
+	// (or an "or" of those) selects: they are removed, if members, and IDs
+	// added.
+	Selected []string
+	// MustSelect is set for a replace whose filter is not made of "eq"
+	// terms: if it selects no member, the caller answers noTarget
+	// (RFC 7644 §3.5.2.3). A filter of "eq" terms that selects nothing
+	// describes the member being replaced, so the replace just adds IDs.
+	MustSelect bool
 	// All is set for a remove with path "members" and no value, which per
 	// RFC 7644 §3.5.2.2 removes every member.
 	All bool
@@ -125,7 +136,9 @@ type MemberOp struct {
 //     any other.
 //   - Operations on the Group attribute "members" become MemberOps (see
 //     Result.Members) instead of changing attrs: add and replace with the
-//     member ids; remove with path "members" and no value removes all, with
+//     member ids; add with members[value eq "id"] adds those ids; replace
+//     with a value path replaces the selected members with the given ones;
+//     remove with path "members" and no value removes all, with
 //     a value array (Entra's default job) only the listed ids, never all;
 //     remove with members[value eq "id"] (or an "or" of those) removes those
 //     ids and with any other filter carries the filter. A member element
