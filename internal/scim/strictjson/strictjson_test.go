@@ -1,7 +1,10 @@
 package strictjson_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,6 +61,20 @@ func FuzzCheck(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = strictjson.Check(b) // must not panic
+		err := strictjson.Check(b)
+		if err != nil {
+			require.NotNil(t, scimerr.As(err), "error %v is not a *scimerr.Error", err)
+			return
+		}
+		// What Check lets through decodes without replacement characters
+		// the client did not send.
+		var v any
+		if json.Unmarshal(b, &v) != nil || bytes.Contains(b, []byte("\uFFFD")) ||
+			bytes.Contains(bytes.ToLower(b), []byte(`\ufffd`)) || bytes.ContainsRune(b, utf8.RuneError) {
+			return
+		}
+		out, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.False(t, bytes.ContainsRune(out, utf8.RuneError) || bytes.Contains(out, []byte(`\ufffd`)), "%q decoded to %s", b, out)
 	})
 }
