@@ -61,7 +61,7 @@ func TestRootSearchProjection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := e.do(http.MethodPost, "/.search", tc.body)
+			r := e.on(t).do(http.MethodPost, "/.search", tc.body)
 			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 			require.Equal(t, 2, total(r), "%s", r.Body)
 			for _, res := range resources(r) {
@@ -78,7 +78,7 @@ func TestRootSearchProjection(t *testing.T) {
 	}
 	t.Run("NameNoTypeHas", func(t *testing.T) {
 		t.Parallel()
-		r := e.do(http.MethodPost, "/.search", search+`"attributes":["shoeSize"]}`)
+		r := e.on(t).do(http.MethodPost, "/.search", search+`"attributes":["shoeSize"]}`)
 		requireSCIMError(t, r, http.StatusBadRequest)
 		require.Equal(t, "invalidValue", r.JSON["scimType"], "%s", r.Body)
 	})

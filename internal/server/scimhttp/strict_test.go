@@ -9,6 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// on returns a view of e for the subtest t, so that parallel subtests
+// sharing one server fail their own test, not the parent's. The variables
+// are shared; subtests only read them.
+func (e *env) on(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // TestBodiesDecodedStrictly checks that every SCIM body (resources, PATCH,
 // Bulk, .search) that is not UTF-8 or names one key twice, compared
 // case-insensitively (RFC 7643 §2.1), is refused with invalidSyntax instead
@@ -46,7 +55,7 @@ func TestBodiesDecodedStrictly(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				r := e.do(tc.method, tc.path, tc.body)
+				r := e.on(t).do(tc.method, tc.path, tc.body)
 				require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 				requireSCIMError(t, r, http.StatusBadRequest)
 				require.Equal(t, "invalidSyntax", r.JSON["scimType"], "%s", r.Body)
@@ -82,7 +91,7 @@ func TestMultiValuedNeedsArray(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				r := e.do(tc.method, tc.path, tc.body)
+				r := e.on(t).do(tc.method, tc.path, tc.body)
 				require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 				requireSCIMError(t, r, http.StatusBadRequest)
 				require.Equal(t, "invalidValue", r.JSON["scimType"], "%s", r.Body)
