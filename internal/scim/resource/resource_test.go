@@ -144,6 +144,36 @@ func TestNormalizeErrors(t *testing.T) {
 	}
 }
 
+// TestNormalizeNamesEachAttributeOnce checks maps that no JSON decoder
+// made (the admin API, the engine): two keys naming one attribute are
+// refused whatever the order the map yields them in.
+func TestNormalizeNamesEachAttributeOnce(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name string
+		body map[string]any
+	}{
+		{"CoreCase", map[string]any{"userName": "a", "nickName": "x", "NICKNAME": "y"}},
+		{"CoreURNQualified", map[string]any{"userName": "a", schema.UserURN + ":userName": "b"}},
+		{"ExtensionObjectAndQualifiedKey", map[string]any{"userName": "a", ent: map[string]any{"department": "x"}, ent + ":department": "y"}},
+		{"ExtensionCase", map[string]any{"userName": "a", ent: map[string]any{"department": "x", "Department": "y"}}},
+		{"SubAttributeCase", map[string]any{"userName": "a", "name": map[string]any{"givenName": "x", "GIVENNAME": "y"}}},
+		{"SubAttributeNullToo", map[string]any{"userName": "a", "name": map[string]any{"givenName": "x", "givenname": nil}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for range 20 { // map order varies from run to run
+				_, err := resource.Normalize(reg.User(), tc.body)
+				se := scimerr.As(err)
+				require.NotNil(t, se, "%v", err)
+				require.Equal(t, scimerr.TypeInvalidSyntax, se.ScimType, se.Detail)
+			}
+		})
+	}
+}
+
 func TestCheckRequiredAndPrimary(t *testing.T) {
 	t.Parallel()
 	reg := schema.Default()
