@@ -3,6 +3,7 @@ package strictjson_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -62,6 +63,19 @@ func FuzzCheck(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := strictjson.Check(b)
+		if json.Valid(b) {
+			// On valid JSON the byte scanner agrees with a walk over the
+			// decoder's tokens about repeated keys.
+			// (Bytes that are not UTF-8, or a lone surrogate, may be
+			// reported before a repeated key is reached.)
+			dup := repeatedKey(b)
+			switch {
+			case err == nil:
+				require.False(t, dup, "%q: Check misses a repeated key", b)
+			case strings.Contains(scimerr.As(err).Detail, "key"):
+				require.True(t, dup, "%q: Check says %v", b, err)
+			}
+		}
 		if err != nil {
 			require.NotNil(t, scimerr.As(err), "error %v is not a *scimerr.Error", err)
 			return
@@ -77,4 +91,57 @@ func FuzzCheck(f *testing.F) {
 		require.NoError(t, err)
 		require.False(t, bytes.ContainsRune(out, utf8.RuneError) || bytes.Contains(out, []byte(`\ufffd`)), "%q decoded to %s", b, out)
 	})
+}
+
+// repeatedKey reports whether the valid JSON b has an object with two keys
+// equal under case folding, by walking the decoder's tokens: the reference
+// the fuzzer holds Check's byte scanner to.
+func repeatedKey(b []byte) bool {
+	type frame struct {
+		object, wantKey bool
+		keys            map[string]bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.object && top.wantKey {
+			folded := strings.Map(func(r rune) rune {
+				if 'A' <= r && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return r
+			}, key)
+			if top.keys[folded] {
+				return true
+			}
+			top.keys[folded] = true
+			top.wantKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true, keys: map[string]bool{}})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return false
+			}
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object {
+			top.wantKey = true
+		}
+	}
 }
