@@ -261,6 +261,9 @@ func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, gro
 		delta.add(added)
 		return err
 	case "replace":
+		if op.Selected != nil || op.Filter != nil {
+			return s.replaceSelected(ctx, w, tenant, groupID, op, delta)
+		}
 		removed, err := w.ClearMembers(ctx, tenant, groupID)
 		if err != nil {
 			return err
@@ -290,6 +293,36 @@ func (s *Service) applyMemberOp(ctx context.Context, w store.Writer, tenant, gro
 		}
 	}
 	return scimerr.InvalidSyntax("unsupported members operation %q", op.Op)
+}
+
+// replaceSelected applies a replace with path members[filter], per RFC 7644
+// §3.5.2.3: the members the filter selects are removed and the given ones
+// added, in the write's transaction. A filter that is not made of "eq" terms
+// and selects nothing is noTarget; one of "eq" terms describes the member
+// being replaced, so the given ones are added all the same, and a retried
+// request succeeds.
+func (s *Service) replaceSelected(ctx context.Context, w store.Writer, tenant, groupID string, op patch.MemberOp, delta *memberDelta) error {
+	ids := op.Selected
+	if op.Filter != nil {
+		var err error
+		if ids, err = s.matchingMembers(ctx, w, tenant, groupID, op.Filter); err != nil {
+			return err
+		}
+	}
+	removed, err := w.RemoveMembers(ctx, tenant, groupID, ids)
+	if err != nil {
+		return err
+	}
+	if len(removed) == 0 && op.MustSelect {
+		if op.Filter == nil {
+			return scimerr.NoTarget("none of the members %q to replace is a member of the group", op.Selected)
+		}
+		return scimerr.NoTarget("no member matches the filter [%s]", op.Filter.String())
+	}
+	delta.remove(removed)
+	added, err := w.AddMembers(ctx, tenant, groupID, op.IDs)
+	delta.add(added)
+	return err
 }
 
 // matchingMembers evaluates a members[...] filter that is not a plain id

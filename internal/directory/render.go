@@ -23,6 +23,19 @@ type View struct {
 	// and "excludedAttributes" parameters of RFC 7644 §3.4.2.5. Its zero
 	// value returns the default set.
 	Projection resource.Projection
+	// ByType, when it holds a resource type's name, is the projection for
+	// that type's resources instead of Projection. A search at the server
+	// root (RFC 7644 §3.4.3) lists Users and Groups together, and an
+	// attribute such as "userName" selects only where it exists.
+	ByType map[string]resource.Projection
+}
+
+// projection returns the projection for resources of type rt.
+func (v View) projection(rt *schema.ResourceType) resource.Projection {
+	if p, ok := v.ByType[rt.Name]; ok {
+		return p
+	}
+	return v.Projection
 }
 
 // WriteResource writes res as its SCIM JSON object to w: a user with the
@@ -55,7 +68,7 @@ func (s *Service) WriteResources(ctx context.Context, w io.Writer, tenant string
 			return err
 		}
 		types[i] = rt
-		if rt.Name == schema.UserResource && v.Projection.Wants(rt, "groups") {
+		if rt.Name == schema.UserResource && v.projection(rt).Wants(rt, "groups") {
 			users = append(users, res.ID)
 		}
 	}
@@ -99,7 +112,7 @@ func (s *Service) resourceType(res store.Resource) (*schema.ResourceType, error)
 // render writes one resource. Members come last, after the object's other
 // attributes, because they are streamed after the rest is encoded.
 func (s *Service) render(ctx context.Context, w *jsonWriter, tenant string, rt *schema.ResourceType, res store.Resource, v View, groupsOf groupsIndex) error {
-	proj := v.Projection
+	proj := v.projection(rt)
 	doc := resource.Render(rt, res.ID, res.Attrs, resource.Meta{
 		Created: res.Created, Modified: res.Modified, Version: res.Version,
 		Location: v.BaseURL + rt.Endpoint + "/" + res.ID,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 )
 
 // Operation is one operation of a BulkRequest.
@@ -40,9 +41,13 @@ type Response struct {
 }
 
 // Parse decodes a BulkRequest and checks it against maxOperations, per RFC
-// 7644 §3.7.4 (too many operations is a 413).
+// 7644 §3.7.4 (too many operations is a 413). A body that strictjson.Check
+// refuses, in its envelope or in any operation's data, is invalidSyntax.
 func Parse(body []byte, maxOperations int) (Request, error) {
 	var req Request
+	if err := strictjson.Check(body); err != nil {
+		return req, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return req, scimerr.InvalidSyntax("bulk request is not valid JSON: %v", err)

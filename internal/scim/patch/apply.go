@@ -43,7 +43,9 @@ type Change struct {
 // MemberOp is an operation on a group's "members", which Apply never applies
 // itself because a group may have a million members.
 type MemberOp struct {
-	// Op is "add", "remove" or "replace" (replace all members with IDs).
+	// Op is "add", "remove" or "replace". A replace with neither Selected
+	// nor Filter replaces all members with IDs; with one of them it
+	// replaces only the members they select (RFC 7644 §3.5.2.3).
 	Op string
 	// IDs are the member ids (the "value" of each member object),
 	// deduplicated, in order.
@@ -51,8 +53,17 @@ type MemberOp struct {
 	// Filter is set for a remove whose path is members[...] with a filter
 	// that is not simply value eq "id" (or an "or" of those); the caller
 	// evaluates it against the stored members with filter.Matches. It is nil
-	// otherwise.
+	// otherwise. For a replace it selects the members to replace.
 	Filter filter.Expr
+	// Selected are the ids that a replace with path members[value eq "id"]
+	// (or an "or" of those) selects: they are removed, if members, and IDs
+	// added.
+	Selected []string
+	// MustSelect is set for a replace whose filter is not made of "eq"
+	// terms: if it selects no member, the caller answers noTarget
+	// (RFC 7644 §3.5.2.3). A filter of "eq" terms that selects nothing
+	// describes the member being replaced, so the replace just adds IDs.
+	MustSelect bool
 	// All is set for a remove with path "members" and no value, which per
 	// RFC 7644 §3.5.2.2 removes every member.
 	All bool
@@ -89,7 +100,9 @@ type MemberOp struct {
 //     sub-attribute (replacing any value, as Entra's "Add" of an existing
 //     value expects), merges the given sub-attributes into a single-valued
 //     complex attribute, and appends to a multi-valued attribute the
-//     elements not already present.
+//     elements not already present. After any operation, duplicate elements
+//     of a multi-valued attribute (same "type" and "value", compared as the
+//     schema says) are merged, the first kept, as on POST and PUT.
 //   - replace (RFC 7644 §3.5.2.3) sets a single-valued attribute or
 //     sub-attribute, merges the given sub-attributes into a single-valued
 //     complex attribute, and replaces the whole of a multi-valued attribute.
@@ -123,7 +136,9 @@ type MemberOp struct {
 //     any other.
 //   - Operations on the Group attribute "members" become MemberOps (see
 //     Result.Members) instead of changing attrs: add and replace with the
-//     member ids; remove with path "members" and no value removes all, with
+//     member ids; add with members[value eq "id"] adds those ids; replace
+//     with a value path replaces the selected members with the given ones;
+//     remove with path "members" and no value removes all, with
 //     a value array (Entra's default job) only the listed ids, never all;
 //     remove with members[value eq "id"] (or an "or" of those) removes those
 //     ids and with any other filter carries the filter. A member element
@@ -304,6 +319,7 @@ func (e *engine) apply(name string, t target, val opValue, explicit bool) error 
 	if err != nil {
 		return err
 	}
+	nv, touched = mergeDuplicates(t.attr, nv, touched)
 	if t.attr.HasPrimary() {
 		demotePrimary(nv, touched)
 	}
@@ -316,6 +332,29 @@ func (e *engine) apply(name string, t target, val opValue, explicit bool) error 
 	e.set(t.urn, t.attr.Name, nv)
 	e.changes = append(e.changes, Change{Op: name, Path: t.path})
 	return nil
+}
+
+// mergeDuplicates merges the duplicate elements (by type and value, see
+// resource.SameElement) of nv, the new value of the multi-valued attribute
+// a, as POST and PUT do (RFC 7643 §2.4): whichever operation made them, the
+// first is kept. touched follows the elements to where they merged.
+func mergeDuplicates(a *schema.Attribute, nv any, touched []bool) (any, []bool) {
+	list, ok := nv.([]any)
+	if !a.MultiValued || !ok {
+		return nv, touched
+	}
+	out, into := resource.MergeDuplicates(a, list)
+	if len(out) == len(list) {
+		return out, touched
+	}
+	var moved []bool
+	if len(touched) == len(list) {
+		moved = make([]bool, len(out))
+		for i, j := range into {
+			moved[j] = moved[j] || touched[i]
+		}
+	}
+	return out, moved
 }
 
 // get returns the value of a top-level attribute, or nil.

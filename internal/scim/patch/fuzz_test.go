@@ -160,8 +160,9 @@ func FuzzApplyGroup(f *testing.F) {
 				require.Nil(t, m.Filter)
 				require.False(t, m.All)
 			case "replace":
-				require.Nil(t, m.Filter)
 				require.False(t, m.All)
+				require.False(t, m.Filter != nil && m.Selected != nil, "a replace selects by Filter or by Selected, not both: %+v", m)
+				require.False(t, m.MustSelect && m.Filter == nil && m.Selected == nil, "MustSelect without a selection: %+v", m)
 			case "remove":
 				n := 0
 				if len(m.IDs) > 0 {

@@ -27,6 +27,9 @@ type goldenMemberOp struct {
 	IDs    []string `json:"ids,omitempty"`
 	Filter string   `json:"filter,omitempty"`
 	All    bool     `json:"all,omitempty"`
+	// Selected and MustSelect are those of a replace with a value path.
+	Selected   []string `json:"selected,omitempty"`
+	MustSelect bool     `json:"mustSelect,omitempty"`
 }
 
 // goldenChange is the JSON form of a patch.Change in changes.json.
@@ -97,7 +100,7 @@ func TestGolden(t *testing.T) {
 			}
 			var members []goldenMemberOp
 			for _, m := range res.Members {
-				g := goldenMemberOp{Op: m.Op, IDs: m.IDs, All: m.All}
+				g := goldenMemberOp{Op: m.Op, IDs: m.IDs, All: m.All, Selected: m.Selected, MustSelect: m.MustSelect}
 				if m.Filter != nil {
 					g.Filter = m.Filter.String()
 				}

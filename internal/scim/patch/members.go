@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster/internal/scim/filter"
@@ -24,10 +25,30 @@ import (
 //     servers empty whole groups;
 //   - remove with path members[value eq "id"] (Entra with aadOptscim062020,
 //     Okta), or an "or" of such terms, removes those ids; any other filter
-//     is handed to the caller in MemberOp.Filter.
+//     is handed to the caller in MemberOp.Filter;
+//   - add with path members[value eq "id"] (or an "or" of such terms) adds
+//     those ids if absent; a value, if given, is a member object (or an
+//     array of them) whose "value", if present, must be one of those ids,
+//     since a member is its id and the other sub-attributes are derived;
+//   - replace with a value path and a value (RFC 7644 §3.5.2.3) replaces the
+//     members the filter selects with the given member objects: the
+//     selected ones are removed and the given ones added. As for any other
+//     attribute, a filter made only of "eq" terms that selects nothing
+//     describes the member to replace, so the given ones are simply added
+//     (a retried request succeeds); any other filter that selects nothing
+//     is noTarget. A null or empty value removes the selected members
+//     (RFC 7643 §2.5); replace of members[...].value with an id string is
+//     the same as a value {"value": id}.
 func (e *engine) memberOp(name string, t target, val opValue) error {
 	if t.sub != nil {
-		return scimerr.InvalidPath("%q: a member's sub-attributes cannot be patched; add or remove the member instead", t.path)
+		if name != OpReplace || t.filter == nil || t.sub.Name != "value" {
+			return scimerr.InvalidPath("%q: a member's sub-attributes other than the value of a selected member cannot be patched; add, replace or remove the member instead", t.path)
+		}
+		if s, ok := val.v.(string); ok {
+			val.v = map[string]any{"value": s}
+		} else if val.v != nil {
+			return scimerr.InvalidValue("%q takes a member id string", t.path)
+		}
 	}
 	if name == OpRemove {
 		switch {
@@ -51,7 +72,7 @@ func (e *engine) memberOp(name string, t target, val opValue) error {
 		return nil
 	}
 	if t.filter != nil {
-		return scimerr.InvalidPath(`%s with path %q is not supported; use the path "members" with the member objects as the value`, name, t.path)
+		return e.memberFilterOp(name, t, val)
 	}
 	if !val.present {
 		return scimerr.InvalidValue(`%s of members needs a "value" array of member objects`, name)
@@ -67,6 +88,64 @@ func (e *engine) memberOp(name string, t target, val opValue) error {
 		return nil
 	}
 	e.members = append(e.members, MemberOp{Op: name, IDs: ids})
+	return nil
+}
+
+// memberFilterOp turns an add or replace whose path is members[filter]
+// into a MemberOp (see memberOp).
+func (e *engine) memberFilterOp(name string, t target, val opValue) error {
+	selected, plain := plainIDs(t.filter)
+	selected = dedupe(selected)
+	if name == OpAdd {
+		if !plain {
+			return scimerr.InvalidPath(`add with path %q is not supported: only a filter of value eq "id" terms names members to add; use the path "members" with the member objects as the value`, t.path)
+		}
+		if val.v != nil {
+			if err := givenMembersOf(t.attr, val.v, selected); err != nil {
+				return err
+			}
+		}
+		e.members = append(e.members, MemberOp{Op: OpAdd, IDs: selected})
+		return nil
+	}
+	if !val.present {
+		return scimerr.InvalidValue(`replace of %q needs a "value" with the member objects that replace the selected members`, t.path)
+	}
+	var ids []string
+	if val.v != nil {
+		var err error
+		if ids, err = memberIDs(t.attr, val.v); err != nil {
+			return err
+		}
+	}
+	op := MemberOp{Op: OpReplace, IDs: ids, Selected: selected, MustSelect: t.seed == nil}
+	if !plain {
+		op.Selected, op.Filter = nil, t.filter
+	}
+	e.members = append(e.members, op)
+	return nil
+}
+
+// givenMembersOf checks the value of an add with path members[value eq
+// "id"]: member objects whose "value", where given, is one of ids, and
+// whose other sub-attributes fit the schema.
+func givenMembersOf(a *schema.Attribute, v any, ids []string) error {
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
+	}
+	for i, el := range list {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return scimerr.InvalidValue(`members value element %d must be a member object`, i)
+		}
+		if id, ok := memberID(m); ok && !slices.Contains(ids, id) {
+			return scimerr.InvalidValue(`members value element %d has "value" %q, which the path does not select; a member is its id`, i, id)
+		}
+		if _, err := resource.Value(element(a), m); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 )
 
 // MaxOperations is the most operations one PatchOp request may carry.
@@ -39,12 +40,16 @@ type Request struct {
 // ParseRequest decodes and checks a PatchOp body, per RFC 7644 §3.5.2:
 // "schemas" must contain schema.PatchOpURN, and "Operations" must hold
 // between one and MaxOperations operations whose "op" is add, replace or
-// remove in any case (Microsoft Entra ID capitalises them). Errors are
+// remove in any case (Microsoft Entra ID capitalises them). A body that
+// strictjson.Check refuses is invalidSyntax. Errors are
 // *scimerr.Error: invalidSyntax for a body that is not a PatchOp message and
 // invalidValue for an operation count out of range. Paths and values are
 // checked by Apply, which knows the resource type.
 func ParseRequest(body []byte) (Request, error) {
 	var req Request
+	if err := strictjson.Check(body); err != nil {
+		return Request{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return Request{}, scimerr.InvalidSyntax("PatchOp request body is not valid JSON: %v", err)

@@ -24,10 +24,16 @@ import (
 
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 )
 
-// Decode parses a JSON object request body, keeping numbers exact.
+// Decode parses a JSON object request body, keeping numbers exact. A body
+// that strictjson.Check refuses (not UTF-8, keys equal but for case) is
+// invalidSyntax rather than altered or decided by chance.
 func Decode(body []byte) (map[string]any, error) {
+	if err := strictjson.Check(body); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var m map[string]any
@@ -51,6 +57,7 @@ func Decode(body []byte) (map[string]any, error) {
 // group schema URN is accepted.
 func Normalize(rt *schema.ResourceType, body map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(body))
+	n := &named{}
 	for key, v := range body {
 		switch {
 		case strings.EqualFold(key, "schemas"):
@@ -60,7 +67,7 @@ func Normalize(rt *schema.ResourceType, body map[string]any) (map[string]any, er
 		case strings.EqualFold(key, "id"), strings.EqualFold(key, "meta"):
 			// Server-owned; RFC 7644 §3.3 says such values are ignored.
 		default:
-			if err := setAttribute(rt, out, key, v); err != nil {
+			if err := setAttribute(rt, n, out, key, v); err != nil {
 				return nil, err
 			}
 		}
@@ -96,7 +103,7 @@ func checkSchemas(rt *schema.ResourceType, v any) error {
 // setAttribute stores one top-level key of a request body into out. The key
 // is a core attribute name, an extension URN whose value is an object of that
 // extension's attributes, or a URN-qualified attribute name.
-func setAttribute(rt *schema.ResourceType, out map[string]any, key string, v any) error {
+func setAttribute(rt *schema.ResourceType, n *named, out map[string]any, key string, v any) error {
 	if ext := rt.Extension(key); ext != nil {
 		if v == nil {
 			return nil
@@ -106,7 +113,7 @@ func setAttribute(rt *schema.ResourceType, out map[string]any, key string, v any
 			return scimerr.InvalidSyntax("extension %q must be a JSON object", ext.ID)
 		}
 		for k, sv := range obj {
-			if err := setExtensionAttribute(ext, out, k, sv); err != nil {
+			if err := setExtensionAttribute(ext, n, out, k, sv); err != nil {
 				return err
 			}
 		}
@@ -118,16 +125,19 @@ func setAttribute(rt *schema.ResourceType, out map[string]any, key string, v any
 		if ext == nil {
 			return scimerr.InvalidValue("attribute %q belongs to schema %q, which %s resources do not support", key, urn, rt.Name)
 		}
-		return setExtensionAttribute(ext, out, name, v)
+		return setExtensionAttribute(ext, n, out, name, v)
 	}
 	res, err := rt.Resolve("", name, "")
 	if err != nil {
 		return scimerr.InvalidValue("%s resources have no attribute %q", rt.Name, key)
 	}
+	if err := n.once(res.Attr.Name, key); err != nil {
+		return err
+	}
 	if res.Attr.Mutability == schema.ReadOnly {
 		return nil
 	}
-	nv, err := Value(res.Attr, v)
+	nv, err := bodyValue(res.Attr, v)
 	if err != nil {
 		return err
 	}
@@ -137,15 +147,38 @@ func setAttribute(rt *schema.ResourceType, out map[string]any, key string, v any
 	return nil
 }
 
-func setExtensionAttribute(ext *schema.Schema, out map[string]any, name string, v any) error {
+// named records which attribute each key of a body named, so that two
+// spellings of one attribute are refused instead of one winning by the
+// order of a map: "nickName" and "NICKNAME" (RFC 7643 §2.1), or an
+// extension attribute given both inside the extension's object and as a
+// URN-qualified key. strictjson.Check catches the first kind in a request
+// body; this catches both in any map, such as one built by the admin API.
+type named struct{ keys map[string]string }
+
+// once records that key names the attribute at path.
+func (n *named) once(path, key string) error {
+	if n.keys == nil {
+		n.keys = map[string]string{}
+	}
+	if first, ok := n.keys[path]; ok {
+		return scimerr.InvalidSyntax("keys %q and %q both name attribute %q; attribute names are case-insensitive (RFC 7643 §2.1)", first, key, path)
+	}
+	n.keys[path] = key
+	return nil
+}
+
+func setExtensionAttribute(ext *schema.Schema, n *named, out map[string]any, name string, v any) error {
 	a := ext.Attr(name)
 	if a == nil {
 		return scimerr.InvalidValue("schema %q has no attribute %q", ext.ID, name)
 	}
+	if err := n.once(ext.ID+":"+a.Name, name); err != nil {
+		return err
+	}
 	if a.Mutability == schema.ReadOnly {
 		return nil
 	}
-	nv, err := Value(a, v)
+	nv, err := bodyValue(a, v)
 	if err != nil {
 		return err
 	}
@@ -161,12 +194,27 @@ func setExtensionAttribute(ext *schema.Schema, out map[string]any, name string, 
 	return nil
 }
 
+// bodyValue normalizes the value of an attribute in a resource body (POST,
+// PUT). A resource body is the resource's representation, so a multi-valued
+// attribute must be a JSON array (RFC 7643 §2.4): a single object or string
+// for "emails" is invalidValue, as any other type mismatch is, instead of
+// being taken for a one-element list. PATCH keeps accepting one element in
+// place of an array (see Value), since RFC 7644 §3.5.2.1 adds "a new value".
+func bodyValue(a *schema.Attribute, v any) (any, error) {
+	if _, isList := v.([]any); a.MultiValued && v != nil && !isList {
+		return nil, scimerr.InvalidValue("attribute %q is multi-valued; its value must be a JSON array (RFC 7643 §2.4)", a.Name)
+	}
+	return Value(a, v)
+}
+
 // Value normalizes one attribute value sent by a client. It returns nil, and
 // no error, for a null or empty value, which means unassigned. Booleans sent
 // as the strings "True" or "False" (as Microsoft Entra ID's default job does)
 // become booleans; a single value for a multi-valued attribute becomes a
-// one-element list; a plain string for a complex attribute with a "value"
-// sub-attribute (Entra's manager id) becomes {"value": string}.
+// one-element list (for PATCH values; Normalize refuses it in a resource
+// body); a plain string for a complex attribute with a "value"
+// sub-attribute (Entra's manager id) becomes {"value": string}. Duplicate
+// elements of a multi-valued attribute are merged (MergeDuplicates).
 func Value(a *schema.Attribute, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -189,6 +237,7 @@ func Value(a *schema.Attribute, v any) (any, error) {
 		if len(out) == 0 {
 			return nil, nil
 		}
+		out, _ = MergeDuplicates(a, out)
 		return out, nil
 	}
 	if _, isList := v.([]any); isList && a.Type == schema.Complex {
@@ -224,10 +273,14 @@ func singleValue(a *schema.Attribute, v any) (any, error) {
 		}
 	}
 	out := make(map[string]any, len(obj))
+	subs := &named{}
 	for k, sv := range obj {
 		sa := a.Sub(k)
 		if sa == nil {
 			return nil, scimerr.InvalidValue("attribute %q has no sub-attribute %q", a.Name, k)
+		}
+		if err := subs.once(a.Name+"."+sa.Name, k); err != nil {
+			return nil, err
 		}
 		if sa.Mutability == schema.ReadOnly && a.Mutability != schema.ReadOnly {
 			continue

@@ -107,6 +107,36 @@ func NewProjection(rt *schema.ResourceType, attributes, excluded []string) (Proj
 	return p, nil
 }
 
+// NewPartialProjection is NewProjection for one resource type of a search
+// that spans several, as POST /.search at the server root does (RFC 7644
+// §3.4.3): a name rt does not have is left out instead of refused and
+// reported in missing, so that the caller can refuse only a name that no
+// type has. An "attributes" list naming none of rt's attributes still
+// selects: rt's resources then carry only what is returned always (id).
+func NewPartialProjection(rt *schema.ResourceType, attributes, excluded []string) (p Projection, missing []string, err error) {
+	split := func(names []string) []string {
+		var known []string
+		for _, n := range names {
+			if _, err := resolveAll(rt, []string{n}); err != nil {
+				missing = append(missing, strings.TrimSpace(n))
+				continue
+			}
+			known = append(known, n)
+		}
+		return known
+	}
+	if p.include, err = resolveAll(rt, split(attributes)); err != nil {
+		return p, nil, err
+	}
+	if p.exclude, err = resolveAll(rt, split(excluded)); err != nil {
+		return p, nil, err
+	}
+	if len(attributes) > 0 && p.include == nil {
+		p.include = []schema.Resolved{}
+	}
+	return p, missing, nil
+}
+
 func resolveAll(rt *schema.ResourceType, names []string) ([]schema.Resolved, error) {
 	var out []schema.Resolved
 	for _, n := range names {

@@ -64,6 +64,31 @@ func TestNormalize(t *testing.T) {
 			want: map[string]any{"userName": "a", ent: map[string]any{"manager": map[string]any{"value": "m-2", "$ref": "../Users/m-2"}}},
 		},
 		{
+			name: "DuplicatesByTypeAndValueMerged",
+			rt:   reg.User(),
+			body: `{"userName":"a","emails":[{"value":"a@example.com","type":"work"},{"value":"A@Example.com","type":"Work","primary":true,"display":"later"},{"value":"a@example.com","type":"home"},{"value":"a@example.com"}],"phoneNumbers":[{"value":"1"},{"value":"1"}]}`,
+			want: map[string]any{"userName": "a",
+				"emails": []any{
+					map[string]any{"value": "a@example.com", "type": "work", "primary": true},
+					map[string]any{"value": "a@example.com", "type": "home"},
+					map[string]any{"value": "a@example.com"},
+				},
+				"phoneNumbers": []any{map[string]any{"value": "1"}},
+			},
+		},
+		{
+			name: "CaseExactValuesNotMerged",
+			rt:   reg.User(),
+			body: `{"userName":"a","x509Certificates":[{"value":"QUJD"},{"value":"QUJD"},{"value":"qujd"}]}`,
+			want: map[string]any{"userName": "a", "x509Certificates": []any{map[string]any{"value": "QUJD"}, map[string]any{"value": "qujd"}}},
+		},
+		{
+			name: "GroupMembersMerged",
+			rt:   reg.Group(),
+			body: `{"displayName":"G","members":[{"value":"u1"},{"value":"u1","display":"again"},{"value":"u2"}]}`,
+			want: map[string]any{"displayName": "G", "members": []any{map[string]any{"value": "u1"}, map[string]any{"value": "u2"}}},
+		},
+		{
 			name: "EntraGroupSchemaAccepted",
 			rt:   reg.Group(),
 			body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],"externalId":"8aa1","displayName":"Group1"}`,
@@ -97,15 +122,54 @@ func TestNormalizeErrors(t *testing.T) {
 		{"SchemasNotArray", `{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"a"}`, scimerr.TypeInvalidSyntax},
 		{"BadBinary", `{"userName":"a","x509Certificates":[{"value":"***"}]}`, scimerr.TypeInvalidValue},
 		{"ComplexNotObject", `{"userName":"a","name":"Ada"}`, scimerr.TypeInvalidValue},
+		{"MultiValuedAsObject", `{"userName":"a","emails":{"value":"a@example.com","type":"work"}}`, scimerr.TypeInvalidValue},
+		{"MultiValuedAsString", `{"userName":"a","emails":"a@example.com"}`, scimerr.TypeInvalidValue},
+		{"SimpleMultiValuedAsObject", `{"userName":"a","phoneNumbers":{"value":"+1 555"}}`, scimerr.TypeInvalidValue},
+		{"ExtensionStyleURNKeyMultiValued", `{"userName":"a","urn:ietf:params:scim:schemas:core:2.0:User:emails":{"value":"a@example.com"}}`, scimerr.TypeInvalidValue},
+		{"KeysDifferInCase", `{"userName":"a","nickName":"x","NICKNAME":"y"}`, scimerr.TypeInvalidSyntax},
+		{"InvalidUTF8", "{\"userName\":\"a\xff\"}", scimerr.TypeInvalidSyntax},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := normalize(t, reg.User(), tc.body)
+			doc, err := resource.Decode([]byte(tc.body))
+			if err == nil {
+				_, err = resource.Normalize(reg.User(), doc)
+			}
 			require.Error(t, err)
 			se := scimerr.As(err)
 			require.NotNil(t, se)
 			require.Equal(t, tc.typ, se.ScimType, se.Detail)
+		})
+	}
+}
+
+// TestNormalizeNamesEachAttributeOnce checks maps that no JSON decoder
+// made (the admin API, the engine): two keys naming one attribute are
+// refused whatever the order the map yields them in.
+func TestNormalizeNamesEachAttributeOnce(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name string
+		body map[string]any
+	}{
+		{"CoreCase", map[string]any{"userName": "a", "nickName": "x", "NICKNAME": "y"}},
+		{"CoreURNQualified", map[string]any{"userName": "a", schema.UserURN + ":userName": "b"}},
+		{"ExtensionObjectAndQualifiedKey", map[string]any{"userName": "a", ent: map[string]any{"department": "x"}, ent + ":department": "y"}},
+		{"ExtensionCase", map[string]any{"userName": "a", ent: map[string]any{"department": "x", "Department": "y"}}},
+		{"SubAttributeCase", map[string]any{"userName": "a", "name": map[string]any{"givenName": "x", "GIVENNAME": "y"}}},
+		{"SubAttributeNullToo", map[string]any{"userName": "a", "name": map[string]any{"givenName": "x", "givenname": nil}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for range 20 { // map order varies from run to run
+				_, err := resource.Normalize(reg.User(), tc.body)
+				se := scimerr.As(err)
+				require.NotNil(t, se, "%v", err)
+				require.Equal(t, scimerr.TypeInvalidSyntax, se.ScimType, se.Detail)
+			}
 		})
 	}
 }
@@ -245,5 +309,44 @@ func checkNormalized(t *testing.T, v any) {
 	case bool, int64, float64:
 	default:
 		t.Fatalf("unexpected type %T in normalized form", v)
+	}
+}
+
+func TestNewPartialProjection(t *testing.T) {
+	t.Parallel()
+	reg := schema.Default()
+	tests := []struct {
+		name        string
+		rt          *schema.ResourceType
+		attributes  []string
+		excluded    []string
+		wantMissing []string
+		wantKeys    []string
+	}{
+		{"UserHasBoth", reg.User(), []string{"displayName", "userName"}, nil, nil, []string{"id", "schemas", "displayName", "userName"}},
+		{"GroupLacksUserName", reg.Group(), []string{"displayName", "userName"}, nil, []string{"userName"}, []string{"id", "schemas", "displayName"}},
+		{"GroupHasNoneSelected", reg.Group(), []string{"userName"}, nil, []string{"userName"}, []string{"id", "schemas"}},
+		{"ExcludedOfOtherType", reg.Group(), nil, []string{"emails", "meta"}, []string{"emails"}, []string{"id", "schemas", "displayName"}},
+	}
+	attrs := map[string]any{"displayName": "D", "userName": "u", "emails": []any{map[string]any{"value": "e"}}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, missing, err := resource.NewPartialProjection(tc.rt, tc.attributes, tc.excluded)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantMissing, missing)
+			doc := map[string]any{}
+			for k, v := range attrs {
+				if tc.rt.Schema.Attr(k) != nil {
+					doc[k] = v
+				}
+			}
+			out := p.Apply(tc.rt, resource.Render(tc.rt, "1", doc, resource.Meta{Version: 1}))
+			var keys []string
+			for k := range out {
+				keys = append(keys, k)
+			}
+			require.ElementsMatch(t, tc.wantKeys, keys)
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -259,7 +261,7 @@ func (h *Handler) list(w http.ResponseWriter, r *request, rt *schema.ResourceTyp
 	if err != nil {
 		return err
 	}
-	return h.answerList(w, r, []*schema.ResourceType{rt}, p, proj)
+	return h.answerList(w, r, []*schema.ResourceType{rt}, p, view(r, proj))
 }
 
 func intParam(s string, def int) (int, error) {
@@ -293,6 +295,9 @@ func (h *Handler) search(w http.ResponseWriter, r *request, rt *schema.ResourceT
 		return err
 	}
 	var sr searchRequest
+	if err := strictjson.Check(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	if err := dec.Decode(&sr); err != nil {
 		return scimerr.InvalidSyntax("search request is not valid JSON: %v", err)
@@ -316,8 +321,42 @@ func (h *Handler) search(w http.ResponseWriter, r *request, rt *schema.ResourceT
 		if proj, err = resource.NewProjection(rt, sr.Attributes, sr.ExcludedAttributes); err != nil {
 			return err
 		}
+		return h.answerList(w, r, types, p, view(r, proj))
 	}
-	return h.answerList(w, r, types, p, proj)
+	v, err := rootView(r, types, sr.Attributes, sr.ExcludedAttributes)
+	if err != nil {
+		return err
+	}
+	return h.answerList(w, r, types, p, v)
+}
+
+// rootView builds the per-type projections of a search at the server root,
+// per RFC 7644 §3.4.3 (its Figure 4 asks for "displayName" and "userName"
+// across Users and Groups): each name applies to the types that have it, a
+// common or core name such as "displayName" to all of them. A name that no
+// type has is invalidValue, as it is on /Users/.search.
+func rootView(r *request, types []*schema.ResourceType, attributes, excluded []string) (directory.View, error) {
+	v := directory.View{BaseURL: r.baseURL, ByType: make(map[string]resource.Projection, len(types))}
+	missingIn := map[string]map[string]bool{} // name → types lacking it
+	for _, rt := range types {
+		proj, missing, err := resource.NewPartialProjection(rt, attributes, excluded)
+		if err != nil {
+			return v, err
+		}
+		v.ByType[rt.Name] = proj
+		for _, n := range missing {
+			if missingIn[n] == nil {
+				missingIn[n] = map[string]bool{}
+			}
+			missingIn[n][rt.Name] = true
+		}
+	}
+	for _, n := range append(slices.Clone(attributes), excluded...) {
+		if n = strings.TrimSpace(n); n != "" && len(missingIn[n]) == len(types) {
+			return v, scimerr.InvalidValue("cannot select attribute %q: no resource type has it", n)
+		}
+	}
+	return v, nil
 }
 
 func containsFold(list []string, s string) bool {
@@ -332,7 +371,7 @@ func containsFold(list []string, s string) bool {
 // answerList runs a query over one or more resource types and writes the
 // ListResponse. Across several types (a root search) the pages run through
 // the types in order, as one list.
-func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.ResourceType, p directory.ListParams, proj resource.Projection) error {
+func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.ResourceType, p directory.ListParams, v directory.View) error {
 	ctx := r.Context()
 	type part struct {
 		rt  *schema.ResourceType
@@ -407,7 +446,7 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	s.raw(`,"Resources":`)
 	if s.err == nil {
 		// The groups of every user on the page are read with one query.
-		s.err = h.dir.WriteResources(ctx, s, r.tenant.ID, page, view(r, proj))
+		s.err = h.dir.WriteResources(ctx, s, r.tenant.ID, page, v)
 	}
 	s.raw("}")
 	return h.endStream(w, r, s)
