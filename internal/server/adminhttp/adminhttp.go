@@ -119,6 +119,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("Cache-Control", "no-store")
+	// Tenant names, ids and query values that are not well-formed text name
+	// nothing; refusing them here keeps them from the store, which on
+	// PostgreSQL would fail rather than find nothing.
+	if !store.WellFormed(r.URL.Path) {
+		writeError(w, http.StatusNotFound, "not_found", "nothing at this path")
+		return
+	}
+	if !guard.WellFormedQuery(r.URL.RawQuery) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "query parameters must be valid UTF-8 without control characters")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	h.mux.ServeHTTP(w, r)
 }

@@ -109,8 +109,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rest, ok := strings.CutPrefix(r.URL.Path, h.cfg.Prefix+"/")
-	if !ok || strings.IndexByte(rest, 0) >= 0 {
+	if !ok {
 		return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
+	}
+	// A tenant name or resource id that is not well-formed text names
+	// nothing; refusing it here keeps it from the store, which on
+	// PostgreSQL would fail rather than find nothing.
+	if !store.WellFormed(rest) {
+		return scimerr.NotFound("no SCIM endpoint or resource at this path")
+	}
+	if !guard.WellFormedQuery(r.URL.RawQuery) {
+		return scimerr.InvalidValue("query parameters must be valid UTF-8 without control characters")
 	}
 	// On the shared Tenant URL an endpoint name follows the prefix and the
 	// credential names the tenant; otherwise the tenant's name does.
