@@ -65,6 +65,15 @@ type Config struct {
 	// authentications per minute a client address, or a tenant, may cause
 	// before getting 429; 0 means no limit.
 	ClientAuthFailures, TenantAuthFailures float64
+	// MaxConns and MaxConnsPerClient bound the connections the server
+	// holds open, in all and per client address (an IPv6 /64; trusted
+	// proxies exempt); 0 means no limit. A connection over either is closed
+	// at once.
+	MaxConns, MaxConnsPerClient int
+	// BodyTimeout is how long the body of a request to an endpoint anyone
+	// may call (admin sign-in, OAuth token) may take to arrive; 0 means
+	// guard.DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -85,6 +94,17 @@ type Config struct {
 const (
 	DefaultClientAuthFailures = 30  // per minute per client address
 	DefaultTenantAuthFailures = 120 // per minute per tenant
+	// DefaultMaxConns stays well under the file descriptors a process
+	// usually has (Go raises the soft limit to the hard one, commonly
+	// 65536 or more), leaving room for database connections and files.
+	DefaultMaxConns = 10000
+	// DefaultMaxConnsPerClient is generous because identity providers
+	// share egress addresses between their customers; it still keeps one
+	// address from holding more than a twentieth of DefaultMaxConns.
+	DefaultMaxConnsPerClient = 512
+	// DefaultBodyTimeout is how long a sign-in or token request's body may
+	// take to arrive.
+	DefaultBodyTimeout = guard.DefaultBodyTimeout
 )
 
 // OpenStore opens the store a --db value names.
@@ -294,10 +314,11 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
 		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st), Audit: audit.New(st),
+		LoginBodyTimeout: cfg.BodyTimeout,
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
-		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger),
+		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger, cfg.BodyTimeout),
 		Store: st, Logger: cfg.Logger, Proxies: proxies,
 	})
 	return &Roster{
@@ -356,10 +377,19 @@ func Serve(ctx context.Context, cfg Config) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	proxies, err := guard.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("trusted proxies: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Counted below TLS, so a client that never finishes its handshake
+	// holds a slot like any other.
+	ln = guard.LimitListener(ln, guard.ConnLimits{
+		Max: cfg.MaxConns, PerClient: cfg.MaxConnsPerClient, Proxies: proxies, Logger: cfg.Logger,
+	})
 	urls := tenant.URLs{Base: strings.TrimRight(cfg.BaseURL, "/"), Prefix: NormalizePrefix(cfg.Prefix)}
 	if urls.Base == "" {
 		scheme := "http"

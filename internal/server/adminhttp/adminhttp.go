@@ -50,6 +50,10 @@ type Config struct {
 	Endpoints *webhook.Endpoints
 	// Audit reads the audit log and the tenants' history.
 	Audit *audit.Log
+	// LoginBodyTimeout is how long the body of a sign-in may take to
+	// arrive; 0 means guard.DefaultBodyTimeout. Anyone may call sign-in,
+	// so a body trickled in must not hold a connection for long.
+	LoginBodyTimeout time.Duration
 }
 
 // Handler serves the admin API.
@@ -243,7 +247,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err // a *http.MaxBytesError, or the client went away
+		return fmt.Errorf("read request body: %w", err) // a *http.MaxBytesError, a timeout, or the client went away
 	}
 	if guard.HasNULEscape(body) {
 		return badRequest(`strings may not contain \u0000`)

@@ -74,7 +74,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	err := h.blocked(w, guard.ClientOf(r).Addr, now)
 	if err == nil {
+		done := guard.BodyDeadline(w, h.cfg.LoginBodyTimeout)
 		err = decode(r, &body)
+		if done(err) {
+			h.log.Info("ADMIN-0408 sign-in body not received in time", "remote", guard.ClientOf(r).Addr)
+			err = &apiError{http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time"}
+		}
 	}
 	if err == nil {
 		var s admin.Session

@@ -25,18 +25,21 @@ const maxBody = 16 << 10
 
 // Handler serves the token endpoint.
 type Handler struct {
-	tenants  *tenant.Service
-	failures *guard.FailureLimiter // per client address; may be nil
-	log      *slog.Logger
+	tenants     *tenant.Service
+	failures    *guard.FailureLimiter // per client address; may be nil
+	log         *slog.Logger
+	bodyTimeout time.Duration
 }
 
 // New returns a Handler. failures, when not nil, blocks client addresses
-// that present wrong client credentials too often.
-func New(tenants *tenant.Service, failures *guard.FailureLimiter, log *slog.Logger) *Handler {
+// that present wrong client credentials too often. bodyTimeout is how long
+// a request's body may take to arrive (0: [guard.DefaultBodyTimeout]):
+// anyone may call the endpoint, so it must not hold a connection for long.
+func New(tenants *tenant.Service, failures *guard.FailureLimiter, log *slog.Logger, bodyTimeout time.Duration) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{tenants: tenants, failures: failures, log: log}
+	return &Handler{tenants: tenants, failures: failures, log: log, bodyTimeout: bodyTimeout}
 }
 
 // ServeHTTP answers a token request.
@@ -53,7 +56,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
+	done := guard.BodyDeadline(w, h.bodyTimeout)
+	err := r.ParseForm()
+	if done(err) {
+		h.log.Info("OAUTH-0408 token request body not received in time", "remote", addr, "timeout", h.bodyTimeout)
+		writeError(w, http.StatusRequestTimeout, "invalid_request", "the request body did not arrive in time")
+		return
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded and at most 16 KiB")
 		return
 	}
