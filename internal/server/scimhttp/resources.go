@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/scim/patch"
@@ -334,6 +335,12 @@ func containsFold(list []string, s string) bool {
 // the types in order, as one list.
 func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.ResourceType, p directory.ListParams, proj resource.Projection) error {
 	ctx := r.Context()
+	release, ok := h.cfg.ListConcurrent.Acquire(ctx, r.tenant.ID)
+	if !ok {
+		h.log.Debug("SCIM-0429 tenant has too many lists and searches in flight", "tenant", r.tenant.Name)
+		return tooManyRequests(w, time.Second, "this tenant has too many lists and searches in progress")
+	}
+	defer release()
 	type part struct {
 		rt  *schema.ResourceType
 		res directory.ListResult
