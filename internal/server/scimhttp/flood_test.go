@@ -72,7 +72,8 @@ func TestTenantFloodIsolation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test; runs without -short")
 	}
-	t.Parallel()
+	// Not parallel: a timing test measures the server, not the package's
+	// other tests, and Go runs sequential tests before parallel ones start.
 	e := newEnvWith(t, app.Config{
 		TenantConcurrency: app.DefaultTenantConcurrency, TenantListConcurrency: app.DefaultTenantListConcurrency(),
 		QueryBudget: app.DefaultQueryBudget,
@@ -170,11 +171,12 @@ func TestTenantFloodIsolation(t *testing.T) {
 // cancelling it) and refused with 400 tooMany (RFC 7644 §3.4.2.2), and the
 // connection it ran on serving the next request.
 func TestQueryBudget(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it compares two timings, which the package's parallel
+	// tests would only blur; Go runs sequential tests before them.
 	timed := func(t *testing.T, budget time.Duration) (time.Duration, resp, *env) {
 		t.Helper()
 		e := newEnvWith(t, app.Config{QueryBudget: budget})
-		seedUsers(t, e, "default", 2000)
+		seedUsers(t, e, "default", 4000)
 		start := time.Now()
 		r := e.do("GET", "/Users?count=10&filter="+url.QueryEscape(costlyFilter()), "")
 		return time.Since(start), r, e
