@@ -107,6 +107,10 @@ const (
 	// usually has (Go raises the soft limit to the hard one, commonly
 	// 65536 or more), leaving room for database connections and files.
 	DefaultMaxConns = 10000
+	// fdReserve is how many file descriptors --max-conns leaves for the
+	// database (a PostgreSQL pool of up to 32, SQLite's files and WAL), the
+	// jobs database, logs and the debug listener.
+	fdReserve = 256
 	// DefaultMaxConnsPerClient is generous because identity providers
 	// share egress addresses between their customers; it still keeps one
 	// address from holding more than a twentieth of DefaultMaxConns.
@@ -420,6 +424,15 @@ func Serve(ctx context.Context, cfg Config) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	// A limit above the descriptors the process may hold would let clients
+	// take the last of them (the database and log files need theirs), so
+	// it is lowered to leave fdReserve free.
+	if files := fileLimit(); files > 0 && cfg.MaxConns > files-fdReserve {
+		lowered := max(files-fdReserve, files/2)
+		cfg.Logger.Warn("CONN-0001 --max-conns lowered to leave file descriptors for the database and logs",
+			"max_conns", cfg.MaxConns, "lowered_to", lowered, "open_files_limit", files)
+		cfg.MaxConns = lowered
 	}
 	// Counted below TLS, so a client that never finishes its handshake
 	// holds a slot like any other.

@@ -144,3 +144,13 @@ func TestConnectionLimits(t *testing.T) {
 	}
 	require.False(t, strings.Contains(log.String(), "level=ERROR"), "%s", log)
 }
+
+// TestMaxConnsBelowFileLimit shows a --max-conns above the open files the
+// process may hold lowered, with a warning, so that clients cannot take
+// the descriptors the database needs.
+func TestMaxConnsBelowFileLimit(t *testing.T) {
+	t.Parallel()
+	_, log := serve(t, app.Config{MaxConns: 1 << 30})
+	require.Contains(t, log.String(), "CONN-0001")
+	require.Contains(t, log.String(), "lowered_to=")
+}

@@ -101,6 +101,9 @@ func TestTenantFloodIsolation(t *testing.T) {
 			return 0, err
 		}
 		defer res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != "1" {
+			return 0, fmt.Errorf("429 with Retry-After %q", res.Header.Get("Retry-After"))
+		}
 		_, err = io.Copy(io.Discard, res.Body)
 		return res.StatusCode, err
 	}
@@ -161,7 +164,7 @@ func TestTenantFloodIsolation(t *testing.T) {
 	t.Logf("other tenant: %d GETs, p50 %v, p99 %v, max %v; flood: %v", len(lat), p50, p99, lat[len(lat)-1], statuses)
 	require.Greater(t, statuses[200], 0, "the flooding tenant is still served")
 	require.Greater(t, statuses[429], 0, "the flooding tenant's excess is refused")
-	require.Zero(t, statuses[-1]+statuses[500]+statuses[503], "no failures: %v", statuses)
+	require.Zero(t, statuses[-1]+statuses[500]+statuses[503], "no failures, and every 429 says Retry-After: 1: %v", statuses)
 	require.Less(t, p99, 100*time.Millisecond, "another tenant's p99 during the flood")
 }
 
