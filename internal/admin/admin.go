@@ -92,7 +92,7 @@ func New(st store.Store) *Service {
 // Create creates an admin.
 func (s *Service) Create(ctx context.Context, name, password, role, actor string) (store.Admin, error) {
 	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": ") || !store.WellFormed(name) {
-		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces or colons", ErrInvalid)
+		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces, colons or control characters", ErrInvalid)
 	}
 	if err := ValidRole(role); err != nil {
 		return store.Admin{}, err

@@ -120,7 +120,6 @@ const (
 	// batch in its commits, and an identity provider's bulk load runs
 	// many at once.
 	DefaultTenantConcurrency = 16
-
 	// DefaultQueryBudget is how long one list or search query may run.
 	DefaultQueryBudget = directory.DefaultQueryBudget
 	// TenantConcurrencyWait is how long a request over its tenant's
