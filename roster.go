@@ -99,6 +99,8 @@ func Open(ctx context.Context, opts Options) (*Roster, error) {
 	a, err := app.New(ctx, app.Config{
 		DB: opts.Database, BaseURL: opts.BaseURL, Prefix: opts.Prefix, Logger: opts.Logger,
 		ClientAuthFailures: app.DefaultClientAuthFailures, TenantAuthFailures: app.DefaultTenantAuthFailures,
+		TenantConcurrency: app.DefaultTenantConcurrency, TenantListConcurrency: app.DefaultTenantListConcurrency(),
+		QueryBudget:      app.DefaultQueryBudget,
 		HistoryRetention: opts.HistoryRetention, EventRetention: opts.EventRetention,
 		Webhook: webhook.Config{AllowPrivate: opts.WebhookAllowPrivate},
 	}, st)

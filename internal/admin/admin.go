@@ -91,8 +91,8 @@ func New(st store.Store) *Service {
 
 // Create creates an admin.
 func (s *Service) Create(ctx context.Context, name, password, role, actor string) (store.Admin, error) {
-	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": \t\r\n\x00") {
-		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces or colons", ErrInvalid)
+	if name == "" || len(name) > 128 || strings.ContainsAny(name, ": ") || !store.WellFormed(name) {
+		return store.Admin{}, fmt.Errorf("%w: an admin name must be 1-128 characters without spaces, colons or control characters", ErrInvalid)
 	}
 	if err := ValidRole(role); err != nil {
 		return store.Admin{}, err
@@ -240,6 +240,13 @@ func (s *Service) Delete(ctx context.Context, name, actor string) error {
 // check waits for one of the process's few password slots; if none comes
 // free in time, the error wraps credential.ErrBusy.
 func (s *Service) CheckPassword(ctx context.Context, name, password string) (store.Admin, error) {
+	if !store.WellFormed(name) {
+		// No admin has such a name (Create refuses control characters),
+		// and PostgreSQL would fail the lookup instead of finding nothing.
+		// The dummy hash keeps the answer as slow as for a real name.
+		_, _ = credential.CheckPassword(ctx, s.dummyHash, password)
+		return store.Admin{}, ErrUnauthorized
+	}
 	a, err := s.store.Admins().GetByName(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a, err
@@ -323,6 +330,9 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (store
 }
 
 func (s *Service) session(ctx context.Context, token string) (store.Admin, error) {
+	if !store.WellFormed(token) {
+		return store.Admin{}, ErrUnauthorized // Roster issues no such token
+	}
 	sess, err := s.store.Admins().GetSession(ctx, credential.TokenID(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Admin{}, ErrUnauthorized

@@ -34,7 +34,25 @@ type Service struct {
 	registry *schema.Registry
 	now      func() time.Time
 	commits  signal
+	// queryBudget bounds the time of one List query; 0: no bound.
+	queryBudget time.Duration
 }
+
+// DefaultQueryBudget is how long one list or search query may run before it
+// is stopped and refused as too costly.
+const DefaultQueryBudget = 10 * time.Second
+
+// SetQueryBudget bounds how long the store may take to answer one List
+// query (0: no bound). Set it before the Service is used.
+//
+// A filter can cost far more than its size suggests: 128 "co" terms over
+// 57,000 users ran for 20 s on either backend, holding a database
+// connection and a core all that time. Past the budget the query is
+// cancelled (SQLite is interrupted, PostgreSQL cancels the statement) and
+// the request refused with 400 tooMany, which RFC 7644 §3.4.2.2 provides
+// for a filter "more than the server is willing to calculate or process".
+// A 503 would invite the client to send the same filter again.
+func (s *Service) SetQueryBudget(d time.Duration) { s.queryBudget = max(d, 0) }
 
 // New returns a Service over st.
 func New(st store.Store, reg *schema.Registry) *Service {
@@ -423,12 +441,26 @@ func (s *Service) List(ctx context.Context, tenant string, rt *schema.ResourceTy
 	default:
 		return ListResult{}, scimerr.InvalidValue(`sortOrder must be "ascending" or "descending", got %q`, p.SortOrder)
 	}
-	page, err := s.store.Resources().Query(ctx, tenant, rt, q)
+	qctx := ctx
+	if s.queryBudget > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeoutCause(ctx, s.queryBudget, errOverBudget)
+		defer cancel()
+	}
+	page, err := s.store.Resources().Query(qctx, tenant, rt, q)
 	if err != nil {
+		// Whatever error the backend made of it (an interrupted SQLite
+		// statement, a cancelled PostgreSQL one), the budget ran out.
+		if ctx.Err() == nil && errors.Is(context.Cause(qctx), errOverBudget) {
+			return ListResult{}, scimerr.TooMany("the query took longer than the server's %s budget; narrow the filter or ask for a smaller page", s.queryBudget)
+		}
 		return ListResult{}, fmt.Errorf("list %s: %w", rt.Endpoint, err)
 	}
 	return ListResult{Total: page.Total, StartIndex: q.StartIndex, Resources: page.Resources}, nil
 }
+
+// errOverBudget is the cause of a List query's context ending at its budget.
+var errOverBudget = errors.New("query budget exhausted")
 
 // takeMembers removes a group's "members" from attrs and returns their ids.
 func takeMembers(rt *schema.ResourceType, attrs map[string]any) ([]string, error) {

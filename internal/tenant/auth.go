@@ -43,6 +43,11 @@ func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (
 	if bearer == "" {
 		return store.Tenant{}, Principal{}, unauthorized("no bearer token")
 	}
+	// Roster issues no such credential and allows no such name, and
+	// PostgreSQL would fail the lookup instead of finding nothing.
+	if !store.WellFormed(bearer) || !store.WellFormed(tenantName) {
+		return store.Tenant{}, Principal{}, unauthorized("malformed bearer token or tenant name")
+	}
 	var (
 		t   store.Tenant
 		p   Principal

@@ -77,6 +77,11 @@ type AccessToken struct {
 // requests. tenantName is "" on the shared token endpoint, where the client
 // id names the tenant.
 func (s *Service) ExchangeClientCredentials(ctx context.Context, tenantName, clientID, secret string) (AccessToken, error) {
+	if !store.WellFormed(clientID) || !store.WellFormed(tenantName) {
+		// No client or tenant has such a name, and PostgreSQL would fail
+		// the lookup instead of finding nothing.
+		return AccessToken{}, fmt.Errorf("%w: malformed client id or tenant name", ErrInvalidClient)
+	}
 	c, err := s.store.OAuthClients().Get(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return AccessToken{}, fmt.Errorf("%w: unknown client %s", ErrInvalidClient, clientID)

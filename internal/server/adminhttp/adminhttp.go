@@ -52,6 +52,10 @@ type Config struct {
 	Endpoints *webhook.Endpoints
 	// Audit reads the audit log and the tenants' history.
 	Audit *audit.Log
+	// LoginBodyTimeout is how long the body of a sign-in may take to
+	// arrive; 0 means guard.DefaultBodyTimeout. Anyone may call sign-in,
+	// so a body trickled in must not hold a connection for long.
+	LoginBodyTimeout time.Duration
 }
 
 // Handler serves the admin API.
@@ -121,6 +125,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("Cache-Control", "no-store")
+	// Tenant names, ids and query values that are not well-formed text name
+	// nothing; refusing them here keeps them from the store, which on
+	// PostgreSQL would fail rather than find nothing.
+	if !store.WellFormed(r.URL.Path) {
+		writeError(w, http.StatusNotFound, "not_found", "nothing at this path")
+		return
+	}
+	if !guard.WellFormedQuery(r.URL.RawQuery) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "query parameters must be valid UTF-8 without control characters")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := checkOrigin(r); err != nil {
 		h.log.Info("ADMIN-0403 cross-origin request refused", "method", r.Method, "path", r.URL.Path,
@@ -296,7 +311,7 @@ func decode(r *http.Request, v any) error {
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err // a *http.MaxBytesError, or the client went away
+		return fmt.Errorf("read request body: %w", err) // a *http.MaxBytesError, a timeout, or the client went away
 	}
 	if guard.HasNULEscape(body) {
 		return badRequest(`strings may not contain \u0000`)

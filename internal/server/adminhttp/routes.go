@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/scim/schema"
+	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
 )
@@ -70,7 +71,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
+	// Anyone may call this endpoint: its body gets a short deadline, so a
+	// slow sender cannot hold the connection.
+	done := guard.BodyDeadline(w, h.cfg.LoginBodyTimeout)
 	err := decode(r, &body)
+	if done(err) {
+		h.log.Info("ADMIN-0408 sign-in body not received in time", "remote", guard.ClientOf(r).Addr)
+		err = &apiError{http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time"}
+	}
 	if err == nil {
 		var s admin.Session
 		err = h.checkPassword(w, r, func() error {

@@ -1,6 +1,11 @@
 package guard
 
-import "bytes"
+import (
+	"bytes"
+	"net/url"
+
+	"github.com/rosterhq/roster/internal/store"
+)
 
 // HasNULEscape reports whether a JSON text escapes U+0000 in a string, as
 // \u0000 after an even number of other backslashes. No Roster backend can
@@ -23,4 +28,29 @@ func HasNULEscape(body []byte) bool {
 		}
 		i = at + 1
 	}
+}
+
+// WellFormedQuery reports whether every name and value of a raw query
+// string decodes to [store.WellFormed] text. Handlers refuse a query that
+// does not with a 400 before any parameter reaches the store. A query that
+// does not parse at all is left to the handler's own parsing.
+func WellFormedQuery(rawQuery string) bool {
+	if rawQuery == "" {
+		return true
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return true
+	}
+	for k, vs := range q {
+		if !store.WellFormed(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !store.WellFormed(v) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -25,19 +25,22 @@ const maxBody = 16 << 10
 
 // Handler serves the token endpoint.
 type Handler struct {
-	tenants  *tenant.Service
-	failures *guard.FailureLimiter // per client address; may be nil
-	log      *slog.Logger
+	tenants     *tenant.Service
+	failures    *guard.FailureLimiter // per client address; may be nil
+	log         *slog.Logger
+	bodyTimeout time.Duration
 }
 
 // New returns a Handler. failures, when not nil, limits how often a client
 // address may present wrong client credentials: past the budget those get
-// 429, while valid ones still pass.
-func New(tenants *tenant.Service, failures *guard.FailureLimiter, log *slog.Logger) *Handler {
+// 429, while valid ones still pass. bodyTimeout is how long a request's
+// body may take to arrive (0: [guard.DefaultBodyTimeout]): anyone may call
+// the endpoint, so it must not hold a connection for long.
+func New(tenants *tenant.Service, failures *guard.FailureLimiter, log *slog.Logger, bodyTimeout time.Duration) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{tenants: tenants, failures: failures, log: log}
+	return &Handler{tenants: tenants, failures: failures, log: log, bodyTimeout: bodyTimeout}
 }
 
 // ServeHTTP answers a token request.
@@ -52,11 +55,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// requests from shared addresses, where one customer's stale secret must
 	// not stop the others. Only failures over the budget get 429.
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
+	done := guard.BodyDeadline(w, h.bodyTimeout)
+	err := r.ParseForm()
+	if done(err) {
+		h.log.Info("OAUTH-0408 token request body not received in time", "remote", addr, "timeout", h.bodyTimeout)
+		writeError(w, http.StatusRequestTimeout, "invalid_request", "the request body did not arrive in time")
+		return
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded and at most 16 KiB")
 		return
 	}
-	for _, vs := range r.Form {
+	for k, vs := range r.Form {
+		if k == "client_id" || k == "client_secret" {
+			// Credentials are judged by the token service: a malformed one
+			// is a wrong one, answered 401 and counted against the address.
+			continue
+		}
 		for _, v := range vs {
 			if strings.IndexByte(v, 0) >= 0 {
 				writeError(w, http.StatusBadRequest, "invalid_request", "parameters may not contain NUL characters")
@@ -111,7 +126,7 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 		if id, err = url.QueryUnescape(u); err == nil {
 			secret, err = url.QueryUnescape(p)
 		}
-		if err != nil || strings.IndexByte(id+secret, 0) >= 0 {
+		if err != nil {
 			return "", "", true, errors.New("malformed client credentials in the Authorization header")
 		}
 		return id, secret, true, nil

@@ -62,6 +62,15 @@ type Config struct {
 	// setting, or else RequestRate per second. Nil or both zero: no limit.
 	Requests    *guard.RateLimiter
 	RequestRate float64
+	// Concurrent limits each tenant's requests in flight on this node.
+	// Nil: no limit.
+	Concurrent *guard.Concurrency
+	// ListConcurrent limits each tenant's lists and searches in flight on
+	// this node, tighter than Concurrent: a filter no index helps holds a
+	// database connection and a core for as long as it scans, so a tenant
+	// running many at once would take every read connection and core
+	// while other tenants wait. Nil: no limit.
+	ListConcurrent *guard.Concurrency
 }
 
 // Handler serves SCIM requests of every tenant.
@@ -89,6 +98,7 @@ type request struct {
 	tenant    store.Tenant
 	principal tenant.Principal
 	baseURL   string // the Tenant URL the request came to
+	release   func() // gives the tenant's concurrency slot back
 }
 
 // ServeHTTP routes a request. Endpoint names match case-insensitively, and a
@@ -111,8 +121,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rest, ok := strings.CutPrefix(r.URL.Path, h.cfg.Prefix+"/")
-	if !ok || strings.IndexByte(rest, 0) >= 0 {
+	if !ok {
 		return scimerr.NotFound("no SCIM endpoint at %s", r.URL.Path)
+	}
+	// A tenant name or resource id that is not well-formed text names
+	// nothing; refusing it here keeps it from the store, which on
+	// PostgreSQL would fail rather than find nothing.
+	if !store.WellFormed(rest) {
+		return scimerr.NotFound("no SCIM endpoint or resource at this path")
+	}
+	if !guard.WellFormedQuery(r.URL.RawQuery) {
+		return scimerr.InvalidValue("query parameters must be valid UTF-8 without control characters")
 	}
 	// On the shared Tenant URL an endpoint name follows the prefix and the
 	// credential names the tenant; otherwise the tenant's name does.
@@ -126,6 +145,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer req.release()
 
 	if len(segs) == 0 {
 		return scimerr.NotFound("no SCIM endpoint at %s; try %s/Users", r.URL.Path, req.baseURL)
@@ -226,6 +246,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 			return nil, tooManyRequests(w, wait, "this tenant's request rate limit is exceeded")
 		}
 	}
+	release, ok := h.cfg.Concurrent.Acquire(r.Context(), t.ID)
+	if !ok {
+		h.log.Debug("SCIM-0429 tenant has too many requests in flight", "tenant", t.Name, "remote", addr)
+		return nil, tooManyRequests(w, time.Second, "this tenant has too many requests in progress")
+	}
 	base := h.scimBase(r)
 	if tenantName != "" {
 		base += "/" + t.Name
@@ -239,7 +264,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, tenantNam
 		RequestID:  guard.RequestID(r.Context()),
 		ClientAddr: addr,
 	})
-	return &request{Request: r.WithContext(ctx), tenant: t, principal: p, baseURL: base}, nil
+	return &request{Request: r.WithContext(ctx), tenant: t, principal: p, baseURL: base, release: release}, nil
 }
 
 // scimBase is the public URL of the SCIM root for a request.

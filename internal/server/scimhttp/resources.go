@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/internal/directory"
+	"github.com/rosterhq/roster/internal/scim/filter"
 	"github.com/rosterhq/roster/internal/scim/patch"
 	"github.com/rosterhq/roster/internal/scim/resource"
 	"github.com/rosterhq/roster/internal/scim/schema"
@@ -373,6 +375,14 @@ func containsFold(list []string, s string) bool {
 // the types in order, as one list.
 func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.ResourceType, p directory.ListParams, v directory.View) error {
 	ctx := r.Context()
+	if !indexedLookup(p.Filter) {
+		release, ok := h.cfg.ListConcurrent.Acquire(ctx, r.tenant.ID)
+		if !ok {
+			h.log.Debug("SCIM-0429 tenant has too many lists and searches in flight", "tenant", r.tenant.Name)
+			return tooManyRequests(w, time.Second, "this tenant has too many lists and searches in progress")
+		}
+		defer release()
+	}
 	type part struct {
 		rt  *schema.ResourceType
 		res directory.ListResult
@@ -450,4 +460,52 @@ func (h *Handler) answerList(w http.ResponseWriter, r *request, types []*schema.
 	}
 	s.raw("}")
 	return h.endStream(w, r, s)
+}
+
+// indexedLookup reports whether a filter is an equality lookup the store
+// answers from an index in a millisecond: "eq" with a string on id,
+// userName, externalId or displayName, or on an e-mail's value (Entra's
+// emails[type eq "work"].value eq), alone or ANDed with anything, which
+// then filters the few rows the index found. Identity providers send one
+// before each create, from many threads at once, so these need not queue
+// behind a tenant's costly lists; everything else takes a list slot.
+func indexedLookup(text string) bool {
+	if strings.TrimSpace(text) == "" {
+		return false
+	}
+	e, err := filter.Parse(text)
+	return err == nil && indexedExpr(e)
+}
+
+func indexedExpr(e filter.Expr) bool {
+	switch x := e.(type) {
+	case *filter.And:
+		return indexedExpr(x.Left) || indexedExpr(x.Right)
+	case *filter.Compare:
+		if x.Op != filter.Eq || x.Value.Kind != filter.KindString {
+			return false
+		}
+		name, sub := strings.ToLower(x.Path.Name), strings.ToLower(x.Path.Sub)
+		switch {
+		case sub == "" && (name == "id" || name == "username" || name == "externalid" || name == "displayname"):
+			return true
+		case name == "emails" && sub == "value":
+			return true
+		}
+	case *filter.ValuePath:
+		return strings.EqualFold(x.Path.Name, "emails") && valueEq(x.Filter)
+	}
+	return false
+}
+
+// valueEq reports whether a value path's filter compares the element's
+// value for equality with a string.
+func valueEq(e filter.Expr) bool {
+	switch x := e.(type) {
+	case *filter.And:
+		return valueEq(x.Left) || valueEq(x.Right)
+	case *filter.Compare:
+		return x.Op == filter.Eq && x.Value.Kind == filter.KindString && strings.EqualFold(x.Path.Name, "value") && x.Path.Sub == ""
+	}
+	return false
 }
