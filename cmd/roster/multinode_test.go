@@ -276,10 +276,12 @@ func TestUnstorableInputOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, 401, res.StatusCode)
+	// A client id no client can have is a wrong credential: 401, counted by
+	// the failure limits like any other.
 	res, err = http.PostForm(base+"/oauth/default/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"a\x00"}, "client_secret": {"b"}})
 	require.NoError(t, err)
 	res.Body.Close()
-	require.Equal(t, 400, res.StatusCode)
+	require.Equal(t, 401, res.StatusCode)
 	code, _ := scimCall(t, "GET", node.tenantURL+"/Users", bootstrapToken, "")
 	require.Equal(t, 200, code, "the node is fine")
 }
