@@ -25,6 +25,7 @@ import (
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/scim/strictjson"
 	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/tenant"
@@ -315,6 +316,11 @@ func decode(r *http.Request, v any) error {
 	}
 	if guard.HasNULEscape(body) {
 		return badRequest(`strings may not contain \u0000`)
+	}
+	// As for SCIM bodies: invalid UTF-8 would be stored as U+FFFD, and of
+	// two keys differing in case encoding/json would take either.
+	if err := strictjson.Check(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
