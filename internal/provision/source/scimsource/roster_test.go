@@ -20,6 +20,8 @@ import (
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/scimsource"
 	"github.com/rosterhq/roster/internal/scimclient"
+	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
@@ -32,14 +34,24 @@ type roster struct {
 	client *scimclient.Client
 }
 
-// setupRoster starts a Roster; wrap, if not nil, wraps its handler (to make
-// it behave like a server with fewer features).
-func setupRoster(t *testing.T, wrap func(http.Handler) http.Handler) *roster {
+// backends are the stores the source is tested over; PostgreSQL skips
+// unless ROSTER_TEST_PG_DSN is set.
+var backends = []string{"sqlite", "postgres"}
+
+// setupRoster starts a Roster on the backend; wrap, if not nil, wraps its
+// handler (to make it behave like a server with fewer features).
+func setupRoster(t *testing.T, backend string, wrap func(http.Handler) http.Handler) *roster {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	var st store.Store
+	if backend == "postgres" {
+		st = pgtest.Open(t)
+	} else {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { sq.Close() })
+		st = sq
+	}
 	r, err := app.New(ctx, app.Config{}, st)
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
@@ -149,78 +161,83 @@ func anchors(m source.Object) []string {
 // deleted user.
 func TestList(t *testing.T) {
 	t.Parallel()
-	r := setupRoster(t, nil)
-	ctx := context.Background()
-	var users []string
-	for i := range 5 {
-		users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i),
-			fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("u%d@alias.example.com", i)))
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			r := setupRoster(t, backend, nil)
+			ctx := context.Background()
+			var users []string
+			for i := range 5 {
+				users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i),
+					fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("u%d@alias.example.com", i)))
+			}
+			inner := r.createGroup(t, "Inner", users[2])
+			outer := r.createGroup(t, "Outer", users[0], users[1], inner)
+			empty := r.createGroup(t, "Empty")
+
+			// A page size of 2 makes the five users three pages.
+			s := r.source(t, scimsource.Options{PageSize: 2})
+			require.Equal(t, "scim", s.Kind())
+			require.Contains(t, s.Describe(), r.tenant)
+			require.NotContains(t, s.Describe(), r.token)
+
+			got := collect(t, s, source.User)
+			require.Len(t, got, 5)
+			u0 := got[users[0]]
+			require.Equal(t, source.User, u0.Kind)
+			require.NotEmpty(t, u0.Version)
+			name, ok := u0.Get("userName")
+			require.True(t, ok)
+			require.Equal(t, source.Values{"user0@example.com"}, name)
+			emails, ok := u0.Get("emails")
+			require.True(t, ok)
+			require.Len(t, emails, 2, "both values of a multi-valued attribute")
+			require.Equal(t, "u0@alias.example.com", emails[1].(map[string]any)["value"])
+			_, ok = u0.Get("title")
+			require.False(t, ok, "an attribute the server did not send is absent")
+			_, ok = u0.Get("meta")
+			require.False(t, ok, "meta is not an attribute")
+
+			groups := collect(t, s, source.Group)
+			require.Len(t, groups, 3)
+			require.ElementsMatch(t, []string{users[0], users[1], inner}, anchors(groups[outer]))
+			for _, m := range groups[outer].Members {
+				want := source.User
+				if m.Anchor == inner {
+					want = source.Group
+				}
+				require.Equal(t, want, m.Kind, m.Anchor)
+			}
+			require.Equal(t, []string{users[2]}, anchors(groups[inner]))
+			require.Empty(t, groups[empty].Members)
+			dn, _ := groups[outer].Get("displayName")
+			require.Equal(t, source.Values{"Outer"}, dn)
+
+			// GroupExpander streams the same members.
+			var streamed []string
+			require.NoError(t, s.Members(ctx, outer, func(m source.Member) error {
+				streamed = append(streamed, m.Anchor)
+				return nil
+			}))
+			require.ElementsMatch(t, []string{users[0], users[1], inner}, streamed)
+			err := s.Members(ctx, "no-such-group", func(source.Member) error { return nil })
+			require.ErrorIs(t, err, source.ErrNotFound)
+
+			// A deleted user is found by a full listing against known anchors.
+			require.NoError(t, r.client.Delete(ctx, scimclient.Users, users[3]))
+			known := map[string]struct{}{}
+			for _, u := range users {
+				known[u] = struct{}{}
+			}
+			gone, err := source.Missing(ctx, s, source.User, known)
+			require.NoError(t, err)
+			require.Equal(t, []string{users[3]}, gone)
+
+			// fn's error stops the listing and comes back.
+			stop := fmt.Errorf("stop here")
+			require.ErrorIs(t, s.List(ctx, source.User, func(source.Object) error { return stop }), stop)
+		})
 	}
-	inner := r.createGroup(t, "Inner", users[2])
-	outer := r.createGroup(t, "Outer", users[0], users[1], inner)
-	empty := r.createGroup(t, "Empty")
-
-	// A page size of 2 makes the five users three pages.
-	s := r.source(t, scimsource.Options{PageSize: 2})
-	require.Equal(t, "scim", s.Kind())
-	require.Contains(t, s.Describe(), r.tenant)
-	require.NotContains(t, s.Describe(), r.token)
-
-	got := collect(t, s, source.User)
-	require.Len(t, got, 5)
-	u0 := got[users[0]]
-	require.Equal(t, source.User, u0.Kind)
-	require.NotEmpty(t, u0.Version)
-	name, ok := u0.Get("userName")
-	require.True(t, ok)
-	require.Equal(t, source.Values{"user0@example.com"}, name)
-	emails, ok := u0.Get("emails")
-	require.True(t, ok)
-	require.Len(t, emails, 2, "both values of a multi-valued attribute")
-	require.Equal(t, "u0@alias.example.com", emails[1].(map[string]any)["value"])
-	_, ok = u0.Get("title")
-	require.False(t, ok, "an attribute the server did not send is absent")
-	_, ok = u0.Get("meta")
-	require.False(t, ok, "meta is not an attribute")
-
-	groups := collect(t, s, source.Group)
-	require.Len(t, groups, 3)
-	require.ElementsMatch(t, []string{users[0], users[1], inner}, anchors(groups[outer]))
-	for _, m := range groups[outer].Members {
-		want := source.User
-		if m.Anchor == inner {
-			want = source.Group
-		}
-		require.Equal(t, want, m.Kind, m.Anchor)
-	}
-	require.Equal(t, []string{users[2]}, anchors(groups[inner]))
-	require.Empty(t, groups[empty].Members)
-	dn, _ := groups[outer].Get("displayName")
-	require.Equal(t, source.Values{"Outer"}, dn)
-
-	// GroupExpander streams the same members.
-	var streamed []string
-	require.NoError(t, s.Members(ctx, outer, func(m source.Member) error {
-		streamed = append(streamed, m.Anchor)
-		return nil
-	}))
-	require.ElementsMatch(t, []string{users[0], users[1], inner}, streamed)
-	err := s.Members(ctx, "no-such-group", func(source.Member) error { return nil })
-	require.ErrorIs(t, err, source.ErrNotFound)
-
-	// A deleted user is found by a full listing against known anchors.
-	require.NoError(t, r.client.Delete(ctx, scimclient.Users, users[3]))
-	known := map[string]struct{}{}
-	for _, u := range users {
-		known[u] = struct{}{}
-	}
-	gone, err := source.Missing(ctx, s, source.User, known)
-	require.NoError(t, err)
-	require.Equal(t, []string{users[3]}, gone)
-
-	// fn's error stops the listing and comes back.
-	stop := fmt.Errorf("stop here")
-	require.ErrorIs(t, s.List(ctx, source.User, func(source.Object) error { return stop }), stop)
 }
 
 // TestChanges runs deltas against a real Roster: the first reports all,
@@ -229,90 +246,100 @@ func TestList(t *testing.T) {
 // reports nothing twice.
 func TestChanges(t *testing.T) {
 	t.Parallel()
-	r := setupRoster(t, nil)
-	ctx := context.Background()
-	var users []string
-	for i := range 6 {
-		users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i)))
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			r := setupRoster(t, backend, nil)
+			ctx := context.Background()
+			var users []string
+			for i := range 6 {
+				users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i)))
+			}
+			g := r.createGroup(t, "Staff", users[0])
+			// A long overlap makes every object of this test sit in the window,
+			// so that all of them are read again by each delta and must be
+			// de-duplicated.
+			s := r.source(t, scimsource.Options{PageSize: 2, Overlap: time.Hour})
+
+			got, w := changes(t, s, source.User, "")
+			require.ElementsMatch(t, users, got, "the empty watermark reports everything")
+			got, w2 := changes(t, s, source.User, w)
+			require.Empty(t, got, "nothing changed")
+			require.Equal(t, w, w2)
+
+			r.setTitle(t, users[1], "Engineer")
+			r.setTitle(t, users[4], "Manager")
+			got, w = changes(t, s, source.User, w)
+			require.ElementsMatch(t, []string{users[1], users[4]}, got)
+			got, w = changes(t, s, source.User, w)
+			require.Empty(t, got)
+
+			// An update and a create right after a delta land in or next to the
+			// watermark's millisecond; each must be reported once.
+			for i := range 5 {
+				r.setTitle(t, users[i], fmt.Sprintf("Title %d", i))
+				id := r.createUser(t, fmt.Sprintf("new%d@example.com", i))
+				got, w = changes(t, s, source.User, w)
+				require.ElementsMatch(t, []string{users[i], id}, got, "round %d", i)
+			}
+
+			// Groups: a membership change is a change of the group.
+			gs, gw := changes(t, s, source.Group, "")
+			require.Equal(t, []string{g}, gs)
+			_, err := r.client.Patch(ctx, scimclient.Groups, g, scimclient.AddMembers(users[5]))
+			require.NoError(t, err)
+			var members []string
+			gw, err = s.Changes(ctx, source.Group, gw, func(o source.Object) error {
+				require.Equal(t, g, o.Anchor)
+				members = anchors(o)
+				return nil
+			})
+			require.NoError(t, err)
+			require.ElementsMatch(t, []string{users[0], users[5]}, members)
+			gs, _ = changes(t, s, source.Group, gw)
+			require.Empty(t, gs)
+
+			// A bad watermark is an error, not a silent full read.
+			_, err = s.Changes(ctx, source.User, "not a watermark", func(source.Object) error { return nil })
+			require.Error(t, err)
+		})
 	}
-	g := r.createGroup(t, "Staff", users[0])
-	// A long overlap makes every object of this test sit in the window,
-	// so that all of them are read again by each delta and must be
-	// de-duplicated.
-	s := r.source(t, scimsource.Options{PageSize: 2, Overlap: time.Hour})
-
-	got, w := changes(t, s, source.User, "")
-	require.ElementsMatch(t, users, got, "the empty watermark reports everything")
-	got, w2 := changes(t, s, source.User, w)
-	require.Empty(t, got, "nothing changed")
-	require.Equal(t, w, w2)
-
-	r.setTitle(t, users[1], "Engineer")
-	r.setTitle(t, users[4], "Manager")
-	got, w = changes(t, s, source.User, w)
-	require.ElementsMatch(t, []string{users[1], users[4]}, got)
-	got, w = changes(t, s, source.User, w)
-	require.Empty(t, got)
-
-	// An update and a create right after a delta land in or next to the
-	// watermark's millisecond; each must be reported once.
-	for i := range 5 {
-		r.setTitle(t, users[i], fmt.Sprintf("Title %d", i))
-		id := r.createUser(t, fmt.Sprintf("new%d@example.com", i))
-		got, w = changes(t, s, source.User, w)
-		require.ElementsMatch(t, []string{users[i], id}, got, "round %d", i)
-	}
-
-	// Groups: a membership change is a change of the group.
-	gs, gw := changes(t, s, source.Group, "")
-	require.Equal(t, []string{g}, gs)
-	_, err := r.client.Patch(ctx, scimclient.Groups, g, scimclient.AddMembers(users[5]))
-	require.NoError(t, err)
-	var members []string
-	gw, err = s.Changes(ctx, source.Group, gw, func(o source.Object) error {
-		require.Equal(t, g, o.Anchor)
-		members = anchors(o)
-		return nil
-	})
-	require.NoError(t, err)
-	require.ElementsMatch(t, []string{users[0], users[5]}, members)
-	gs, _ = changes(t, s, source.Group, gw)
-	require.Empty(t, gs)
-
-	// A bad watermark is an error, not a silent full read.
-	_, err = s.Changes(ctx, source.User, "not a watermark", func(source.Object) error { return nil })
-	require.Error(t, err)
 }
 
 // TestChangesDuringDelta modifies users while a delta is running: each
 // change is reported by that delta or the next one, never lost.
 func TestChangesDuringDelta(t *testing.T) {
 	t.Parallel()
-	r := setupRoster(t, nil)
-	var users []string
-	for i := range 6 {
-		users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i)))
-	}
-	s := r.source(t, scimsource.Options{PageSize: 2})
-	_, w := changes(t, s, source.User, "")
-	r.setTitle(t, users[0], "first")
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			r := setupRoster(t, backend, nil)
+			var users []string
+			for i := range 6 {
+				users = append(users, r.createUser(t, fmt.Sprintf("user%d@example.com", i)))
+			}
+			s := r.source(t, scimsource.Options{PageSize: 2})
+			_, w := changes(t, s, source.User, "")
+			r.setTitle(t, users[0], "first")
 
-	var during []string
-	var created string
-	w2, err := s.Changes(context.Background(), source.User, w, func(o source.Object) error {
-		during = append(during, o.Anchor)
-		if created == "" {
-			r.setTitle(t, users[5], "during")
-			created = r.createUser(t, "during@example.com")
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	after, _ := changes(t, s, source.User, w2)
-	all := append(during, after...)
-	require.Contains(t, during, users[0])
-	require.Contains(t, all, users[5])
-	require.Contains(t, all, created)
+			var during []string
+			var created string
+			w2, err := s.Changes(context.Background(), source.User, w, func(o source.Object) error {
+				during = append(during, o.Anchor)
+				if created == "" {
+					r.setTitle(t, users[5], "during")
+					created = r.createUser(t, "during@example.com")
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			after, _ := changes(t, s, source.User, w2)
+			all := append(during, after...)
+			require.Contains(t, during, users[0])
+			require.Contains(t, all, users[5])
+			require.Contains(t, all, created)
+		})
+	}
 }
 
 // TestChangesWithoutFilter puts Roster behind a front that refuses
@@ -323,7 +350,7 @@ func TestChangesWithoutFilter(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	refused := 0
-	r := setupRoster(t, func(h http.Handler) http.Handler {
+	r := setupRoster(t, "sqlite", func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if strings.Contains(req.URL.Query().Get("filter"), "lastModified") {
 				mu.Lock()
@@ -358,7 +385,7 @@ func TestChangesWithoutFilter(t *testing.T) {
 // network failures.
 func TestConnection(t *testing.T) {
 	t.Parallel()
-	r := setupRoster(t, nil)
+	r := setupRoster(t, "sqlite", nil)
 
 	// A server that is down: a listener that is closed.
 	down, err := net.Listen("tcp", "127.0.0.1:0")
