@@ -163,18 +163,15 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 	if !st.Since.IsZero() && s.canFilter(ctx) {
 		filter = fmt.Sprintf("meta.lastModified ge %q", from.UTC().Format(filterTime))
 	}
-	deliver := func(o source.Object, m meta) error {
+	keep := func(id string, m meta) bool {
 		// Without the server's filter, the same rule is applied here, so
 		// that a full read still reports only the changes.
 		if !st.Since.IsZero() && before(m, from) {
-			return nil
+			return false
 		}
-		if !st.admit(o.Anchor, m) {
-			return nil
-		}
-		return fn(o)
+		return st.admit(id, m)
 	}
-	err = s.walk(ctx, kind, filter, deliver)
+	err = s.walk(ctx, kind, filter, keep, fn)
 	if filter != "" && refusedFilter(err) {
 		// The server said it filters but refuses this one: report
 		// everything, which the contract allows, and remember not to
@@ -182,7 +179,7 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 		s.mu.Lock()
 		s.filters = false
 		s.mu.Unlock()
-		err = s.walk(ctx, kind, "", deliver)
+		err = s.walk(ctx, kind, "", keep, fn)
 	}
 	if err != nil {
 		return "", err

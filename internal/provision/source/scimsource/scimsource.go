@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,13 +126,14 @@ func endpoint(kind source.Kind) (scimclient.Endpoint, error) {
 // one group's members, never every membership at once. A group deleted
 // between its listing and that read is skipped: it no longer exists.
 func (s *Source) List(ctx context.Context, kind source.Kind, fn func(source.Object) error) error {
-	return s.walk(ctx, kind, "", func(o source.Object, _ meta) error { return fn(o) })
+	return s.walk(ctx, kind, "", nil, fn)
 }
 
-// walk pages through an endpoint with an optional filter, decodes each
-// resource, reads a group's members, and calls fn with the object and its
-// meta.
-func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, fn func(source.Object, meta) error) error {
+// walk pages through an endpoint with an optional filter and decodes each
+// resource; those keep accepts (all, if keep is nil) get a group's members
+// read and are passed to fn. keep runs first so that a delta does not read
+// the members of a group it will not report.
+func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep func(string, meta) bool, fn func(source.Object) error) error {
 	ep, err := endpoint(kind)
 	if err != nil {
 		return err
@@ -145,6 +147,9 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, fn f
 		if err != nil {
 			return fmt.Errorf("%s: %w", ep, err)
 		}
+		if keep != nil && !keep(o.Anchor, m) {
+			return nil
+		}
 		if kind == source.Group {
 			members, err := s.members(ctx, o.Anchor)
 			if errors.Is(err, source.ErrNotFound) {
@@ -155,7 +160,7 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, fn f
 			}
 			o.Members = members
 		}
-		return fn(o, m)
+		return fn(o)
 	})
 	if err != nil {
 		return fmt.Errorf("scim source: list %s of %s: %w", ep, s.client.URL(), err)
@@ -212,15 +217,13 @@ func (s *Source) members(ctx context.Context, group string) ([]source.Member, er
 // optional, and its values are compared without case.
 func memberKind(t string) source.Kind {
 	switch {
-	case equalFold(t, "User"):
+	case strings.EqualFold(t, "User"):
 		return source.User
-	case equalFold(t, "Group"):
+	case strings.EqualFold(t, "Group"):
 		return source.Group
 	}
 	return ""
 }
-
-func equalFold(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }
 
 // meta is what a delta needs of a resource's meta.
 type meta struct {
