@@ -28,10 +28,11 @@ import (
 // roster is a real Roster on a fresh SQLite file, reached over HTTP, with a
 // client to seed it.
 type roster struct {
-	base   string // the server's root URL
-	tenant string // the Tenant URL
-	token  string
-	client *scimclient.Client
+	base    string // the server's root URL
+	tenant  string // the Tenant URL
+	token   string
+	client  *scimclient.Client
+	handler http.Handler // the Roster handler, unwrapped
 }
 
 // backends are the stores the source is tested over; PostgreSQL skips
@@ -66,7 +67,7 @@ func setupRoster(t *testing.T, backend string, wrap func(http.Handler) http.Hand
 	tenant := srv.URL + "/scim/v2/default"
 	c, err := scimclient.New(tenant, scimclient.Options{Token: issued.Plaintext})
 	require.NoError(t, err)
-	return &roster{base: srv.URL, tenant: tenant, token: issued.Plaintext, client: c}
+	return &roster{base: srv.URL, tenant: tenant, token: issued.Plaintext, client: c, handler: r.Handler}
 }
 
 func (r *roster) source(t *testing.T, o scimsource.Options) *scimsource.Source {
@@ -461,4 +462,83 @@ func TestConnection(t *testing.T) {
 			require.NotContains(t, err.Error(), tok, "the token never appears in a message")
 		})
 	}
+}
+
+// TestChangesSkipsUnchangedGroups counts the member reads a group delta
+// makes: only the changed group's members are read.
+func TestChangesSkipsUnchangedGroups(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	reads := map[string]int{}
+	r := setupRoster(t, "sqlite", func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Query().Get("attributes") == "members" {
+				mu.Lock()
+				reads[req.URL.Path]++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, req)
+		})
+	})
+	u := r.createUser(t, "a@example.com")
+	g1 := r.createGroup(t, "One", u)
+	g2 := r.createGroup(t, "Two", u)
+	s := r.source(t, scimsource.Options{Overlap: time.Hour})
+	_, w := changes(t, s, source.Group, "")
+	_, err := r.client.Patch(context.Background(), scimclient.Groups, g2, scimclient.Replace("displayName", "Two!"))
+	require.NoError(t, err)
+	got, _ := changes(t, s, source.Group, w)
+	require.Equal(t, []string{g2}, got)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, reads["/scim/v2/default/Groups/"+g1], "g1 read once, by the first delta")
+	require.Equal(t, 2, reads["/scim/v2/default/Groups/"+g2])
+}
+
+// TestChangesWhenConfigSaysNoFilter: a ServiceProviderConfig with
+// filter.supported false means no filtered request is ever sent.
+func TestChangesWhenConfigSaysNoFilter(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	filtered := 0
+	r := setupRoster(t, "sqlite", func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if strings.HasSuffix(req.URL.Path, "/ServiceProviderConfig") {
+				w.Header().Set("Content-Type", scimclient.MediaType)
+				fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],"filter":{"supported":false,"maxResults":0}}`)
+				return
+			}
+			if req.URL.Query().Has("filter") {
+				mu.Lock()
+				filtered++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, req)
+		})
+	})
+	a := r.createUser(t, "a@example.com")
+	r.createUser(t, "b@example.com")
+	s := r.source(t, scimsource.Options{})
+	_, w := changes(t, s, source.User, "")
+	r.setTitle(t, a, "changed")
+	got, _ := changes(t, s, source.User, w)
+	require.Equal(t, []string{a}, got)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Zero(t, filtered)
+}
+
+// TestConnectionOverTLS: with a client that trusts the server's
+// certificate (Options.HTTPClient), Roster over TLS passes.
+func TestConnectionOverTLS(t *testing.T) {
+	t.Parallel()
+	r := setupRoster(t, "sqlite", nil)
+	srv := httptest.NewTLSServer(r.handler)
+	t.Cleanup(srv.Close)
+	s, err := scimsource.New(srv.URL+"/scim/v2/default", scimsource.Options{Token: r.token, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	require.NoError(t, s.Test(context.Background()))
+	var n int
+	require.NoError(t, s.List(context.Background(), source.User, func(source.Object) error { n++; return nil }))
+	require.Zero(t, n)
 }
