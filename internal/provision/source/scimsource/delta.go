@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/internal/provision/source"
@@ -189,8 +191,13 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 }
 
 // refusedFilter reports an error that says the server will not run the
-// filter: a 400 (invalidFilter or other), 403 or 501 to the filtered list.
+// filter: a 400 (invalidFilter or other), 403 or 501 to the filtered list
+// itself, not to a group's member read made during the walk.
 func refusedFilter(err error) bool {
+	var re *scimclient.ResponseError
+	if !errors.As(err, &re) || !strings.Contains(re.Path, "filter=") {
+		return false
+	}
 	switch scimclient.StatusOf(err) {
 	case http.StatusBadRequest, http.StatusForbidden, http.StatusNotImplemented:
 		return true

@@ -2,12 +2,16 @@ package scimsource
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/provision/source"
+	"github.com/rosterhq/roster/internal/scimclient"
 )
 
 const t0 = "2026-12-07T10:00:00.123Z"
@@ -146,4 +150,35 @@ func TestDecode(t *testing.T) {
 	}
 	_, _, err = decode(source.User, json.RawMessage(`{"userName":"no id"}`))
 	require.Error(t, err)
+}
+
+// TestRefusedFilter falls back only when the filtered list itself is
+// refused, not when a member read during the walk fails.
+func TestRefusedFilter(t *testing.T) {
+	t.Parallel()
+	respErr := func(status int, path string) error {
+		return fmt.Errorf("scim source: list: %w", &scimclient.ResponseError{
+			Method: http.MethodGet, Path: path, Response: &scimclient.Response{Status: status},
+			SCIM: scimclient.DecodeError(status, nil),
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"400 to the filtered list", respErr(400, "/Users?count=100&filter=meta.lastModified+ge"), true},
+		{"501 to the filtered list", respErr(501, "/Groups?filter=x"), true},
+		{"403 to the filtered list", respErr(403, "/Users?filter=x"), true},
+		{"400 to a member read", respErr(400, "/Groups/1?attributes=members"), false},
+		{"500 to the filtered list", respErr(500, "/Users?filter=x"), false},
+		{"401 to the filtered list", respErr(401, "/Users?filter=x"), false},
+		{"no response", errors.New("connection refused"), false},
+		{"nil", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, refusedFilter(tc.err))
+		})
+	}
 }
