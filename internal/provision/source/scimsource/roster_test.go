@@ -236,7 +236,7 @@ func TestList(t *testing.T) {
 
 			// fn's error stops the listing and comes back.
 			stop := fmt.Errorf("stop here")
-			require.ErrorIs(t, s.List(ctx, source.User, func(source.Object) error { return stop }), stop)
+			require.Equal(t, stop, s.List(ctx, source.User, func(source.Object) error { return stop }))
 		})
 	}
 }

@@ -142,6 +142,7 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 	if kind == source.Group {
 		lo.ExcludedAttributes = []string{"members"}
 	}
+	var fnErr error
 	err = s.client.Walk(ctx, ep, lo, func(raw json.RawMessage) error {
 		o, m, err := decode(kind, raw)
 		if err != nil {
@@ -160,8 +161,16 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 			}
 			o.Members = members
 		}
-		return fn(o)
+		if err := fn(o); err != nil {
+			fnErr = err
+			return err
+		}
+		return nil
 	})
+	if fnErr != nil {
+		// The caller's own error comes back as it was (the contract).
+		return fnErr
+	}
 	if err != nil {
 		return fmt.Errorf("scim source: list %s of %s: %w", ep, s.client.URL(), err)
 	}
