@@ -5,11 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// MaxValueLength is the largest value, in bytes over all its strings, that
+// a function may return. Without it, nested Join or Replace calls in a
+// 10,000-character expression could double a value 64 times.
+const MaxValueLength = 1 << 20
+
+var errTooLong = fmt.Errorf("result is longer than %d bytes", MaxValueLength)
 
 // UniqueChecker tells SelectUniqueValue whether a candidate value is free in
 // the target (for a SCIM target: a userName eq lookup).
@@ -111,6 +119,9 @@ func (ev *evaluator) eval(n Node) (Value, error) {
 			a.vals[i] = v
 		}
 		v, err := f.call(ev, a)
+		if err == nil && v.size() > MaxValueLength {
+			err = errTooLong
+		}
 		if err != nil {
 			var ee *EvalError
 			if errors.As(err, &ee) {
@@ -155,7 +166,7 @@ func compare(op string, l, r Value) bool {
 	c := strings.Compare(a, b)
 	x, errx := strconv.ParseFloat(a, 64)
 	y, erry := strconv.ParseFloat(b, 64)
-	if errx == nil && erry == nil {
+	if errx == nil && erry == nil && !math.IsNaN(x) && !math.IsNaN(y) {
 		switch {
 		case x < y:
 			c = -1

@@ -359,6 +359,9 @@ func fnInStr(_ *evaluator, a args) (Value, error) {
 	if text {
 		eq = func(x, y rune) bool { return unicode.ToLower(x) == unicode.ToLower(y) }
 	}
+	if start > len(hay) {
+		return String("0"), nil
+	}
 	for i := start - 1; i+len(needle) <= len(hay); i++ {
 		if slices.EqualFunc(hay[i:i+len(needle)], needle, eq) {
 			return String(strconv.Itoa(i + 1)), nil
@@ -387,12 +390,16 @@ func fnItem(_ *evaluator, a args) (Value, error) {
 
 func fnJoin(_ *evaluator, a args) (Value, error) {
 	var parts []string
+	size := 0
 	for _, v := range a.vals[1:] {
 		for _, s := range v.List() {
 			// Empty strings are skipped: the doc's Join(", ", "", [surname],
 			// [givenName]) gives "Doe, John", not ", Doe, John".
 			if s != "" {
 				parts = append(parts, s)
+				if size += len(s) + len(a.s(0)); size > MaxValueLength {
+					return Value{}, errTooLong
+				}
 			}
 		}
 	}
@@ -436,7 +443,10 @@ func fnMid(_ *evaluator, a args) (Value, error) {
 		if start > len(r) {
 			return ""
 		}
-		end := min(start-1+length, len(r))
+		end := len(r)
+		if length < end-(start-1) { // compared this way round so huge lengths cannot overflow
+			end = start - 1 + length
+		}
 		return string(r[start-1 : end])
 	}), nil
 }
@@ -613,13 +623,13 @@ func fnReplace(_ *evaluator, a args) (Value, error) {
 		if src.IsNull() {
 			return Null(), nil
 		}
-		return mapStr(src, func(s string) string { return strings.ReplaceAll(a.s(template), a.s(oldValue), s) }), nil
+		return mapErr(src, func(s string) (string, error) { return replaceAll(a.s(template), a.s(oldValue), s) })
 	case given(oldValue):
 		old, repl := a.s(oldValue), a.s(replacement)
 		if old == "" {
 			return src, nil
 		}
-		return mapStr(src, func(s string) string { return strings.ReplaceAll(s, old, repl) }), nil
+		return mapErr(src, func(s string) (string, error) { return replaceAll(s, old, repl) })
 	case given(pattern):
 		re, err := compileRegex(a.s(pattern))
 		if err != nil {
@@ -641,7 +651,7 @@ func fnReplace(_ *evaluator, a args) (Value, error) {
 		switch {
 		case gi >= 0 && given(replacement):
 			repl := a.s(replacement)
-			return mapStr(src, func(s string) string { return replaceGroup(re, gi, s, repl) }), nil
+			return mapErr(src, func(s string) (string, error) { return replaceGroup(re, gi, s, repl) })
 		case gi >= 0:
 			// Extract the group: Entra's fallback to replacementAttributeName.
 			return mapStr(src, func(s string) string {
@@ -653,14 +663,43 @@ func fnReplace(_ *evaluator, a args) (Value, error) {
 			}), nil
 		default:
 			repl := a.s(replacement)
-			return mapStr(src, func(s string) string { return re.ReplaceAllString(s, repl) }), nil
+			return mapErr(src, func(s string) (string, error) { return replaceRegex(re, s, repl) })
 		}
 	}
 	return src, nil
 }
 
+// replaceAll is strings.ReplaceAll with the result's size checked first:
+// nested Replace calls would otherwise grow a value exponentially.
+func replaceAll(s, old, repl string) (string, error) {
+	if n := strings.Count(s, old); len(repl) > len(old) && n > 0 && (len(repl)-len(old)) > (MaxValueLength-len(s))/n {
+		return "", errTooLong
+	}
+	return strings.ReplaceAll(s, old, repl), nil
+}
+
+// replaceRegex is regexp's ReplaceAllString (same matches, same $-expansion)
+// with the result's size checked as it grows.
+func replaceRegex(re *regexp.Regexp, s, repl string) (string, error) {
+	var out []byte
+	last := 0
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		out = append(out, s[last:m[0]]...)
+		out = re.ExpandString(out, repl, s, m)
+		last = m[1]
+		if len(out) > MaxValueLength {
+			return "", errTooLong
+		}
+	}
+	out = append(out, s[last:]...)
+	if len(out) > MaxValueLength {
+		return "", errTooLong
+	}
+	return string(out), nil
+}
+
 // replaceGroup replaces the text of group gi in every match of re with repl.
-func replaceGroup(re *regexp.Regexp, gi int, s, repl string) string {
+func replaceGroup(re *regexp.Regexp, gi int, s, repl string) (string, error) {
 	var b strings.Builder
 	last := 0
 	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
@@ -671,9 +710,12 @@ func replaceGroup(re *regexp.Regexp, gi int, s, repl string) string {
 		b.WriteString(s[last:st])
 		b.WriteString(repl)
 		last = en
+		if b.Len() > MaxValueLength {
+			return "", errTooLong
+		}
 	}
 	b.WriteString(s[last:])
-	return b.String()
+	return b.String(), nil
 }
 
 func fnSelectUniqueValue(ev *evaluator, a args) (Value, error) {

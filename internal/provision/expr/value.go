@@ -189,3 +189,12 @@ func scalar(v any) (string, bool) {
 		return fmt.Sprint(x), true
 	}
 }
+
+// size is the total length of v's strings in bytes.
+func (v Value) size() int {
+	n := len(v.str)
+	for _, s := range v.list {
+		n += len(s)
+	}
+	return n
+}
