@@ -529,10 +529,10 @@ func fnRandomString(ev *evaluator, a args) (Value, error) {
 	}
 	length := n[0]
 	if length < 1 || length > MaxRandomString {
-		return Value{}, fmt.Errorf("Length %d is not between 1 and %d", length, MaxRandomString)
+		return Value{}, fmt.Errorf("length %d is not between 1 and %d", length, MaxRandomString)
 	}
 	if n[1]+n[2]+n[3]+n[4] > length {
-		return Value{}, fmt.Errorf("the minimums add up to %d, more than Length %d", n[1]+n[2]+n[3]+n[4], length)
+		return Value{}, fmt.Errorf("the minimums add up to %d, more than the length %d", n[1]+n[2]+n[3]+n[4], length)
 	}
 	avoid := a.s(5)
 	keep := func(set string) string {

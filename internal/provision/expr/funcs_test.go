@@ -154,7 +154,7 @@ func TestEvalErrors(t *testing.T) {
 		{`DateDiff([i], "2024-01-01", "2024-01-02")`, `expr: 1:1: DateDiff: unknown interval "x" (want yyyy, q, m, y, d, w, ww, h, n or s)`},
 		{`Replace("a", , [re], , "", , )`, "expr: 1:1: Replace: regexPattern \"(?=x)\": error parsing regexp: invalid or unsupported Perl syntax: `(?=` (lookahead and lookbehind are not supported)"},
 		{`Replace("a", , "(?<g>a)", "h", "", , )`, `expr: 1:1: Replace: regexGroupName "h" is not a group of "(?<g>a)"`},
-		{`RandomString(4, 2, 2, 2, 0)`, `expr: 1:1: RandomString: the minimums add up to 6, more than Length 4`},
+		{`RandomString(4, 2, 2, 2, 0)`, `expr: 1:1: RandomString: the minimums add up to 6, more than the length 4`},
 		{`RandomString(4, 1, 0, 0, 0, "0123456789")`, `expr: 1:1: RandomString: CharactersToAvoid removes a whole required character class`},
 		{`FormatDateTime("2024", , "yyyyMM", "yyyy")`, `expr: 1:1: FormatDateTime: "2024" does not match "yyyyMM" at byte 4`},
 		{`ToLower(Left("a", "b"))`, `expr: 1:9: Left: NumChars: "b" is not an integer`},
