@@ -87,6 +87,13 @@ func checkCall(c *Call) error {
 	bad := func(p Pos, format string, args ...any) error {
 		return &Error{Pos: p, Msg: c.Name + ": " + fmt.Sprintf(format, args...)}
 	}
+	for _, i := range intArgs[c.Name] {
+		if v, pos, ok := lit(i); ok {
+			if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				return bad(pos, "argument %d must be an integer, not %q", i+1, v)
+			}
+		}
+	}
 	switch c.Name {
 	case "Replace":
 		_, oldOmitted := c.Args[1].(*Omitted)
@@ -117,4 +124,18 @@ func checkCall(c *Call) error {
 		}
 	}
 	return nil
+}
+
+// intArgs are the 0-based positions of arguments that must be integers,
+// checked when they are literals.
+var intArgs = map[string][]int{
+	"BitAnd":       {0, 1},
+	"DateAdd":      {1},
+	"DateFromNum":  {0},
+	"InStr":        {2},
+	"Item":         {1},
+	"Left":         {1},
+	"Mid":          {1, 2},
+	"RandomString": {0, 1, 2, 3, 4},
+	"Word":         {1},
 }

@@ -106,11 +106,20 @@ func TestCheck(t *testing.T) {
 		{`ToLower(SelectUniqueValue([a], [b]))`, `expr: 1:9: SelectUniqueValue must be the whole expression, not inside another function`},
 		{`SelectUniqueValue([a])`, `expr: 1:1: SelectUniqueValue takes at least 2 arguments, got 1 (SelectUniqueValue(rule1, rule2, …, ruleN))`},
 		{`[a] = Foo()`, `expr: 1:7: unknown function "Foo"`},
+		{`Left([a], "3")`, ``},
+		{`Left([a], "three")`, `expr: 1:11: Left: argument 2 must be an integer, not "three"`},
+		{`Mid([a], 1.5, 2)`, `expr: 1:10: Mid: argument 2 must be an integer, not "1.5"`},
+		{`BitAnd(&HF, "x")`, `expr: 1:13: BitAnd: argument 2 must be an integer, not "x"`},
+		{`RandomString(8, 1, 1, 1, vbTextCompare, "x")`, ``},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			t.Parallel()
 			n, err := Parse(tc.in)
 			require.NoError(t, err)
+			if tc.want == "" {
+				require.NoError(t, Check(n))
+				return
+			}
 			require.EqualError(t, Check(n), tc.want)
 		})
 	}
