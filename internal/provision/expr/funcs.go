@@ -355,19 +355,30 @@ func fnInStr(_ *evaluator, a args) (Value, error) {
 			return Value{}, fmt.Errorf("compareType %q: want vbBinaryCompare or vbTextCompare", a.s(3))
 		}
 	}
-	eq := func(x, y rune) bool { return x == y }
-	if text {
-		eq = func(x, y rune) bool { return unicode.ToLower(x) == unicode.ToLower(y) }
-	}
 	if start > len(hay) {
 		return String("0"), nil
 	}
-	for i := start - 1; i+len(needle) <= len(hay); i++ {
-		if slices.EqualFunc(hay[i:i+len(needle)], needle, eq) {
-			return String(strconv.Itoa(i + 1)), nil
-		}
+	// strings.Index keeps this linear on long values; lowering rune by rune
+	// keeps rune positions unchanged for vbTextCompare.
+	h, nd := string(hay[start-1:]), string(needle)
+	if text {
+		h, nd = strings.Map(unicode.ToLower, h), strings.Map(unicode.ToLower, nd)
 	}
-	return String("0"), nil
+	i := strings.Index(h, nd)
+	if i < 0 {
+		return String("0"), nil
+	}
+	return String(strconv.Itoa(start + utf8.RuneCountInString(h[:i]))), nil
+}
+
+// runeSet returns a membership test for the runes of s, by map so that a
+// long set does not make a scan quadratic.
+func runeSet(s string) func(rune) bool {
+	m := make(map[rune]bool, len(s))
+	for _, r := range s {
+		m[r] = true
+	}
+	return func(r rune) bool { return m[r] }
 }
 
 func fnIsNull(_ *evaluator, a args) (Value, error)        { return Bool(a.v(0).IsNull()), nil }
@@ -470,11 +481,8 @@ func fnNumFromDate(_ *evaluator, a args) (Value, error) {
 }
 
 func fnPCase(_ *evaluator, a args) (Value, error) {
-	seps := ""
 	custom := a.n() > 1 && !a.omitted(1)
-	if custom {
-		seps = a.s(1)
-	}
+	isSep := runeSet(a.s(1))
 	return mapStr(a.v(0), func(s string) string {
 		// Lowercase first: the doc turns "PABLO" into "Pablo", which .NET's
 		// ToTitleCase (it keeps all-caps words) would not.
@@ -483,7 +491,7 @@ func fnPCase(_ *evaluator, a args) (Value, error) {
 		for _, r := range strings.ToLower(s) {
 			var sep bool
 			if custom {
-				sep = strings.ContainsRune(seps, r)
+				sep = isSep(r)
 			} else {
 				sep = !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '\'')
 			}
@@ -595,8 +603,10 @@ func fnRemoveDuplicates(_ *evaluator, a args) (Value, error) {
 		return v, nil
 	}
 	var out []string
+	seen := make(map[string]bool, len(v.list))
 	for _, s := range v.list {
-		if !slices.Contains(out, s) {
+		if !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
 	}
@@ -806,8 +816,7 @@ func fnWord(_ *evaluator, a args) (Value, error) {
 	if a.v(0).IsNull() || n < 1 {
 		return String(""), nil
 	}
-	delims := a.s(2)
-	words := strings.FieldsFunc(a.s(0), func(r rune) bool { return strings.ContainsRune(delims, r) })
+	words := strings.FieldsFunc(a.s(0), runeSet(a.s(2)))
 	if n > len(words) {
 		return String(""), nil
 	}

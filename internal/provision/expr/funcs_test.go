@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,4 +289,26 @@ func TestValueSizeLimit(t *testing.T) {
 			require.ErrorContains(t, err, "result is longer than 1048576 bytes")
 		})
 	}
+}
+
+// TestLargeValuesStayLinear: functions that compare two values, or scan a
+// value against a set, must not be quadratic on values near MaxValueLength.
+func TestLargeValuesStayLinear(t *testing.T) {
+	t.Parallel()
+	var list strings.Builder
+	for i := range 100_000 {
+		list.WriteString(strconv.Itoa(i % 50_000))
+		list.WriteByte(',')
+	}
+	obj := MapObject{
+		"big":    strings.Repeat("ab", 400_000),
+		"needle": strings.Repeat("ab", 200_000) + "c",
+		"list":   list.String(),
+	}
+	start := time.Now()
+	require.Equal(t, "0", run(t, `InStr([big], [needle], 1, vbTextCompare)`, obj).Str())
+	require.Equal(t, "", run(t, `Word([big], 1, [needle])`, obj).Str())
+	require.Len(t, run(t, `PCase([big], [needle])`, obj).Str(), 800_000)
+	require.Equal(t, "50001", run(t, `Count(RemoveDuplicates(Split([list], ",")))`, obj).Str())
+	require.Less(t, time.Since(start), 10*time.Second)
 }
