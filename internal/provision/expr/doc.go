@@ -86,6 +86,10 @@
 //     is taken Eval returns ErrNoUniqueValue.
 //   - Switch's documented bug (null when its attribute did not change) is
 //     not reproduced.
+//   - Coalesce returns the first value that is not null; an empty string
+//     counts as a value, as the reference says ("isn't NULL").
+//   - FormatDateTime reads dateTimeStyles but ignores it: a value without
+//     an offset is read as UTC. It may be left out entirely (three arguments).
 //   - ToLower and ToUpper honour only the Turkish and Azeri cultures'
 //     special cases; other cultures use Unicode's default mapping.
 package expr
