@@ -21,7 +21,7 @@
 // vbBinaryCompare, vbTextCompare, True and False, omitted arguments
 // (Replace([x], , "re", , "", , )), and one comparison (= <> > >= < <=)
 // inside an argument. Errors are *Error values with a byte offset and a
-// line:column. Input is limited to MaxLength bytes and MaxDepth levels of
+// line:column. Input is limited to MaxLength characters and MaxDepth levels of
 // nesting; String prints a canonical form that parses back to the same tree.
 //
 // Check validates function names, argument counts, identifiers and the

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// MaxLength is the longest expression Parse accepts, in bytes; Entra's limit
-// is 10,000 characters.
+// MaxLength is the longest expression Parse accepts, in characters (runes),
+// Entra's limit.
 const MaxLength = 10000
 
 // MaxDepth is the deepest nesting of calls and comparisons Parse accepts.
@@ -38,8 +38,9 @@ func (e *Error) Error() string {
 //	hex     = "&H" hexdigits
 //	cmpop   = "=" | "<>" | ">" | ">=" | "<" | "<="
 func Parse(src string) (Node, error) {
-	if len(src) > MaxLength {
-		return nil, &Error{Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("expression is %d bytes, longer than the limit of %d", len(src), MaxLength)}
+	// The byte test first, so a huge input is refused without counting it.
+	if len(src) > utf8.UTFMax*MaxLength || utf8.RuneCountInString(src) > MaxLength {
+		return nil, &Error{Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("expression is longer than the limit of %d characters", MaxLength)}
 	}
 	p := &parser{src: src}
 	p.skipSpace()
