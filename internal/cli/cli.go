@@ -54,6 +54,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(), commandHistory(), commandEvents(), commandWebhook(),
 		commandBench(), commandValidate(), commandVersion())
+	root.AddCommand(commandExpr())
 	return root
 }
 
