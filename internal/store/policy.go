@@ -92,6 +92,37 @@ func (r *WebhookRedelivery) Prepare(now time.Time) error {
 	return nil
 }
 
+// Prepare checks a job before it is created: it needs a name and a JSON
+// document. It sets Revision to 1, a zero Created to now, Updated to
+// Created, and an empty Status to "Off".
+func (j *Job) Prepare(now time.Time) error {
+	if j.Name == "" || !json.Valid(j.Document) {
+		return errMissing("create job", "job needs a name and a JSON document")
+	}
+	j.Revision = 1
+	j.Created = orNow(j.Created, now)
+	if j.Updated.IsZero() {
+		j.Updated = j.Created
+	}
+	if j.Status == "" {
+		j.Status = "Off"
+	}
+	return nil
+}
+
+// PrepareUpdate checks a job before it replaces the stored one and sets a
+// zero Updated to now.
+func (j *Job) PrepareUpdate(now time.Time) error {
+	if j.Name == "" || !json.Valid(j.Document) || j.Revision < 2 {
+		return errMissing("update job", "job needs a name, a JSON document and a revision above 1")
+	}
+	j.Updated = orNow(j.Updated, now)
+	if j.Status == "" {
+		j.Status = "Off"
+	}
+	return nil
+}
+
 // ErrNoEvent is the error of appending a nil audit event or recording a nil
 // change.
 var ErrNoEvent = errors.New("nothing to record")

@@ -93,6 +93,7 @@ type Store interface {
 	History() HistoryStore
 	Events() EventStore
 	Webhooks() WebhookStore
+	Jobs() JobStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write
@@ -171,6 +172,7 @@ type Writer interface {
 	OAuthClients() OAuthClientWriter
 	Admins() AdminWriter
 	Webhooks() WebhookWriter
+	Jobs() JobWriter
 	Settings() SettingsWriter
 	Audit() AuditWriter
 }

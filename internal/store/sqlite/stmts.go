@@ -48,10 +48,12 @@ type writeStmts struct {
 	deleteWebhook                    *sql.Stmt
 	insertRedelivery                 *sql.Stmt
 	deleteRedelivery                 *sql.Stmt
+	insertJob, updateJob, deleteJob  *sql.Stmt
 	// Reads inside the transaction, which see its writes.
 	tenant, tenantBy, token, client *sql.Stmt
 	adminBy, webhook, members       *sql.Stmt
 	tenantList, setting             *sql.Stmt
+	job                             *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -127,6 +129,10 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.deleteWebhook, deleteWebhookSQL},
 		{&w.insertRedelivery, insertRedeliverySQL},
 		{&w.deleteRedelivery, deleteRedeliverySQL},
+		{&w.insertJob, insertJobSQL},
+		{&w.updateJob, updateJobSQL},
+		{&w.deleteJob, deleteJobSQL},
+		{&w.job, jobSQL},
 		{&w.tenant, tenantSQL},
 		{&w.tenantBy, tenantByNameSQL},
 		{&w.token, tokenSQL},
@@ -183,6 +189,7 @@ type readStmts struct {
 	webhookList      *sql.Stmt
 	webhookListAll   *sql.Stmt
 	redeliveries     *sql.Stmt
+	job, jobList     *sql.Stmt
 }
 
 const (
@@ -245,6 +252,8 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.webhookList, webhookListSQL},
 		{&r.webhookListAll, webhookListAllSQL},
 		{&r.redeliveries, redeliveriesSQL},
+		{&r.job, jobSQL},
+		{&r.jobList, jobListSQL},
 	})
 }
 

@@ -74,6 +74,7 @@ func (a autocommit) Tokens() store.TokenWriter             { return autoTokens{a
 func (a autocommit) OAuthClients() store.OAuthClientWriter { return autoClients{a} }
 func (a autocommit) Admins() store.AdminWriter             { return autoAdmins{a} }
 func (a autocommit) Webhooks() store.WebhookWriter         { return autoWebhooks{a} }
+func (a autocommit) Jobs() store.JobWriter                 { return autoJobs{a} }
 func (a autocommit) Settings() store.SettingsWriter        { return autoSettings{a} }
 func (a autocommit) Audit() store.AuditWriter              { return autoAudit{a} }
 
@@ -205,4 +206,22 @@ func (t autoTenants) List(ctx context.Context) ([]store.Tenant, error) {
 
 func (s autoSettings) Get(ctx context.Context, key string) (string, error) {
 	return get(ctx, s.a, func(w store.Writer) (string, error) { return w.Settings().Get(ctx, key) })
+}
+
+type autoJobs struct{ a autocommit }
+
+func (j autoJobs) Create(ctx context.Context, job store.Job) error {
+	return j.a.do(ctx, func(w store.Writer) error { return w.Jobs().Create(ctx, job) })
+}
+
+func (j autoJobs) Get(ctx context.Context, name string) (store.Job, error) {
+	return get(ctx, j.a, func(w store.Writer) (store.Job, error) { return w.Jobs().Get(ctx, name) })
+}
+
+func (j autoJobs) Update(ctx context.Context, job store.Job) error {
+	return j.a.do(ctx, func(w store.Writer) error { return w.Jobs().Update(ctx, job) })
+}
+
+func (j autoJobs) Delete(ctx context.Context, name string) error {
+	return j.a.do(ctx, func(w store.Writer) error { return w.Jobs().Delete(ctx, name) })
 }

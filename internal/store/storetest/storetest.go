@@ -62,6 +62,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ChangesPurge", testChangesPurge},
 		{"ChangesTenantDelete", testChangesTenantDelete},
 		{"Webhooks", testWebhooks},
+		{"Jobs", testJobs},
 		{"ClearMembers", testClearMembers},
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
 		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
