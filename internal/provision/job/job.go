@@ -1,0 +1,270 @@
+// Package job holds provisioning jobs as stored, audited configuration: the
+// job document (where identities come from, where they go, which of them,
+// how their attributes map, how often), its parsing and validation, and the
+// service through which every change to a job is written together with its
+// audit row.
+//
+// The store keeps a job's document as opaque JSON; this package owns its
+// shape. Secrets in the document (an LDAP bind password, SCIM tokens) are
+// stored as given, because the engine needs them to connect, and are never
+// printed (Redacted) nor written to the audit log.
+package job
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrInvalid wraps every reason a job document is refused.
+var ErrInvalid = errors.New("invalid job")
+
+// DefaultInterval is how often a job runs when its schedule does not say,
+// as Entra's provisioning cycle does.
+const DefaultInterval = 40 * time.Minute
+
+// MinInterval is the shortest schedule accepted, so that a typo cannot make
+// a job hammer its source and target.
+const MinInterval = time.Minute
+
+// Redacted replaces a secret when a job is shown.
+const Redacted = "[redacted]"
+
+// Status is a job's switch.
+type Status string
+
+// The statuses of a job. A new job is Off until it is started.
+const (
+	StatusOn     Status = "On"
+	StatusOff    Status = "Off"
+	StatusPaused Status = "Paused"
+)
+
+// Scopes: which source objects a job provisions.
+const (
+	// ScopeAssigned provisions only the users and groups assigned to the
+	// job (Entra's default, "sync only assigned users and groups").
+	ScopeAssigned = "assigned"
+	// ScopeAll provisions every user and group the source returns.
+	ScopeAll = "all"
+)
+
+// Source types.
+const (
+	SourceLDAP = "ldap"
+	SourceSCIM = "scim"
+)
+
+// Job is a provisioning job: its document and the state the store keeps
+// beside it.
+type Job struct {
+	Name        string       `json:"name"`
+	Source      Source       `json:"source"`
+	Target      Target       `json:"target"`
+	Scope       string       `json:"scope"`
+	Assignments []Assignment `json:"assignments,omitempty"`
+	// Mappings are the job's attribute mappings; a nil list means the
+	// defaults for the source type (DefaultMappings).
+	Mappings Mappings `json:"mappings"`
+	Schedule Schedule `json:"schedule"`
+	Actions  Actions  `json:"actions"`
+
+	// The state below is kept by the store, not written in the document.
+
+	Status Status `json:"-"`
+	// Revision counts the job's changes, starting at 1.
+	Revision int64 `json:"-"`
+	// NeedsInitial makes the next cycle an initial one: set when the job
+	// is created and whenever its mappings or scoping change, because
+	// objects already provisioned must be evaluated again (Entra does the
+	// same).
+	NeedsInitial bool      `json:"-"`
+	Created      time.Time `json:"-"`
+	Updated      time.Time `json:"-"`
+}
+
+// Source is where a job reads identities: an LDAP directory or a SCIM
+// service provider.
+type Source struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+	// LDAP.
+	BindDN       string `json:"bindDN,omitempty"`
+	BindPassword string `json:"bindPassword,omitempty"`
+	BaseDN       string `json:"baseDN,omitempty"`
+	UserFilter   string `json:"userFilter,omitempty"`
+	GroupFilter  string `json:"groupFilter,omitempty"`
+	// SCIM.
+	Token string `json:"token,omitempty"`
+}
+
+// Target is the SCIM service provider a job writes to.
+type Target struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// Assignment assigns a source group, and so its members, to the job, with
+// an optional role (Entra's app role).
+type Assignment struct {
+	Group string `json:"group"`
+	Role  string `json:"role,omitempty"`
+}
+
+// Mappings are a job's attribute mappings per object type.
+type Mappings struct {
+	Users  []Mapping `json:"users,omitempty"`
+	Groups []Mapping `json:"groups,omitempty"`
+}
+
+// Mapping kinds.
+const (
+	KindDirect     = "Direct"
+	KindConstant   = "Constant"
+	KindExpression = "Expression"
+)
+
+// Mapping flows: when a mapping is applied.
+const (
+	FlowAlways        = "Always"
+	FlowObjectAddOnly = "ObjectAddOnly"
+)
+
+// Mapping maps one target attribute, as an Entra attribute mapping does.
+type Mapping struct {
+	// Target is the SCIM attribute written, such as "userName" or
+	// `emails[type eq "work"].value`.
+	Target string `json:"target"`
+	// Kind is Direct (copy Source), Constant (write Value) or Expression
+	// (evaluate Expression); empty means Direct.
+	Kind       string `json:"kind"`
+	Source     string `json:"source,omitempty"`
+	Value      string `json:"value,omitempty"`
+	Expression string `json:"expression,omitempty"`
+	// Matching marks an attribute used to find the target object of a
+	// source object; Precedence orders the matching attributes (1 first).
+	Matching   bool `json:"matching,omitempty"`
+	Precedence int  `json:"precedence,omitempty"`
+	// Default is written when the source value is empty.
+	Default string `json:"default,omitempty"`
+	// Flow is Always or ObjectAddOnly (only when the object is created);
+	// empty means Always.
+	Flow string `json:"flow"`
+}
+
+// Schedule says how often a job runs.
+type Schedule struct {
+	Interval Duration `json:"interval"`
+}
+
+// Actions are the changes a job may make in its target.
+type Actions struct {
+	Create bool `json:"create"`
+	Update bool `json:"update"`
+	Delete bool `json:"delete"`
+	// DisableInsteadOfDelete deactivates (active=false) a user that left
+	// the scope instead of deleting it.
+	DisableInsteadOfDelete bool `json:"disableInsteadOfDelete,omitempty"`
+}
+
+// Duration is a time.Duration written as text ("40m", "1h30m").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration written as text.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is text such as \"40m\": %w", err)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// defaults returns the job whose fields a document overrides: the default
+// scope, schedule and actions.
+func defaults() Job {
+	return Job{
+		Scope:    ScopeAssigned,
+		Schedule: Schedule{Interval: Duration(DefaultInterval)},
+		Actions:  Actions{Create: true, Update: true, Delete: true},
+	}
+}
+
+// Redacted returns a copy of the job with its secrets replaced, for showing
+// and for logs.
+func (j Job) Redacted() Job {
+	j.Source.BindPassword = redact(j.Source.BindPassword)
+	j.Source.Token = redact(j.Source.Token)
+	j.Target.Token = redact(j.Target.Token)
+	return j
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return Redacted
+}
+
+// EffectiveMappings returns the job's mappings with the defaults of its
+// source type in place of an omitted list.
+func (j Job) EffectiveMappings() Mappings {
+	m, d := j.Mappings, DefaultMappings(j.Source.Type)
+	if m.Users == nil {
+		m.Users = d.Users
+	}
+	if m.Groups == nil {
+		m.Groups = d.Groups
+	}
+	return m
+}
+
+// DefaultMappings returns the mappings a job of the source type uses when
+// its document omits them: the identity attributes, with userName
+// (displayName for groups) matching.
+func DefaultMappings(sourceType string) Mappings {
+	direct := func(target, source string) Mapping {
+		return Mapping{Target: target, Kind: KindDirect, Source: source, Flow: FlowAlways}
+	}
+	matching := func(m Mapping) Mapping { m.Matching, m.Precedence = true, 1; return m }
+	if sourceType == SourceLDAP {
+		return Mappings{
+			Users: []Mapping{
+				matching(direct("userName", "uid")),
+				direct("externalId", "entryUUID"),
+				direct("displayName", "displayName"),
+				direct("name.givenName", "givenName"),
+				direct("name.familyName", "sn"),
+				direct(`emails[type eq "work"].value`, "mail"),
+			},
+			Groups: []Mapping{
+				matching(direct("displayName", "cn")),
+				direct("externalId", "entryUUID"),
+			},
+		}
+	}
+	return Mappings{
+		Users: []Mapping{
+			matching(direct("userName", "userName")),
+			direct("externalId", "id"),
+			direct("active", "active"),
+			direct("displayName", "displayName"),
+			direct("name.givenName", "name.givenName"),
+			direct("name.familyName", "name.familyName"),
+			direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
+		},
+		Groups: []Mapping{
+			matching(direct("displayName", "displayName")),
+			direct("externalId", "id"),
+		},
+	}
+}

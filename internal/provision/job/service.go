@@ -1,0 +1,166 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/rosterhq/roster/internal/audit"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// Service manages provisioning jobs. Each change is made in one store
+// transaction with its audit row.
+type Service struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// New returns the job service over st.
+func New(st store.Store) *Service { return &Service{store: st, now: time.Now} }
+
+// Apply creates the job named j.Name or replaces its document, and returns
+// whether it created it and the job as stored. The job is validated first.
+// A new job is Off and its first cycle initial; an update keeps the
+// status and sets NeedsInitial when the mappings or the scoping (scope,
+// assignments) change. Applying an unchanged document changes nothing and
+// records nothing.
+func (s *Service) Apply(ctx context.Context, j Job, actor string) (bool, Job, error) {
+	if err := j.Validate(); err != nil {
+		return false, Job{}, err
+	}
+	doc, err := json.Marshal(j)
+	if err != nil {
+		return false, Job{}, fmt.Errorf("apply job %s: encode: %w", j.Name, err)
+	}
+	// Compare documents as stored, so that an empty list and an omitted one
+	// are the same document.
+	norm, err := decode(store.Job{Name: j.Name, Document: doc})
+	if err != nil {
+		return false, Job{}, err
+	}
+	now := s.now().UTC()
+	var (
+		created bool
+		out     store.Job
+	)
+	err = s.store.Write(ctx, func(w store.Writer) error {
+		created = false
+		cur, err := w.Jobs().Get(ctx, j.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			created = true
+			out = store.Job{Name: j.Name, Document: doc, Status: string(StatusOff), NeedsInitial: true, Created: now, Updated: now}
+			if err := w.Jobs().Create(ctx, out); err != nil {
+				return fmt.Errorf("create job %s: %w", j.Name, err)
+			}
+			out.Revision = 1
+			return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.create", Target: j.Name,
+				Detail: map[string]any{"source": j.Source.Type, "target": j.Target.URL, "scope": j.Scope}})
+		}
+		if err != nil {
+			return fmt.Errorf("apply job %s: %w", j.Name, err)
+		}
+		old, err := decode(cur)
+		if err != nil {
+			return err
+		}
+		changed := changedKeys(old, norm)
+		if len(changed) == 0 {
+			out = cur
+			return nil
+		}
+		reinit := false
+		for _, k := range changed {
+			if k == "mappings" || k == "scope" || k == "assignments" {
+				reinit = true
+			}
+		}
+		out = cur
+		out.Document, out.Revision, out.Updated = doc, cur.Revision+1, now
+		out.NeedsInitial = cur.NeedsInitial || reinit
+		if err := w.Jobs().Update(ctx, out); err != nil {
+			return fmt.Errorf("update job %s: %w", j.Name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.update", Target: j.Name,
+			Detail: map[string]any{"changed": changed, "revision": out.Revision, "needsInitial": out.NeedsInitial}})
+	})
+	if err != nil {
+		return false, Job{}, err
+	}
+	res, err := decode(out)
+	return created, res, err
+}
+
+// changedKeys lists the document's top-level keys whose values differ,
+// naming no value: the list goes to the audit log, and a value may be a
+// secret.
+func changedKeys(old, cur Job) []string {
+	var out []string
+	add := func(key string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, key)
+		}
+	}
+	add("source", old.Source, cur.Source)
+	add("target", old.Target, cur.Target)
+	add("scope", old.Scope, cur.Scope)
+	add("assignments", old.Assignments, cur.Assignments)
+	add("mappings", old.Mappings, cur.Mappings)
+	add("schedule", old.Schedule, cur.Schedule)
+	add("actions", old.Actions, cur.Actions)
+	return out
+}
+
+// decode reads a stored job.
+func decode(sj store.Job) (Job, error) {
+	j := defaults()
+	if err := json.Unmarshal(sj.Document, &j); err != nil {
+		return Job{}, fmt.Errorf("job %s: stored document: %w", sj.Name, err)
+	}
+	j.Name = sj.Name
+	j.Status, j.Revision, j.NeedsInitial = Status(sj.Status), sj.Revision, sj.NeedsInitial
+	j.Created, j.Updated = sj.Created, sj.Updated
+	return j, nil
+}
+
+// Get returns the job with the given name; store.ErrNotFound if there is
+// none.
+func (s *Service) Get(ctx context.Context, name string) (Job, error) {
+	sj, err := s.store.Jobs().Get(ctx, name)
+	if err != nil {
+		return Job{}, err
+	}
+	return decode(sj)
+}
+
+// List returns every job, ordered by name.
+func (s *Service) List(ctx context.Context) ([]Job, error) {
+	sjs, err := s.store.Jobs().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, 0, len(sjs))
+	for _, sj := range sjs {
+		j, err := decode(sj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// Delete removes the job named name and records it; store.ErrNotFound if
+// there is none.
+func (s *Service) Delete(ctx context.Context, name, actor string) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error {
+		if err := w.Jobs().Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete job %s: %w", name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.delete", Target: name})
+	})
+}
