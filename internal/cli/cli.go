@@ -52,7 +52,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(), commandHistory(), commandEvents(), commandWebhook(),
+	root.AddCommand(commandServe(), commandMigrate(), commandTenant(), commandToken(), commandOAuth(), commandAdmin(), commandAudit(), commandHistory(), commandEvents(), commandWebhook(), commandJob(),
 		commandBench(), commandValidate(), commandVersion())
 	root.AddCommand(commandExpr())
 	return root
