@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -205,7 +206,17 @@ func (j Job) Redacted() Job {
 	j.Source.BindPassword = redact(j.Source.BindPassword)
 	j.Source.Token = redact(j.Source.Token)
 	j.Target.Token = redact(j.Target.Token)
+	j.Source.URL, j.Target.URL = redactURL(j.Source.URL), redactURL(j.Target.URL)
 	return j
+}
+
+// redactURL hides a password written in a URL's user information.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 func redact(s string) string {

@@ -139,4 +139,8 @@ func TestRedacted(t *testing.T) {
 	require.Equal(t, Redacted, r.Target.Token)
 	require.Empty(t, r.Source.Token, "an absent secret stays absent")
 	require.Equal(t, "pw-secret", j.Source.BindPassword, "the original is untouched")
+
+	j.Target.URL = "https://svc:url-secret@app.example.com/scim"
+	require.NotContains(t, j.Redacted().Target.URL, "url-secret", "a password in a URL")
+	require.Contains(t, j.Redacted().Target.URL, "app.example.com/scim")
 }

@@ -58,7 +58,7 @@ func (s *Service) Apply(ctx context.Context, j Job, actor string) (bool, Job, er
 			}
 			out.Revision = 1
 			return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.create", Target: j.Name,
-				Detail: map[string]any{"source": j.Source.Type, "target": j.Target.URL, "scope": j.Scope}})
+				Detail: map[string]any{"source": j.Source.Type, "target": redactURL(j.Target.URL), "scope": j.Scope}})
 		}
 		if err != nil {
 			return fmt.Errorf("apply job %s: %w", j.Name, err)
