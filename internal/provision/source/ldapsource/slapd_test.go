@@ -2,6 +2,7 @@ package ldapsource_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -19,11 +20,10 @@ import (
 // The test directory: one real slapd per test package (ENGINE-NOTES §4.2),
 // each test working under its own ou below the suffix.
 const (
-	suffix   = "dc=example,dc=com"
-	rootDN   = "cn=admin,dc=example,dc=com"
-	rootPW   = "secret"
-	slapdBin = "/usr/sbin/slapd"
-	noSlapd  = "slapd not installed: apt-get install slapd ldap-utils; .ci/run installs it"
+	suffix  = "dc=example,dc=com"
+	rootDN  = "cn=admin,dc=example,dc=com"
+	rootPW  = "secret"
+	noSlapd = "slapd not installed: apt-get install slapd ldap-utils; .ci/run installs it"
 )
 
 // server is the package's slapd: its URL, or why there is none.
@@ -86,6 +86,9 @@ syncprov-sessionlog 10000
 // the suffix entry. The returned func stops it by its PID and removes the
 // directory.
 func startSlapd() (func(), error) {
+	// ROSTER_TEST_SLAPD names another slapd binary, as python-ldap's
+	// slapdtest honours SLAPD.
+	slapdBin := cmp.Or(os.Getenv("ROSTER_TEST_SLAPD"), "/usr/sbin/slapd")
 	if _, err := os.Stat(slapdBin); err != nil {
 		return nil, errors.New(noSlapd)
 	}
