@@ -17,8 +17,9 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// The test directory: one real slapd per test package (ENGINE-NOTES §4.2),
-// each test working under its own ou below the suffix.
+// The test directory: one real slapd per test package (see
+// docs/provisioning.md), each test working under its own ou below the
+// suffix.
 const (
 	suffix  = "dc=example,dc=com"
 	rootDN  = "cn=admin,dc=example,dc=com"
