@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -380,5 +381,33 @@ func TestCanceled(t *testing.T) {
 	cancel()
 	if err := b.src.List(ctx, source.User, func(source.Object) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("List on a canceled context = %v", err)
+	}
+}
+
+func TestTestTimeout(t *testing.T) {
+	t.Parallel()
+	// A listener that accepts and never answers: the bind times out.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	src, err := ldapsource.New(ldapsource.Options{URL: "ldap://" + l.Addr().String(), BindDN: rootDN, BindPassword: rootPW,
+		BaseDN: suffix, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *source.TestError
+	if err := src.Test(context.Background()); !errors.As(err, &te) || te.Cause != source.CauseTimeout {
+		t.Fatalf("Test against a silent server = %v, want cause timeout", err)
 	}
 }

@@ -16,6 +16,10 @@ import (
 	"github.com/rosterhq/roster/internal/provision/source"
 )
 
+// requestTimedOut is go-ldap's error for a request unanswered within
+// Conn.SetTimeout; it is not a typed error, so its text is matched.
+const requestTimedOut = "ldap: connection timed out"
+
 // Test checks the configuration: it connects, binds with the configured
 // credentials and reads the base DN entry (a base-scope search), within
 // Options.Timeout. A failure is a *source.TestError naming what to check:
@@ -66,7 +70,8 @@ func (s *Source) testError(err error) *source.TestError {
 	case errors.As(err, &record), errors.As(err, &alert), s.handshakeCut(err):
 		return &source.TestError{Cause: source.CauseTLS, Err: err, Message: fmt.Sprintf(
 			"the TLS handshake with %s failed; is this a plain LDAP port (use ldap://)?", u)}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netError) && netError.Timeout():
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netError) && netError.Timeout(),
+		strings.Contains(err.Error(), requestTimedOut):
 		return &source.TestError{Cause: source.CauseTimeout, Err: err, Message: fmt.Sprintf(
 			"%s did not answer in time; check that the server is up and reachable from Roster (firewall)", u)}
 	case errors.As(err, &dns):
