@@ -56,7 +56,10 @@
 //     oldest are forgotten, which can only report an object again, never
 //     miss one.
 //
-// The empty watermark reads everything and returns the first watermark.
+// The empty watermark reads everything and returns the first watermark. A
+// delta that has yet to see any object with a modifyTimestamp (an empty
+// scope) returns a watermark that reads everything again, which is cheap
+// for as long as that stays true.
 //
 // # Limits
 //

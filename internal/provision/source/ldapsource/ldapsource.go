@@ -251,8 +251,9 @@ func parseGUID(s string) ([]byte, error) {
 		h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]}, nil
 }
 
-// operational are the operational attributes read besides the user ones:
-// the anchor and the change markers the delta rule uses.
+// attributes are the attributes a listing asks for: every user attribute
+// ("*") and the operational ones the source needs, the anchor and the
+// change markers of the delta rule.
 func (s *Source) attributes() []string {
 	return []string{"*", s.o.Anchor, "modifyTimestamp", "entryCSN"}
 }
