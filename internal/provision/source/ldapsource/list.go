@@ -1,0 +1,213 @@
+package ldapsource
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/rosterhq/roster/internal/provision/source"
+)
+
+// List streams every user or group under the base DN (source.FullLister),
+// a page of Options.PageSize entries at a time via the simple paged results
+// control (RFC 2696); a page is handed to fn before the next is asked for,
+// so memory is one page plus the member cache. Groups carry their members
+// resolved to anchors (see the package documentation).
+func (s *Source) List(ctx context.Context, kind source.Kind, fn func(source.Object) error) error {
+	f, err := s.filter(kind)
+	if err != nil {
+		return err
+	}
+	return s.walk(ctx, kind, f, func(source.Object, *ldap.Entry) bool { return true }, fn)
+}
+
+// walk pages through the entries of a kind matching filter, converts them,
+// keeps those keep accepts, resolves a group's members and calls fn.
+func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep func(source.Object, *ldap.Entry) bool, fn func(source.Object) error) error {
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	r := newResolver(s, c)
+	return s.pages(ctx, c, filter, s.attributes(), func(e *ldap.Entry) error {
+		o := s.object(e, kind)
+		if o.Anchor == "" {
+			return fmt.Errorf("ldap source: %s has no %s; check the anchor attribute setting", e.DN, s.o.Anchor)
+		}
+		if !keep(o, e) {
+			return nil
+		}
+		if kind == source.Group {
+			if err := s.ranged(e); err != nil {
+				return err
+			}
+			err := r.each(e.GetAttributeValues(s.o.MemberAttribute), func(m source.Member) error {
+				o.Members = append(o.Members, m)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("ldap source: members of %s: %w", e.DN, err)
+			}
+		}
+		return fn(o)
+	})
+}
+
+// pages runs a paged subtree search under the base DN and calls fn for
+// each entry, one page at a time. An error from fn stops the search; the
+// caller's closing of the connection releases the server's paging state.
+func (s *Source) pages(ctx context.Context, c *ldap.Conn, filter string, attrs []string, fn func(*ldap.Entry) error) error {
+	paging := ldap.NewControlPaging(uint32(s.o.PageSize))
+	for {
+		req := ldap.NewSearchRequest(s.o.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			0, 0, false, filter, attrs, []ldap.Control{paging})
+		res, err := c.Search(req)
+		if err != nil {
+			return fmt.Errorf("ldap source: search %s under %s: %w", filter, s.o.BaseDN, ctxErr(ctx, err))
+		}
+		for _, e := range res.Entries {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		p, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok || len(p.Cookie) == 0 {
+			return nil
+		}
+		paging.SetCookie(p.Cookie)
+	}
+}
+
+// Members streams the members of the group with the given anchor
+// (source.GroupExpander). The group's member attribute is read whole:
+// LDAP returns an attribute's values in one entry (AD's ranged retrieval
+// is not supported yet).
+func (s *Source) Members(ctx context.Context, group string, fn func(source.Member) error) error {
+	af, err := s.anchorFilter(group)
+	if err != nil {
+		return err
+	}
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	req := ldap.NewSearchRequest(s.o.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		2, 0, false, "(&"+s.o.GroupFilter+af+")", []string{s.o.MemberAttribute}, nil)
+	res, err := c.Search(req)
+	if err != nil {
+		return fmt.Errorf("ldap source: read group %s: %w", group, ctxErr(ctx, err))
+	}
+	if len(res.Entries) == 0 {
+		return fmt.Errorf("ldap source: group %s: %w", group, source.ErrNotFound)
+	}
+	e := res.Entries[0]
+	if err := s.ranged(e); err != nil {
+		return err
+	}
+	if err := newResolver(s, c).each(e.GetAttributeValues(s.o.MemberAttribute), fn); err != nil {
+		return fmt.Errorf("ldap source: members of %s: %w", e.DN, err)
+	}
+	return nil
+}
+
+// resolver turns member DNs into member anchors by reading each member
+// entry once (a base-scope search), caching the answer for the rest of the
+// listing. This avoids a second full listing to build a DN → anchor map of
+// the whole directory, at the cost of one small request per distinct
+// member not yet cached.
+type resolver struct {
+	s     *Source
+	c     *ldap.Conn
+	base  *ldap.DN
+	cache map[string]resolved
+}
+
+type resolved struct {
+	m  source.Member
+	ok bool
+}
+
+func newResolver(s *Source, c *ldap.Conn) *resolver {
+	base, _ := ldap.ParseDN(s.o.BaseDN) // New checked it.
+	return &resolver{s: s, c: c, base: base, cache: map[string]resolved{}}
+}
+
+// each calls fn with the member of every DN that names a user or group in
+// scope. A DN outside the base DN, of an entry that is neither a user nor a
+// group by the filters, or of no entry at all (a dangling reference, common
+// without the refint overlay) is skipped, as Entra's AD sync skips members
+// outside its scope.
+func (r *resolver) each(dns []string, fn func(source.Member) error) error {
+	for _, dn := range dns {
+		m, ok, err := r.lookup(dn)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *resolver) lookup(dn string) (source.Member, bool, error) {
+	key := strings.ToLower(dn)
+	if v, ok := r.cache[key]; ok {
+		return v.m, v.ok, nil
+	}
+	v, err := r.read(dn)
+	if err != nil {
+		return source.Member{}, false, err
+	}
+	if len(r.cache) >= memberCacheSize {
+		clear(r.cache)
+	}
+	r.cache[key] = v
+	return v.m, v.ok, nil
+}
+
+// read looks the member entry up as a user and then as a group.
+func (r *resolver) read(dn string) (resolved, error) {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || !(r.base.AncestorOfFold(parsed) || r.base.EqualFold(parsed)) {
+		return resolved{}, nil
+	}
+	for _, k := range []source.Kind{source.User, source.Group} {
+		f, _ := r.s.filter(k)
+		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			1, 0, false, f, []string{r.s.o.Anchor}, nil)
+		res, err := r.c.Search(req)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return resolved{}, nil
+		}
+		if err != nil {
+			return resolved{}, fmt.Errorf("read member %s: %w", dn, err)
+		}
+		if len(res.Entries) == 1 {
+			if a := r.s.anchorOf(res.Entries[0]); a != "" {
+				return resolved{m: source.Member{Anchor: a, Kind: k}, ok: true}, nil
+			}
+		}
+	}
+	return resolved{}, nil
+}
+
+// ranged refuses a group whose members came back by ranged retrieval (AD
+// returns member;range=0-1499 instead of member past MaxValRange): reading
+// only the first range would silently drop members.
+func (s *Source) ranged(e *ldap.Entry) error {
+	prefix := strings.ToLower(s.o.MemberAttribute) + ";range="
+	for _, a := range e.Attributes {
+		if strings.HasPrefix(strings.ToLower(a.Name), prefix) {
+			return fmt.Errorf("ldap source: %s returned its members by ranged retrieval (%s), which this source does not read yet", e.DN, a.Name)
+		}
+	}
+	return nil
+}
