@@ -29,23 +29,23 @@ func TestAdmit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
-		seen      map[string]seen
+		seen      map[string]source.WindowEntry
 		id        string
 		m         meta
 		news      bool
 		wantSince string
 	}{
-		{"new id in the watermark's millisecond", map[string]seen{"a": {"v1", time.Time{}}}, "b", meta{"v1", t0}, true, t0},
-		{"same id, version and time: the window re-read it", map[string]seen{"a": {"v1", time.Time{}}}, "a", meta{"v1", t0}, false, t0},
-		{"same id, new version in the same millisecond", map[string]seen{"a": {"v1", time.Time{}}}, "a", meta{"v2", t0}, true, t0},
-		{"same id and version, later time (no versions kept)", map[string]seen{"a": {"", time.Time{}}}, "a", meta{"", "2026-12-07T10:00:00.124Z"}, true, "2026-12-07T10:00:00.124Z"},
+		{"new id in the watermark's millisecond", map[string]source.WindowEntry{"a": {Version: "v1"}}, "b", meta{"v1", t0}, true, t0},
+		{"same id, version and time: the window re-read it", map[string]source.WindowEntry{"a": {Version: "v1"}}, "a", meta{"v1", t0}, false, t0},
+		{"same id, new version in the same millisecond", map[string]source.WindowEntry{"a": {Version: "v1"}}, "a", meta{"v2", t0}, true, t0},
+		{"same id and version, later time (no versions kept)", map[string]source.WindowEntry{"a": {Version: ""}}, "a", meta{"", "2026-12-07T10:00:00.124Z"}, true, "2026-12-07T10:00:00.124Z"},
 		{"later object moves Since", nil, "c", meta{"v1", "2026-12-07T10:00:01Z"}, true, "2026-12-07T10:00:01Z"},
 		{"earlier object (out of order) leaves Since", nil, "c", meta{"v1", "2026-12-07T09:59:59.5Z"}, true, t0},
-		{"no lastModified: always news", map[string]seen{"a": {"v1", time.Time{}}}, "a", meta{"v1", ""}, true, t0},
+		{"no lastModified: always news", map[string]source.WindowEntry{"a": {Version: "v1"}}, "a", meta{"v1", ""}, true, t0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := state{Since: at(t, t0), Seen: map[string]seen{}}
+			st := state{source.Window{Since: at(t, t0), Seen: map[string]source.WindowEntry{}}}
 			for id, s := range tc.seen {
 				if s.Modified.IsZero() {
 					s.Modified = at(t, t0)
@@ -74,9 +74,9 @@ func TestPrune(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := state{Since: since, Seen: map[string]seen{}}
+			st := state{source.Window{Since: since, Seen: map[string]source.WindowEntry{}}}
 			for id, m := range tc.mods {
-				st.Seen[id] = seen{Version: "v", Modified: at(t, m)}
+				st.Seen[id] = source.WindowEntry{Version: "v", Modified: at(t, m)}
 			}
 			st.prune(2*time.Second, tc.max)
 			var got []string
@@ -91,10 +91,10 @@ func TestPrune(t *testing.T) {
 // TestWatermark round-trips a state and refuses strings it did not write.
 func TestWatermark(t *testing.T) {
 	t.Parallel()
-	st := state{Since: at(t, t0), Seen: map[string]seen{
-		"b": {"W/\"2\"", at(t, t0)},
-		"a": {"", at(t, "2026-12-07T09:59:59.000000001Z")},
-	}}
+	st := state{source.Window{Since: at(t, t0), Seen: map[string]source.WindowEntry{
+		"b": {Version: "W/\"2\"", Modified: at(t, t0)},
+		"a": {Modified: at(t, "2026-12-07T09:59:59.000000001Z")},
+	}}}
 	w := st.String()
 	require.Equal(t, w, st.String(), "deterministic")
 	back, err := parseWatermark(w)
