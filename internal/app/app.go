@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -80,6 +81,9 @@ type Config struct {
 	// lists or searches; one more waits up to a second for a slot, then
 	// gets 429. 0 means no limit.
 	TenantConcurrency, TenantListConcurrency int
+	// ConcurrencyWait is how long a request over its tenant's concurrency
+	// limit waits for a slot; 0 means TenantConcurrencyWait.
+	ConcurrencyWait time.Duration
 	// QueryBudget bounds the time of one list or search query; past it the
 	// request gets 400 tooMany. 0 means no bound.
 	QueryBudget time.Duration
@@ -336,13 +340,14 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	if base != "" {
 		scimBase = base + prefix
 	}
+	concurrencyWait := cmp.Or(cfg.ConcurrencyWait, TenantConcurrencyWait)
 	scim := scimhttp.New(scimhttp.Config{
 		BaseURL: scimBase, Prefix: prefix, Logger: cfg.Logger,
 		ClientFailures: clientFailures,
 		TenantFailures: guard.NewFailureLimiter(cfg.TenantAuthFailures, max(1, int(cfg.TenantAuthFailures))),
 		Requests:       guard.NewRateLimiter(), RequestRate: cfg.RateLimit,
-		Concurrent:     guard.NewConcurrency(cfg.TenantConcurrency, TenantConcurrencyWait),
-		ListConcurrent: guard.NewConcurrency(cfg.TenantListConcurrency, TenantConcurrencyWait),
+		Concurrent:     guard.NewConcurrency(cfg.TenantConcurrency, concurrencyWait),
+		ListConcurrent: guard.NewConcurrency(cfg.TenantListConcurrency, concurrencyWait),
 	}, dir, tenants)
 	host, err := jobs.Open(ctx, st, jobs.Config{Logger: cfg.Logger})
 	if err != nil {
