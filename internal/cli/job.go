@@ -197,8 +197,8 @@ func printJob(w io.Writer, v jobView) {
 	}
 	fmt.Fprintf(w, "Schedule:\tevery %s\n", time.Duration(v.Schedule.Interval))
 	a := v.Actions
-	fmt.Fprintf(w, "Actions:\tcreate %s, update %s, delete %s, disable instead of delete %s\n",
-		yesNo(a.Create), yesNo(a.Update), yesNo(a.Delete), yesNo(a.DisableInsteadOfDelete))
+	fmt.Fprintf(w, "Actions:\tcreate %s, update %s, delete %s; out of scope: %s\n",
+		yesNo(a.Create), yesNo(a.Update), yesNo(a.Delete), a.Deprovision)
 	m := v.EffectiveMappings()
 	for _, list := range []struct {
 		name     string

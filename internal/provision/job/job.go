@@ -66,6 +66,10 @@ type Job struct {
 	Target      Target       `json:"target"`
 	Scope       string       `json:"scope"`
 	Assignments []Assignment `json:"assignments,omitempty"`
+	// ScopingFilters narrow the users and groups in scope by their source
+	// attributes (Entra's attribute scoping filters); an object that stops
+	// matching is deprovisioned.
+	ScopingFilters ScopingFilters `json:"scopingFilters"`
 	// Mappings are the job's attribute mappings; a nil list means the
 	// defaults for the source type (DefaultMappings).
 	Mappings Mappings `json:"mappings"`
@@ -101,10 +105,73 @@ type Source struct {
 	Token string `json:"token,omitempty"`
 }
 
-// Target is the SCIM service provider a job writes to.
+// Target is the SCIM service provider a job writes to, and how to talk to
+// it.
 type Target struct {
 	URL   string `json:"url"`
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
+	// OAuth, instead of Token, fetches bearer tokens with the OAuth 2.0
+	// client credentials grant.
+	OAuth *OAuthClient `json:"oauth,omitempty"`
+	// Dialect shapes requests as an identity provider does: "rfc" (the
+	// default), "entra", "entra-062020" or "okta".
+	Dialect string `json:"dialect,omitempty"`
+	// Update is "patch" (the default) or "put": how a changed object is
+	// written.
+	Update string `json:"update,omitempty"`
+	// MembersPerPatch bounds the members one group PATCH adds or removes;
+	// more are sent in several requests. 0 means DefaultMembersPerPatch.
+	MembersPerPatch int `json:"membersPerPatch,omitempty"`
+	// RequestsPerSecond bounds the request rate to the target; 0 means no
+	// bound.
+	RequestsPerSecond float64 `json:"requestsPerSecond,omitempty"`
+	// Concurrency bounds the requests in flight to the target; 0 means
+	// DefaultConcurrency.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// OAuthClient is an OAuth 2.0 client credentials grant (RFC 6749 §4.4).
+type OAuthClient struct {
+	TokenURL     string `json:"tokenURL"`
+	ClientID     string `json:"clientID"`
+	ClientSecret string `json:"clientSecret"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// Target defaults.
+const (
+	// DefaultMembersPerPatch is AWS IAM Identity Center's limit, the
+	// smallest of the common targets (ENGINE-NOTES §6).
+	DefaultMembersPerPatch = 100
+	// DefaultConcurrency is how many requests a job keeps in flight to its
+	// target unless told.
+	DefaultConcurrency = 8
+)
+
+// ScopingFilters are a job's attribute scoping filters per object type. An
+// object is in scope when it matches any of the filters (or there are
+// none); it matches a filter when it matches every clause of it.
+type ScopingFilters struct {
+	Users  []ScopingFilter `json:"users,omitempty"`
+	Groups []ScopingFilter `json:"groups,omitempty"`
+}
+
+// ScopingFilter is clauses ANDed.
+type ScopingFilter struct {
+	Clauses []Clause `json:"clauses"`
+}
+
+// Clause compares one source attribute, as an Entra scoping clause does:
+// operator names as Entra's (EQUALS, NOT EQUALS, IS TRUE, IS FALSE, IS
+// NULL, IS NOT NULL, REGEX MATCH, NOT REGEX MATCH, Greater_Than,
+// Greater_Than_OR_EQUALS, Less_Than, Less_Than_OR_EQUALS, Includes,
+// NOT Includes).
+type Clause struct {
+	Attribute string `json:"attribute"`
+	Operator  string `json:"operator"`
+	// Value is the operand; Values lists several (Includes).
+	Value  string   `json:"value,omitempty"`
+	Values []string `json:"values,omitempty"`
 }
 
 // Assignment assigns a source group, and so its members, to the job, with
@@ -153,6 +220,10 @@ type Mapping struct {
 	// Flow is Always or ObjectAddOnly (only when the object is created);
 	// empty means Always.
 	Flow string `json:"flow"`
+	// FlowNull clears the target attribute when the source value becomes
+	// empty (Entra's "Flow null values"); otherwise an empty source value
+	// leaves the target as it is. References (manager) always flow nulls.
+	FlowNull bool `json:"flowNull,omitempty"`
 }
 
 // Schedule says how often a job runs.
@@ -165,10 +236,23 @@ type Actions struct {
 	Create bool `json:"create"`
 	Update bool `json:"update"`
 	Delete bool `json:"delete"`
-	// DisableInsteadOfDelete deactivates (active=false) a user that left
-	// the scope instead of deleting it.
-	DisableInsteadOfDelete bool `json:"disableInsteadOfDelete,omitempty"`
+	// Deprovision is what happens to a user that leaves the scope (is
+	// unassigned or stops matching the scoping filters): "disable" (the
+	// default; PATCH active=false, as Entra does) or "delete". A user
+	// deleted at the source is deleted in the target if Delete is on; a
+	// group that leaves the scope is deleted.
+	Deprovision string `json:"deprovision,omitempty"`
+	// AdoptOn409 links a user whose create the target refuses with 409
+	// (uniqueness) to the existing object found by its userName, instead
+	// of failing; off by default, as in Entra.
+	AdoptOn409 bool `json:"adoptOn409,omitempty"`
 }
+
+// Deprovision actions.
+const (
+	DeprovisionDisable = "disable"
+	DeprovisionDelete  = "delete"
+)
 
 // Duration is a time.Duration written as text ("40m", "1h30m").
 type Duration time.Duration
@@ -196,7 +280,7 @@ func defaults() Job {
 	return Job{
 		Scope:    ScopeAssigned,
 		Schedule: Schedule{Interval: Duration(DefaultInterval)},
-		Actions:  Actions{Create: true, Update: true, Delete: true},
+		Actions:  Actions{Create: true, Update: true, Delete: true, Deprovision: DeprovisionDisable},
 	}
 }
 
@@ -206,6 +290,11 @@ func (j Job) Redacted() Job {
 	j.Source.BindPassword = redact(j.Source.BindPassword)
 	j.Source.Token = redact(j.Source.Token)
 	j.Target.Token = redact(j.Target.Token)
+	if j.Target.OAuth != nil {
+		o := *j.Target.OAuth
+		o.ClientSecret = redact(o.ClientSecret)
+		j.Target.OAuth = &o
+	}
 	j.Source.URL, j.Target.URL = redactURL(j.Source.URL), redactURL(j.Target.URL)
 	return j
 }

@@ -164,6 +164,41 @@ func orRoot(path string) string {
 // URLs.
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// validate checks the target's credentials and options.
+func (t *Target) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: target."+format, append([]any{ErrInvalid}, args...)...)
+	}
+	switch {
+	case t.Token == "" && t.OAuth == nil:
+		return bad("token (or target.oauth) is required")
+	case t.Token != "" && t.OAuth != nil:
+		return bad("token and target.oauth: give one")
+	}
+	if o := t.OAuth; o != nil {
+		if err := checkHTTPURL("target.oauth.tokenURL", o.TokenURL); err != nil {
+			return err
+		}
+		if o.ClientID == "" || o.ClientSecret == "" {
+			return bad("oauth: clientID and clientSecret are required")
+		}
+	}
+	switch t.Dialect {
+	case "", "rfc", "entra", "entra-062020", "okta":
+	default:
+		return bad("dialect %q: use rfc, entra, entra-062020 or okta", t.Dialect)
+	}
+	switch t.Update {
+	case "", "patch", "put":
+	default:
+		return bad("update %q: use patch or put", t.Update)
+	}
+	if t.MembersPerPatch < 0 || t.Concurrency < 0 || t.RequestsPerSecond < 0 {
+		return bad("membersPerPatch, concurrency and requestsPerSecond cannot be negative")
+	}
+	return nil
+}
+
 // Validate checks a job and fills the defaults of its mappings' kind and
 // flow. Every error wraps ErrInvalid and names the field.
 func (j *Job) Validate() error {
@@ -179,8 +214,15 @@ func (j *Job) Validate() error {
 	if err := checkHTTPURL("target.url", j.Target.URL); err != nil {
 		return err
 	}
-	if j.Target.Token == "" {
-		return bad("target.token is required")
+	if err := j.Target.validate(); err != nil {
+		return err
+	}
+	switch j.Actions.Deprovision {
+	case "":
+		j.Actions.Deprovision = DeprovisionDisable
+	case DeprovisionDisable, DeprovisionDelete:
+	default:
+		return bad("actions.deprovision %q: use %s or %s", j.Actions.Deprovision, DeprovisionDisable, DeprovisionDelete)
 	}
 	if j.Scope != ScopeAssigned && j.Scope != ScopeAll {
 		return bad("scope %q: use %s or %s", j.Scope, ScopeAssigned, ScopeAll)

@@ -45,7 +45,7 @@ schedule:
   interval: 1h
 actions:
   delete: false
-  disableInsteadOfDelete: true
+  deprovision: delete
 `
 
 func TestParseYAML(t *testing.T) {
@@ -62,7 +62,7 @@ func TestParseYAML(t *testing.T) {
 	require.Nil(t, j.Mappings.Groups, "omitted: the defaults")
 	require.Equal(t, DefaultMappings(SourceLDAP).Groups, j.EffectiveMappings().Groups)
 	require.Equal(t, time.Hour, time.Duration(j.Schedule.Interval))
-	require.Equal(t, Actions{Create: true, Update: true, Delete: false, DisableInsteadOfDelete: true}, j.Actions)
+	require.Equal(t, Actions{Create: true, Update: true, Delete: false, Deprovision: DeprovisionDelete}, j.Actions)
 }
 
 func TestParseJSONAndDefaults(t *testing.T) {
@@ -72,7 +72,7 @@ func TestParseJSONAndDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ScopeAssigned, j.Scope)
 	require.Equal(t, DefaultInterval, time.Duration(j.Schedule.Interval))
-	require.Equal(t, Actions{Create: true, Update: true, Delete: true}, j.Actions)
+	require.Equal(t, Actions{Create: true, Update: true, Delete: true, Deprovision: DeprovisionDisable}, j.Actions)
 	require.Nil(t, j.Mappings.Users)
 	require.Equal(t, DefaultMappings(SourceSCIM), j.EffectiveMappings())
 }
@@ -103,7 +103,9 @@ func TestParseErrors(t *testing.T) {
 		{"ldap source without baseDN", "name: j\nsource: {type: ldap, url: 'ldap://l.example', bindDN: a, bindPassword: b}\n" + tgt, "source.baseDN is required"},
 		{"ldap source without bind", "name: j\nsource: {type: ldap, url: 'ldap://l.example', baseDN: c}\n" + tgt, "source.bindDN and source.bindPassword"},
 		{"target ftp url", "name: j\n" + src + "target: {url: 'ftp://t.example', token: t}\n", "target.url"},
-		{"target without token", "name: j\n" + src + "target: {url: 'https://t.example'}\n", "target.token is required"},
+		{"target without token", "name: j\n" + src + "target: {url: 'https://t.example'}\n", "target.token (or target.oauth) is required"},
+		{"bad dialect", "name: j\n" + src + "target: {url: 'https://t.example', token: t, dialect: azure}\n", `target.dialect "azure"`},
+		{"bad deprovision", base + "actions: {deprovision: purge}\n", `actions.deprovision "purge"`},
 		{"bad scope", base + "scope: some\n", `scope "some"`},
 		{"assignment without group", base + "assignments: [{role: User}]\n", "assignments[0].group is required"},
 		{"schedule too short", base + "schedule: {interval: 30s}\n", "schedule.interval 30s"},

@@ -74,7 +74,7 @@ func (s *Service) Apply(ctx context.Context, j Job, actor string) (bool, Job, er
 		}
 		reinit := false
 		for _, k := range changed {
-			if k == "mappings" || k == "scope" || k == "assignments" {
+			if k == "mappings" || k == "scope" || k == "assignments" || k == "scopingFilters" {
 				reinit = true
 			}
 		}
@@ -108,6 +108,7 @@ func changedKeys(old, cur Job) []string {
 	add("target", old.Target, cur.Target)
 	add("scope", old.Scope, cur.Scope)
 	add("assignments", old.Assignments, cur.Assignments)
+	add("scopingFilters", old.ScopingFilters, cur.ScopingFilters)
 	add("mappings", old.Mappings, cur.Mappings)
 	add("schedule", old.Schedule, cur.Schedule)
 	add("actions", old.Actions, cur.Actions)

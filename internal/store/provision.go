@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// The provisioning engine's state: links between source and target
+// objects, each job's cycle state, its cycles and its provisioning log.
+// The engine owns these rows; they are bookkeeping of what it did, not
+// changes an admin makes, so they carry no audit row (a job's own changes,
+// and deleting a link by hand, are audited by their services).
+
+// Link connects one source object of a job to the target object it was
+// provisioned to or matched with (Entra's object connection).
+type Link struct {
+	Job string
+	// Kind is "user" or "group".
+	Kind string
+	// SourceAnchor is the source's immutable id of the object.
+	SourceAnchor string
+	// TargetID is the target's id of the object.
+	TargetID string
+	// Display names the object for people (a userName or displayName).
+	Display string
+	// State is what the engine last made of the target object: "active",
+	// or "disabled" when it deprovisioned it by disabling.
+	State string
+	// Hash fingerprints the attributes last written, so that a cycle can
+	// tell an unchanged object without reading the target.
+	Hash    string
+	Created time.Time
+	Updated time.Time
+}
+
+// ProvisionState is a job's engine state between cycles.
+type ProvisionState struct {
+	Job string
+	// Watermarks are the sources' opaque delta watermarks by object kind
+	// ("user", "group"); a kind without one is read in full.
+	Watermarks map[string]string
+	// NextRun is when the next scheduled cycle is due; zero means at once.
+	NextRun time.Time
+	// Cycle is the id of the cycle running or last run, or empty.
+	Cycle   string
+	Updated time.Time
+}
+
+// ProvisionCycle is one run of a job.
+type ProvisionCycle struct {
+	ID  string
+	Job string
+	// Initial reports a full cycle (every object evaluated), as opposed to
+	// an incremental one from the watermarks.
+	Initial bool
+	DryRun  bool
+	Started time.Time
+	// Ended is zero while the cycle runs (or if its process died).
+	Ended time.Time
+	// Status is "Running", "Succeeded", "Failed" or "Interrupted".
+	Status string
+	// Stats counts the cycle's outcomes, as JSON (the engine's shape).
+	Stats json.RawMessage
+	// Error says why a cycle failed.
+	Error string
+}
+
+// ProvisionLog is one entry of a job's provisioning log: what a cycle did
+// with one object.
+type ProvisionLog struct {
+	// Seq orders the log; set by the store.
+	Seq    int64
+	Job    string
+	Cycle  string
+	Change string // the change's own id
+	Time   time.Time
+	Kind   string // "user" or "group"
+	// SourceAnchor, SourceName and TargetID identify the object.
+	SourceAnchor string
+	SourceName   string
+	TargetID     string
+	// Action is "Create", "Update", "Disable", "Delete" or "Other".
+	Action string
+	// Status is "Success", "Failure", "Skipped" or "Warning".
+	Status string
+	// Steps and Modified are JSON in the engine's shape: the steps
+	// (Import, Scope, Match, Action) with their outcome, and the modified
+	// properties with their old and new values.
+	Steps    json.RawMessage
+	Modified json.RawMessage
+	// ErrorCode and Reason explain a failure, a skip or a warning.
+	ErrorCode string
+	Reason    string
+	Duration  time.Duration
+}
+
+// ProvisionLogQuery selects log entries of one job. Empty fields match
+// everything; Object matches the source anchor, source name or target id
+// exactly (the name without regard to case).
+type ProvisionLogQuery struct {
+	Job    string
+	Cycle  string
+	Status string
+	Action string
+	Object string
+	// Since and Until bound Time (Until exclusive); zero means unbounded.
+	Since, Until time.Time
+	// After returns entries with Seq greater than it, for paging.
+	After int64
+	// Limit bounds the entries returned; 0 means 1,000.
+	Limit int
+}
+
+// ProvisionStore reads the engine's state.
+type ProvisionStore interface {
+	// State returns a job's state; a zero state (Job set, nothing else) if
+	// it has none yet.
+	State(ctx context.Context, job string) (ProvisionState, error)
+	// Link returns one link; ErrNotFound if there is none.
+	Link(ctx context.Context, job, kind, sourceAnchor string) (Link, error)
+	// LinkByTarget returns the link to a target object; ErrNotFound if
+	// there is none.
+	LinkByTarget(ctx context.Context, job, kind, targetID string) (Link, error)
+	// Links calls fn for each link of a job and kind ("" for every kind),
+	// ordered by kind and source anchor, reading them as a stream.
+	Links(ctx context.Context, job, kind string, fn func(Link) error) error
+	// Cycle returns one cycle; ErrNotFound if there is none.
+	Cycle(ctx context.Context, id string) (ProvisionCycle, error)
+	// Cycles returns a job's latest cycles, newest first, at most limit
+	// (0 means 100).
+	Cycles(ctx context.Context, job string, limit int) ([]ProvisionCycle, error)
+	// Logs returns log entries in Seq order.
+	Logs(ctx context.Context, q ProvisionLogQuery) ([]ProvisionLog, error)
+	// PurgeLogs deletes log entries, and ended cycles, older than before,
+	// at most limit rows per call (0 means 10,000), and returns how many
+	// it deleted; the retention sweeper calls it until it returns 0.
+	PurgeLogs(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// ProvisionWriter writes the engine's state inside a Write.
+type ProvisionWriter interface {
+	// State reads a job's state as the transaction sees it, locking it
+	// where the backend supports row locks.
+	State(ctx context.Context, job string) (ProvisionState, error)
+	// PutState creates or replaces a job's state.
+	PutState(ctx context.Context, s ProvisionState) error
+	// PutLinks creates or replaces links, keyed by (Job, Kind,
+	// SourceAnchor).
+	PutLinks(ctx context.Context, links []Link) error
+	// DeleteLinks removes a job's links of a kind by source anchor,
+	// ignoring anchors without one, and returns how many it removed.
+	DeleteLinks(ctx context.Context, job, kind string, anchors []string) (int, error)
+	// PutCycle creates or replaces a cycle, keyed by ID.
+	PutCycle(ctx context.Context, c ProvisionCycle) error
+	// AppendLogs appends log entries, setting their Seq.
+	AppendLogs(ctx context.Context, logs []ProvisionLog) error
+	// DeleteJob removes everything the engine kept for a job: its state,
+	// links, cycles and logs. The job service calls it when a job is
+	// deleted.
+	DeleteJob(ctx context.Context, job string) error
+}
