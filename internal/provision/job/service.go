@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/rosterhq/roster/internal/audit"
@@ -72,12 +73,7 @@ func (s *Service) Apply(ctx context.Context, j Job, actor string) (bool, Job, er
 			out = cur
 			return nil
 		}
-		reinit := false
-		for _, k := range changed {
-			if k == "mappings" || k == "scope" || k == "assignments" || k == "scopingFilters" {
-				reinit = true
-			}
-		}
+		reinit := slices.ContainsFunc(changed, reinitializes)
 		out = cur
 		out.Document, out.Revision, out.Updated = doc, cur.Revision+1, now
 		out.NeedsInitial = cur.NeedsInitial || reinit
@@ -164,4 +160,74 @@ func (s *Service) Delete(ctx context.Context, name, actor string) error {
 		}
 		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.delete", Target: name})
 	})
+}
+
+// SetStatus switches a job On, Off or Paused and records it. Setting the
+// status a job already has changes nothing and records nothing.
+func (s *Service) SetStatus(ctx context.Context, name string, status Status, actor string) (Job, error) {
+	switch status {
+	case StatusOn, StatusOff, StatusPaused:
+	default:
+		return Job{}, fmt.Errorf("%w: status %q: use On, Off or Paused", ErrInvalid, status)
+	}
+	now := s.now().UTC()
+	var out store.Job
+	err := s.store.Write(ctx, func(w store.Writer) error {
+		cur, err := w.Jobs().Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		out = cur
+		if cur.Status == string(status) {
+			return nil
+		}
+		out.Status, out.Revision, out.Updated = string(status), cur.Revision+1, now
+		if err := w.Jobs().Update(ctx, out); err != nil {
+			return fmt.Errorf("job %s: set status: %w", name, err)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.status", Target: name,
+			Detail: map[string]any{"from": cur.Status, "to": string(status)}})
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	return decode(out)
+}
+
+// InitialDone clears NeedsInitial after an initial cycle of ran (the job
+// as that cycle read it) succeeded. It leaves the flag set if the job's
+// mappings or scoping changed since, so that a cycle never clears the flag
+// a newer document set; a change of status or schedule does not matter.
+func (s *Service) InitialDone(ctx context.Context, ran Job) error {
+	return s.store.Write(ctx, func(w store.Writer) error {
+		cur, err := w.Jobs().Get(ctx, ran.Name)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", ran.Name, err)
+		}
+		if !cur.NeedsInitial {
+			return nil
+		}
+		now, err := decode(cur)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(changedKeys(ran, now), reinitializes) {
+			return nil
+		}
+		cur.NeedsInitial, cur.Revision, cur.Updated = false, cur.Revision+1, s.now().UTC()
+		if err := w.Jobs().Update(ctx, cur); err != nil {
+			return fmt.Errorf("job %s: clear initial: %w", ran.Name, err)
+		}
+		return nil
+	})
+}
+
+// reinitializes reports whether a change of the document's key makes the
+// next cycle initial: objects provisioned before must be evaluated again.
+func reinitializes(key string) bool {
+	switch key {
+	case "mappings", "scope", "assignments", "scopingFilters":
+		return true
+	}
+	return false
 }

@@ -189,3 +189,64 @@ func TestApplyAndAuditCommitTogether(t *testing.T) {
 		require.NoError(t, err, "no delete without its audit row")
 	})
 }
+
+func TestSetStatus(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := job.New(st)
+		_, _, err := svc.Apply(ctx, parse(t, ""), "cli:alice")
+		require.NoError(t, err)
+
+		j, err := svc.SetStatus(ctx, "hr", job.StatusOn, "cli:alice")
+		require.NoError(t, err)
+		require.Equal(t, job.StatusOn, j.Status)
+		before := len(auditRows(t, st))
+		_, err = svc.SetStatus(ctx, "hr", job.StatusOn, "cli:alice")
+		require.NoError(t, err)
+		require.Len(t, auditRows(t, st), before, "the same status again records nothing")
+
+		_, err = svc.SetStatus(ctx, "hr", "Running", "cli:alice")
+		require.ErrorIs(t, err, job.ErrInvalid)
+		_, err = svc.SetStatus(ctx, "nope", job.StatusOff, "cli:alice")
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		got, err := svc.Get(ctx, "hr")
+		require.NoError(t, err)
+		require.Equal(t, job.StatusOn, got.Status)
+		var actions []string
+		for _, r := range auditRows(t, st) {
+			actions = append(actions, r.Action)
+		}
+		require.ElementsMatch(t, []string{"job.create", "job.status"}, actions)
+	})
+}
+
+func TestInitialDone(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := job.New(st)
+		_, ran, err := svc.Apply(ctx, parse(t, ""), "cli:alice")
+		require.NoError(t, err)
+		require.True(t, ran.NeedsInitial)
+
+		// A change of status while the cycle ran does not keep the flag.
+		_, err = svc.SetStatus(ctx, "hr", job.StatusOn, "cli:alice")
+		require.NoError(t, err)
+		require.NoError(t, svc.InitialDone(ctx, ran))
+		j, err := svc.Get(ctx, "hr")
+		require.NoError(t, err)
+		require.False(t, j.NeedsInitial)
+		require.Equal(t, job.StatusOn, j.Status)
+
+		// A mapping changed while an initial cycle ran: the flag stays.
+		_, ran, err = svc.Apply(ctx, parse(t, "scope: all\n"), "cli:alice")
+		require.NoError(t, err)
+		require.True(t, ran.NeedsInitial)
+		_, _, err = svc.Apply(ctx, parse(t, "scope: all\nmappings: {groups: [{target: displayName, source: cn, matching: true, precedence: 1}]}\n"), "cli:alice")
+		require.NoError(t, err)
+		require.NoError(t, svc.InitialDone(ctx, ran))
+		j, err = svc.Get(ctx, "hr")
+		require.NoError(t, err)
+		require.True(t, j.NeedsInitial, "the newer mappings still need an initial cycle")
+	})
+}
