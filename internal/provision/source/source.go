@@ -97,3 +97,14 @@ type GroupExpander interface {
 
 // ErrNotFound reports an object the source does not hold.
 var ErrNotFound = errors.New("not found at the source")
+
+// Referencer resolves the values of reference attributes (an LDAP
+// manager's DN) to the anchors of the objects they name. A source whose
+// references already are anchors (a SCIM manager.value is the manager's
+// id) need not implement it.
+type Referencer interface {
+	// Resolve returns, for each value that names a user or group the
+	// source reads, that object's anchor; values naming nothing it reads
+	// are absent from the map.
+	Resolve(ctx context.Context, values []string) (map[string]string, error)
+}

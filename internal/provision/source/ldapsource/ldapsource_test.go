@@ -411,3 +411,20 @@ func TestTestTimeout(t *testing.T) {
 		t.Fatalf("Test against a silent server = %v, want cause timeout", err)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ldapsource.Options{})
+	alice := b.addUser("alice", "alice@example.com")
+	dev := b.addGroup("dev", alice)
+	var _ source.Referencer = b.src
+	ghost := "uid=ghost," + b.base
+	got, err := b.src.Resolve(context.Background(), []string{alice, strings.ToUpper(dev), ghost, rootDN, "not a dn"})
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	want := map[string]string{alice: b.anchor(alice), strings.ToUpper(dev): b.anchor(dev)}
+	if len(got) != len(want) || got[alice] != want[alice] || got[strings.ToUpper(dev)] != want[strings.ToUpper(dev)] {
+		t.Errorf("Resolve = %v, want %v (a dangling DN, one outside the base and a non-DN resolve to nothing)", got, want)
+	}
+}

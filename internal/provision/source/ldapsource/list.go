@@ -114,6 +114,34 @@ func (s *Source) Members(ctx context.Context, group string, fn func(source.Membe
 	return nil
 }
 
+// Resolve maps DNs (a manager attribute's values) to the anchors of the
+// users and groups they name (source.Referencer), on one connection.
+func (s *Source) Resolve(ctx context.Context, dns []string) (map[string]string, error) {
+	out := make(map[string]string, len(dns))
+	if len(dns) == 0 {
+		return out, nil
+	}
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	r := newResolver(s, c)
+	for _, dn := range dns {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, ok, err := r.lookup(dn)
+		if err != nil {
+			return nil, fmt.Errorf("ldap source: %w", ctxErr(ctx, err))
+		}
+		if ok {
+			out[dn] = m.Anchor
+		}
+	}
+	return out, nil
+}
+
 // resolver turns member DNs into member anchors by reading each member
 // entry once (a base-scope search), caching the answer for the rest of the
 // listing. This avoids a second full listing to build a DN → anchor map of
