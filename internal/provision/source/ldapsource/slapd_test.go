@@ -1,30 +1,21 @@
 package ldapsource_test
 
 import (
-	"bytes"
-	"cmp"
-	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
 )
 
 // The test directory: one real slapd per test package (see
 // docs/provisioning.md), each test working under its own ou below the
 // suffix.
 const (
-	suffix  = "dc=example,dc=com"
-	rootDN  = "cn=admin,dc=example,dc=com"
-	rootPW  = "secret"
-	noSlapd = "slapd not installed: apt-get install slapd ldap-utils; .ci/run installs it"
+	suffix = slapdtest.Suffix
+	rootDN = slapdtest.RootDN
+	rootPW = slapdtest.RootPW
 )
 
 // server is the package's slapd: its URL, or why there is none.
@@ -34,14 +25,14 @@ var server struct {
 }
 
 func TestMain(m *testing.M) {
-	stop, err := startSlapd()
+	srv, err := slapdtest.Start()
 	if err != nil {
 		server.skip = err.Error()
+	} else {
+		server.url = srv.URL
 	}
 	code := m.Run()
-	if stop != nil {
-		stop()
-	}
+	srv.Stop()
 	os.Exit(code)
 }
 
@@ -54,152 +45,13 @@ func needSlapd(t *testing.T) string {
 	return server.url
 }
 
-const slapdConf = `include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-include /etc/ldap/schema/nis.schema
-modulepath /usr/lib/ldap
-moduleload back_mdb
-moduleload memberof
-moduleload syncprov
-pidfile {dir}/slapd.pid
-argsfile {dir}/slapd.args
-sizelimit unlimited
-database mdb
-maxsize 1073741824
-suffix "` + suffix + `"
-rootdn "` + rootDN + `"
-rootpw ` + rootPW + `
-directory {dir}/db
-dbnosync
-index objectClass eq
-index uid,mail eq
-index entryUUID,entryCSN eq
-overlay memberof
-overlay syncprov
-syncprov-sessionlog 10000
-`
-
-// startSlapd writes a static configuration into a temporary directory,
-// starts slapd in the foreground on a free loopback port (as uid 65534
-// when the tests run as root, since slapd should not run as root and the
-// directory is handed to that user), waits for a bind to succeed and adds
-// the suffix entry. The returned func stops it by its PID and removes the
-// directory.
-func startSlapd() (func(), error) {
-	// ROSTER_TEST_SLAPD names another slapd binary, as python-ldap's
-	// slapdtest honours SLAPD.
-	slapdBin := cmp.Or(os.Getenv("ROSTER_TEST_SLAPD"), "/usr/sbin/slapd")
-	if _, err := os.Stat(slapdBin); err != nil {
-		return nil, errors.New(noSlapd)
-	}
-	dir, err := os.MkdirTemp("", "roster-slapd-")
-	if err != nil {
-		return nil, fmt.Errorf("slapd temp dir: %w", err)
-	}
-	fail := func(err error) (func(), error) {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
-		return fail(err)
-	}
-	conf := filepath.Join(dir, "slapd.conf")
-	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(slapdConf, "{dir}", dir)), 0o600); err != nil {
-		return fail(err)
-	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
-		for _, p := range []string{dir, filepath.Join(dir, "db"), conf} {
-			if err := os.Chown(p, 65534, 65534); err != nil {
-				return fail(fmt.Errorf("slapd temp dir: %w", err))
-			}
-		}
-	}
-	port, err := freePort()
-	if err != nil {
-		return fail(err)
-	}
-	url := fmt.Sprintf("ldap://127.0.0.1:%d", port)
-	var out bytes.Buffer
-	cmd := exec.Command(slapdBin, "-d", "0", "-h", url+"/", "-f", conf)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if err := cmd.Start(); err != nil {
-		return fail(fmt.Errorf("start slapd: %w", err))
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = os.RemoveAll(dir)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := ldap.DialURL(url)
-		if err == nil {
-			err = c.Bind(rootDN, rootPW)
-			if err == nil {
-				err = c.Add(entry(suffix, map[string][]string{
-					"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Example"}}))
-			}
-			_ = c.Close()
-			if err != nil {
-				stop()
-				return nil, fmt.Errorf("slapd at %s: %w", url, err)
-			}
-			server.url = url
-			return stop, nil
-		}
-		select {
-		case <-exited:
-			_ = os.RemoveAll(dir)
-			return nil, fmt.Errorf("slapd exited at start (an AppArmor profile can forbid the temp dir): %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("slapd did not answer at %s within 15s: %s", url, out.String())
-		}
-	}
-}
-
-// freePort returns a loopback port nothing listens on now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// entry builds an add request.
-func entry(dn string, attrs map[string][]string) *ldap.AddRequest {
-	r := ldap.NewAddRequest(dn, nil)
-	for k, v := range attrs {
-		r.Attribute(k, v)
-	}
-	return r
-}
+var (
+	entry    = slapdtest.Entry
+	freePort = slapdtest.FreePort
+)
 
 // admin connects as the root DN; the connection is closed at cleanup.
 func admin(t *testing.T) *ldap.Conn {
 	t.Helper()
-	c, err := ldap.DialURL(needSlapd(t))
-	if err != nil {
-		t.Fatalf("dial slapd: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Bind(rootDN, rootPW); err != nil {
-		t.Fatalf("bind: %v", err)
-	}
-	return c
+	return slapdtest.Admin(t, needSlapd(t))
 }
