@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/internal/provision/scope"
 )
 
 // ErrInvalid wraps every reason a job document is refused.
@@ -47,9 +49,9 @@ const (
 const (
 	// ScopeAssigned provisions only the users and groups assigned to the
 	// job (Entra's default, "sync only assigned users and groups").
-	ScopeAssigned = "assigned"
+	ScopeAssigned = scope.ModeAssigned
 	// ScopeAll provisions every user and group the source returns.
-	ScopeAll = "all"
+	ScopeAll = scope.ModeAll
 )
 
 // Source types.
@@ -150,36 +152,23 @@ const (
 
 // ScopingFilters are a job's attribute scoping filters per object type. An
 // object is in scope when it matches any of the filters (or there are
-// none); it matches a filter when it matches every clause of it.
+// none); it matches a filter when it matches every clause of it. Package
+// scope defines the operators and evaluates the filters.
 type ScopingFilters struct {
 	Users  []ScopingFilter `json:"users,omitempty"`
 	Groups []ScopingFilter `json:"groups,omitempty"`
 }
 
 // ScopingFilter is clauses ANDed.
-type ScopingFilter struct {
-	Clauses []Clause `json:"clauses"`
-}
+type ScopingFilter = scope.Filter
 
-// Clause compares one source attribute, as an Entra scoping clause does:
-// operator names as Entra's (EQUALS, NOT EQUALS, IS TRUE, IS FALSE, IS
-// NULL, IS NOT NULL, REGEX MATCH, NOT REGEX MATCH, Greater_Than,
-// Greater_Than_OR_EQUALS, Less_Than, Less_Than_OR_EQUALS, Includes,
-// NOT Includes).
-type Clause struct {
-	Attribute string `json:"attribute"`
-	Operator  string `json:"operator"`
-	// Value is the operand; Values lists several (Includes).
-	Value  string   `json:"value,omitempty"`
-	Values []string `json:"values,omitempty"`
-}
+// Clause compares one source attribute, as an Entra scoping clause does
+// (scope.Operators lists the operators).
+type Clause = scope.Clause
 
 // Assignment assigns a source group, and so its members, to the job, with
-// an optional role (Entra's app role).
-type Assignment struct {
-	Group string `json:"group"`
-	Role  string `json:"role,omitempty"`
-}
+// an optional role (Entra's app role; empty means "User").
+type Assignment = scope.Assignment
 
 // Mappings are a job's attribute mappings per object type.
 type Mappings struct {

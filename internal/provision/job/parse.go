@@ -2,6 +2,7 @@ package job
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rosterhq/roster/internal/provision/expr"
+	"github.com/rosterhq/roster/internal/provision/scope"
 )
 
 // Parse reads a job document, YAML or JSON (JSON is YAML), expands
@@ -232,6 +234,12 @@ func (j *Job) Validate() error {
 			return bad("assignments[%d].group is required", i)
 		}
 	}
+	if err := validateFilters("scopingFilters.users", j.ScopingFilters.Users); err != nil {
+		return err
+	}
+	if err := validateFilters("scopingFilters.groups", j.ScopingFilters.Groups); err != nil {
+		return err
+	}
 	if d := time.Duration(j.Schedule.Interval); d < MinInterval {
 		return bad("schedule.interval %s: the shortest is %s", d, MinInterval)
 	}
@@ -281,6 +289,19 @@ func (s Source) validate() error {
 		return bad("source.type is required: %s or %s", SourceLDAP, SourceSCIM)
 	}
 	return bad("source.type %q: use %s or %s", s.Type, SourceLDAP, SourceSCIM)
+}
+
+// validateFilters compiles one object type's scoping filters, naming the
+// clause refused.
+func validateFilters(path string, fs []ScopingFilter) error {
+	if _, err := scope.Compile(fs); err != nil {
+		var ce *scope.ClauseError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("%w: %s%s", ErrInvalid, path, ce.Error())
+		}
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	}
+	return nil
 }
 
 // checkHTTPURL requires an absolute http or https URL with a host.

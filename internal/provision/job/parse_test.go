@@ -108,6 +108,20 @@ func TestParseErrors(t *testing.T) {
 		{"bad deprovision", base + "actions: {deprovision: purge}\n", `actions.deprovision "purge"`},
 		{"bad scope", base + "scope: some\n", `scope "some"`},
 		{"assignment without group", base + "assignments: [{role: User}]\n", "assignments[0].group is required"},
+		{"unknown filter operator", base + "scopingFilters: {users: [{clauses: [{attribute: a, operator: IS NULL}, {attribute: department, operator: LIKE, value: x}]}]}\n",
+			`invalid job: scopingFilters.users[0].clauses[1]: operator "LIKE" unknown (use EQUALS, NOT EQUALS,`},
+		{"filter regex does not compile", base + "scopingFilters: {groups: [{clauses: [{attribute: a, operator: IS NULL}]}, {clauses: [{attribute: cn, operator: REGEX MATCH, value: '^(?!x)'}]}]}\n",
+			`scopingFilters.groups[1].clauses[0]: REGEX MATCH: pattern "^(?!x)" does not compile at offset 1`},
+		{"filter value missing", base + "scopingFilters: {users: [{clauses: [{attribute: department, operator: EQUALS}]}]}\n",
+			"scopingFilters.users[0].clauses[0]: EQUALS needs a value"},
+		{"filter integer operator with text", base + "scopingFilters: {users: [{clauses: [{attribute: employeeId, operator: Greater_Than, value: many}]}]}\n",
+			`scopingFilters.users[0].clauses[0]: Greater_Than compares integers: value "many" is not one`},
+		{"filter IS TRUE with a value", base + "scopingFilters: {users: [{clauses: [{attribute: enabled, operator: IS TRUE, value: yes}]}]}\n",
+			"scopingFilters.users[0].clauses[0]: IS TRUE takes no value"},
+		{"filter without clauses", base + "scopingFilters: {users: [{clauses: []}]}\n",
+			"scopingFilters.users[0]: a filter needs at least one clause"},
+		{"filter unknown key", base + "scopingFilters: {users: [{clauses: [{attribute: a, operator: IS NULL, operand: x}]}]}\n",
+			"scopingFilters.users[0].clauses[0].operand: unknown key"},
 		{"schedule too short", base + "schedule: {interval: 30s}\n", "schedule.interval 30s"},
 		{"schedule not a duration", base + "schedule: {interval: soon}\n", "invalid duration"},
 		{"wrong type", "name: [1]\n" + src + tgt, "cannot unmarshal"},
@@ -131,6 +145,20 @@ func TestParseErrors(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestParseScopingFilters(t *testing.T) {
+	doc := "name: j\nsource: {type: scim, url: 'https://s.example', token: t}\ntarget: {url: 'https://t.example', token: t}\n" +
+		"scopingFilters:\n  users:\n    - clauses:\n        - {attribute: department, operator: EQUALS, value: Sales}\n" +
+		"        - {attribute: employeeId, operator: greater_than, value: '1000'}\n" +
+		"    - clauses:\n        - {attribute: mail, operator: '&', values: [a@x.org, b@x.org]}\n"
+	j, err := Parse([]byte(doc), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, []ScopingFilter{
+		{Clauses: []Clause{{Attribute: "department", Operator: "EQUALS", Value: "Sales"}, {Attribute: "employeeId", Operator: "greater_than", Value: "1000"}}},
+		{Clauses: []Clause{{Attribute: "mail", Operator: "&", Values: []string{"a@x.org", "b@x.org"}}}},
+	}, j.ScopingFilters.Users)
+	require.Nil(t, j.ScopingFilters.Groups)
 }
 
 func TestRedacted(t *testing.T) {
