@@ -3,15 +3,10 @@ package scimsource
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"syscall"
 
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/scimclient"
@@ -31,46 +26,9 @@ func (s *Source) Test(ctx context.Context) error {
 	path := "/Users?" + q.Encode()
 	res, err := s.test.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: path})
 	if err != nil {
-		return transportError(s.client.URL(), err)
+		return source.TransportError(s.client.URL(), err)
 	}
 	return answerError(s.client.URL(), res)
-}
-
-// plainHTTP is net/http's error for an https:// request answered in plain
-// HTTP; it is not a typed error, so its text is matched.
-const plainHTTP = "server gave HTTP response to HTTPS client"
-
-// transportError classifies a request that got no answer.
-func transportError(base string, err error) *source.TestError {
-	var (
-		verify   *tls.CertificateVerificationError
-		unknown  x509.UnknownAuthorityError
-		host     x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		record   tls.RecordHeaderError
-		alert    tls.AlertError
-		dns      *net.DNSError
-		netError net.Error
-	)
-	switch {
-	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
-		return &source.TestError{Cause: source.CauseTLS, Err: err, Message: fmt.Sprintf(
-			"the TLS certificate of %s is not trusted or does not match the host; check the Tenant URL's host and the server's certificate", base)}
-	case errors.As(err, &record), errors.As(err, &alert), strings.Contains(err.Error(), plainHTTP):
-		return &source.TestError{Cause: source.CauseTLS, Err: err, Message: fmt.Sprintf(
-			"the TLS handshake with %s failed; is the server speaking plain HTTP (use http://) or refusing this client?", base)}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netError) && netError.Timeout():
-		return &source.TestError{Cause: source.CauseTimeout, Err: err, Message: fmt.Sprintf(
-			"%s did not answer in time; check that the server is up and reachable from Roster (firewall, proxy)", base)}
-	case errors.As(err, &dns):
-		return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-			"the host of %s was not found; check the Tenant URL's host name", base)}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-			"could not connect to %s: connection refused; check the Tenant URL's host and port and that the server is running", base)}
-	}
-	return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-		"could not reach %s; check the Tenant URL and the network", base)}
 }
 
 // answerError checks the answer to the test request: 200 and an empty
