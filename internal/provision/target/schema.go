@@ -166,12 +166,12 @@ func (t *Target) typeSchemas(ctx context.Context, resourceType string, byURN map
 	if strings.EqualFold(resourceType, "Group") {
 		urn = groupURN
 	}
-	core := byURN[urn]
+	core := byURN[strings.ToLower(urn)]
 	if core == nil {
 		return nil, nil, fmt.Sprintf("the app's /Schemas has no %s schema (%s), so the mapped attributes cannot be checked", resourceType, urn)
 	}
 	for u := range byURN {
-		if u != urn {
+		if u != strings.ToLower(urn) {
 			exts[u] = true
 		}
 	}
