@@ -170,6 +170,11 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if g.limiter != nil {
 		if err := g.limiter.Wait(ctx); err != nil {
 			<-g.sem
+			if ctx.Err() == nil {
+				// The limiter refuses at once a wait that would outlive the
+				// deadline; it is the deadline all the same.
+				err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+			}
 			return nil, fmt.Errorf("waiting for the request rate: %w", err)
 		}
 	}
