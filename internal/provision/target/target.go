@@ -40,8 +40,10 @@ type Options struct {
 	// Concurrency bounds the requests in flight. 0 means
 	// job.DefaultConcurrency.
 	Concurrency int
-	// HTTPClient sends the requests; its Transport is wrapped with the
-	// limits. Default: a pooled client of its own.
+	// HTTPClient sends the requests (custom roots, a proxy); a copy of it
+	// with its Transport wrapped by the limits is used. Its own Timeout, if
+	// set, also counts the wait for a slot, so leave it zero and set
+	// Timeout. Default: a pooled client of its own.
 	HTTPClient *http.Client
 	// Timeout bounds each attempt, from the moment it has a slot until its
 	// response is read. Default scimclient.DefaultTimeout.

@@ -36,16 +36,16 @@ func (s *Source) Test(ctx context.Context) error {
 func answerError(base string, res *scimclient.Response) error {
 	switch {
 	case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
-		return &source.TestError{Cause: source.CauseCredentials, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseCredentials, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s refused the token (%d); check the Secret Token", base, res.Status)}
 	case res.Status == http.StatusNotFound:
-		return &source.TestError{Cause: source.CauseAddress, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseAddress, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s/Users was not found (404); check the Tenant URL's path (e.g. https://host/scim/v2/<tenant>)", base)}
 	case res.Status >= 500:
-		return &source.TestError{Cause: source.CauseServer, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseServer, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s reported an error (%d); the server or a proxy in front of it is failing", base, res.Status)}
 	case res.Status != http.StatusOK:
-		return &source.TestError{Cause: source.CauseProtocol, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s answered a user query with %d instead of 200; is this a SCIM 2.0 endpoint?", base, res.Status)}
 	}
 	lr, err := scimclient.DecodeListResponse(res.Body)
@@ -53,11 +53,11 @@ func answerError(base string, res *scimclient.Response) error {
 		if err == nil {
 			err = errors.New("neither totalResults nor Resources in the body")
 		}
-		return &source.TestError{Cause: source.CauseProtocol, Err: err, Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Err: err, Message: fmt.Sprintf(
 			"%s answered, but not with a SCIM ListResponse; check that the Tenant URL is the SCIM base URL and not a web page", base)}
 	}
 	if (lr.TotalResults != nil && *lr.TotalResults > 0) || len(lr.Resources) > 0 {
-		return &source.TestError{Cause: source.CauseProtocol, Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Message: fmt.Sprintf(
 			"%s returned users for a userName no one has; the server seems to ignore filters, which the source needs", base)}
 	}
 	return nil
