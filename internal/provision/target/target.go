@@ -30,7 +30,8 @@ type Options struct {
 	// is scimclient.RFC.
 	Dialect scimclient.Dialect
 	// UpdateWithPUT makes Update replace the whole resource with PUT
-	// instead of sending PATCH ops.
+	// instead of sending PATCH ops. The dialect's own UpdateWithPUT is not
+	// consulted here; FromJob copies it when the job does not choose.
 	UpdateWithPUT bool
 	// MembersPerPatch bounds the members one group PATCH adds or removes.
 	// 0 means job.DefaultMembersPerPatch.
