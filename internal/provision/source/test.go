@@ -1,6 +1,15 @@
 package source
 
-import "fmt"
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+)
 
 // Cause classifies why a connection test failed, so that the admin UI can
 // point at the setting to fix.
@@ -33,7 +42,10 @@ const (
 type TestError struct {
 	Cause   Cause
 	Message string
-	Err     error
+	// Status is the HTTP status of the answer, or 0 when none came (or the
+	// protocol is not HTTP).
+	Status int
+	Err    error
 }
 
 func (e *TestError) Error() string {
@@ -45,3 +57,43 @@ func (e *TestError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *TestError) Unwrap() error { return e.Err }
+
+// plainHTTP is net/http's error for an https:// request answered in plain
+// HTTP; it is not a typed error, so its text is matched.
+const plainHTTP = "server gave HTTP response to HTTPS client"
+
+// TransportError classifies a request to base that got no answer: an
+// untrusted certificate or a failed handshake (CauseTLS), a timeout, an
+// unknown host or a refused connection, each with a message naming what to
+// check. The SCIM source and the SCIM target share it.
+func TransportError(base string, err error) *TestError {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		host     x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+		alert    tls.AlertError
+		dns      *net.DNSError
+		netError net.Error
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return &TestError{Cause: CauseTLS, Err: err, Message: fmt.Sprintf(
+			"the TLS certificate of %s is not trusted or does not match the host; check the Tenant URL's host and the server's certificate", base)}
+	case errors.As(err, &record), errors.As(err, &alert), strings.Contains(err.Error(), plainHTTP):
+		return &TestError{Cause: CauseTLS, Err: err, Message: fmt.Sprintf(
+			"the TLS handshake with %s failed; is the server speaking plain HTTP (use http://) or refusing this client?", base)}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netError) && netError.Timeout():
+		return &TestError{Cause: CauseTimeout, Err: err, Message: fmt.Sprintf(
+			"%s did not answer in time; check that the server is up and reachable from Roster (firewall, proxy)", base)}
+	case errors.As(err, &dns):
+		return &TestError{Cause: CauseUnreachable, Err: err, Message: fmt.Sprintf(
+			"the host of %s was not found; check the Tenant URL's host name", base)}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &TestError{Cause: CauseUnreachable, Err: err, Message: fmt.Sprintf(
+			"could not connect to %s: connection refused; check the Tenant URL's host and port and that the server is running", base)}
+	}
+	return &TestError{Cause: CauseUnreachable, Err: err, Message: fmt.Sprintf(
+		"could not reach %s; check the Tenant URL and the network", base)}
+}

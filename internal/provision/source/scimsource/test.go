@@ -3,15 +3,10 @@ package scimsource
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"syscall"
 
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/scimclient"
@@ -31,46 +26,9 @@ func (s *Source) Test(ctx context.Context) error {
 	path := "/Users?" + q.Encode()
 	res, err := s.test.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: path})
 	if err != nil {
-		return transportError(s.client.URL(), err)
+		return source.TransportError(s.client.URL(), err)
 	}
 	return answerError(s.client.URL(), res)
-}
-
-// plainHTTP is net/http's error for an https:// request answered in plain
-// HTTP; it is not a typed error, so its text is matched.
-const plainHTTP = "server gave HTTP response to HTTPS client"
-
-// transportError classifies a request that got no answer.
-func transportError(base string, err error) *source.TestError {
-	var (
-		verify   *tls.CertificateVerificationError
-		unknown  x509.UnknownAuthorityError
-		host     x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		record   tls.RecordHeaderError
-		alert    tls.AlertError
-		dns      *net.DNSError
-		netError net.Error
-	)
-	switch {
-	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
-		return &source.TestError{Cause: source.CauseTLS, Err: err, Message: fmt.Sprintf(
-			"the TLS certificate of %s is not trusted or does not match the host; check the Tenant URL's host and the server's certificate", base)}
-	case errors.As(err, &record), errors.As(err, &alert), strings.Contains(err.Error(), plainHTTP):
-		return &source.TestError{Cause: source.CauseTLS, Err: err, Message: fmt.Sprintf(
-			"the TLS handshake with %s failed; is the server speaking plain HTTP (use http://) or refusing this client?", base)}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netError) && netError.Timeout():
-		return &source.TestError{Cause: source.CauseTimeout, Err: err, Message: fmt.Sprintf(
-			"%s did not answer in time; check that the server is up and reachable from Roster (firewall, proxy)", base)}
-	case errors.As(err, &dns):
-		return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-			"the host of %s was not found; check the Tenant URL's host name", base)}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-			"could not connect to %s: connection refused; check the Tenant URL's host and port and that the server is running", base)}
-	}
-	return &source.TestError{Cause: source.CauseUnreachable, Err: err, Message: fmt.Sprintf(
-		"could not reach %s; check the Tenant URL and the network", base)}
 }
 
 // answerError checks the answer to the test request: 200 and an empty
@@ -78,16 +36,16 @@ func transportError(base string, err error) *source.TestError {
 func answerError(base string, res *scimclient.Response) error {
 	switch {
 	case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
-		return &source.TestError{Cause: source.CauseCredentials, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseCredentials, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s refused the token (%d); check the Secret Token", base, res.Status)}
 	case res.Status == http.StatusNotFound:
-		return &source.TestError{Cause: source.CauseAddress, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseAddress, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s/Users was not found (404); check the Tenant URL's path (e.g. https://host/scim/v2/<tenant>)", base)}
 	case res.Status >= 500:
-		return &source.TestError{Cause: source.CauseServer, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseServer, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s reported an error (%d); the server or a proxy in front of it is failing", base, res.Status)}
 	case res.Status != http.StatusOK:
-		return &source.TestError{Cause: source.CauseProtocol, Err: res.Err(), Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Err: res.Err(), Message: fmt.Sprintf(
 			"%s answered a user query with %d instead of 200; is this a SCIM 2.0 endpoint?", base, res.Status)}
 	}
 	lr, err := scimclient.DecodeListResponse(res.Body)
@@ -95,11 +53,11 @@ func answerError(base string, res *scimclient.Response) error {
 		if err == nil {
 			err = errors.New("neither totalResults nor Resources in the body")
 		}
-		return &source.TestError{Cause: source.CauseProtocol, Err: err, Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Err: err, Message: fmt.Sprintf(
 			"%s answered, but not with a SCIM ListResponse; check that the Tenant URL is the SCIM base URL and not a web page", base)}
 	}
 	if (lr.TotalResults != nil && *lr.TotalResults > 0) || len(lr.Resources) > 0 {
-		return &source.TestError{Cause: source.CauseProtocol, Message: fmt.Sprintf(
+		return &source.TestError{Cause: source.CauseProtocol, Status: res.Status, Message: fmt.Sprintf(
 			"%s returned users for a userName no one has; the server seems to ignore filters, which the source needs", base)}
 	}
 	return nil
