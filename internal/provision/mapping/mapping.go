@@ -232,9 +232,15 @@ func (r rule) value(raw any) (any, error) {
 
 // get reads a Direct mapping's source: the attribute by name
 // (case-insensitively), else, for a SCIM source, the path into its
-// complex values.
+// complex values. An id the object does not hold as an attribute is its
+// Anchor (a SCIM source's resource id).
 func get(obj source.Object, name string, p *Path) source.Values {
-	if v, ok := obj.Get(name); ok || p == nil {
+	v, ok := obj.Get(name)
+	if !ok && strings.EqualFold(name, "id") && obj.Anchor != "" {
+		// A SCIM source keeps the resource's id as the Anchor.
+		return source.Values{obj.Anchor}
+	}
+	if ok || p == nil {
 		return v
 	}
 	top := p.Attr
@@ -337,6 +343,9 @@ type object struct{ o source.Object }
 // Attribute implements expr.Object.
 func (o object) Attribute(name string) (expr.Value, bool) {
 	vals, ok := o.o.Get(name)
+	if !ok && strings.EqualFold(name, "id") && o.o.Anchor != "" {
+		vals, ok = source.Values{o.o.Anchor}, true
+	}
 	if !ok {
 		p, err := ParsePath(name)
 		if err != nil || (p.URN == "" && p.Sub == "" && len(p.Conds) == 0) {
