@@ -537,7 +537,7 @@ func TestDiff(t *testing.T) {
 		}), want: []change{}, wantPending: []string{ent + ":manager"}},
 		{name: "NullLeavesTarget", ms: []job.Mapping{d("title", "title")}, obj: ldapUser(func(a map[string]source.Values) { delete(a, "title") }), want: []change{}},
 		{name: "NullFlows", ms: []job.Mapping{{Target: "title", Source: "title", FlowNull: true}, {Target: `phoneNumbers[type eq "mobile"].value`, Source: "mobile", FlowNull: true}},
-			obj: ldapUser(func(a map[string]source.Values) { delete(a, "title"); a["mobile"] = nil }),
+			obj:  ldapUser(func(a map[string]source.Values) { delete(a, "title"); a["mobile"] = nil }),
 			want: []change{{Path: "title", Old: "Engineer", Remove: true}, {Path: `phoneNumbers[type eq "mobile"].value`, Old: "+1 555 0199", Remove: true}}},
 		{name: "NullFlowsTargetEmpty", ms: []job.Mapping{{Target: "nickName", Source: "nickName", FlowNull: true}}, obj: ldapUser(nil), want: []change{}},
 		{name: "NullWithDefault", ms: []job.Mapping{{Target: "title", Source: "nothing", Default: "Staff", FlowNull: true}}, obj: ldapUser(nil),
