@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -379,4 +380,27 @@ func sortedMatching(es []Entry) []Entry {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Precedence < out[j].Precedence })
 	return out
+}
+
+// CheckJob compiles a job's effective mappings (its own or its source
+// type's defaults) for Users and Groups, so that a target path Roster
+// cannot write or a Constant the target type refuses is reported when the
+// job is applied rather than at its first cycle. The error wraps
+// job.ErrInvalid and names the list and the mapping, as job validation
+// does: "mappings.users[2] (target "id"): id is read-only".
+func CheckJob(j job.Job) error {
+	m := j.EffectiveMappings()
+	for _, l := range []struct {
+		name, typ string
+		ms        []job.Mapping
+	}{{"mappings.users", schema.UserResource, m.Users}, {"mappings.groups", schema.GroupResource, m.Groups}} {
+		if _, err := Compile(l.typ, l.ms); err != nil {
+			var me *MappingError
+			if errors.As(err, &me) {
+				return fmt.Errorf("%w: %s[%d] (target %q): %w", job.ErrInvalid, l.name, me.Index, me.Target, me.Err)
+			}
+			return fmt.Errorf("%w: %s: %w", job.ErrInvalid, l.name, err)
+		}
+	}
+	return nil
 }

@@ -721,3 +721,46 @@ func TestHash(t *testing.T) {
 	require.NotEqual(t, h, eval(ms, ldapUser(func(a map[string]source.Values) { a["title"] = source.Values{"CTO"} })))
 	require.NotEqual(t, h, eval(ms, ldapUser(func(a map[string]source.Values) { delete(a, "title") })))
 }
+
+func TestCheckJob(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		j    job.Job
+		want string
+	}{
+		{"LDAPDefaults", job.Job{Source: job.Source{Type: job.SourceLDAP}}, ""},
+		{"SCIMDefaults", job.Job{Source: job.Source{Type: job.SourceSCIM}}, ""},
+		{"BadUser", job.Job{Source: job.Source{Type: job.SourceLDAP}, Mappings: job.Mappings{Users: []job.Mapping{d("userName", "uid"), d("groups.value", "memberOf")}}},
+			`mappings.users[1] (target "groups.value"): groups is read-only`},
+		{"BadGroup", job.Job{Source: job.Source{Type: job.SourceLDAP}, Mappings: job.Mappings{Groups: []job.Mapping{d("members", "member")}}},
+			`mappings.groups[0] (target "members"): members is complex`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := mapping.CheckJob(tc.j)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, job.ErrInvalid)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestNilCurrent(t *testing.T) {
+	t.Parallel()
+	v, err := compile(t, "User", d("userName", "uid"), d("manager", "manager"), d(`emails[type eq "work"].value`, "mail")).Evaluate(ldapUser(nil), expr.Env{})
+	require.NoError(t, err)
+	cs, pending := v.Diff(nil, false, resolver)
+	require.Empty(t, pending)
+	require.Len(t, cs, 3)
+	doc := mapping.Apply(nil, cs)
+	require.Equal(t, map[string]any{
+		"userName": "jdoe",
+		"emails":   []any{map[string]any{"type": "work", "value": "jdoe@example.com"}},
+		ent:        map[string]any{"manager": map[string]any{"value": "tgt-boss"}},
+		"schemas":  []any{ent},
+	}, doc)
+}
