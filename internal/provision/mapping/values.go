@@ -428,7 +428,8 @@ func Ops(changes []Change) []scimclient.Op {
 // Apply returns a copy of current with the changes made, as the body of a
 // PUT (RFC 7644 §3.5.1): meta and the read-only attributes (groups,
 // manager.displayName) are dropped, and schemas lists the extensions
-// that hold values. current is not modified.
+// that hold values. current is not modified. The changes must come from
+// Diff: a Change built elsewhere carries no compiled path and is skipped.
 func Apply(current map[string]any, changes []Change) map[string]any {
 	doc := deepCopy(current).(map[string]any)
 	if doc == nil {
