@@ -98,6 +98,9 @@ func TestJobCommands(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte(jobDoc+"schedul: 1h\n"), 0o600))
 	require.Contains(t, cliErr(t, 2, "job", "apply", "-f", bad, "--db", db), "schedul: unknown key")
+	readOnly := filepath.Join(dir, "read-only.yaml")
+	require.NoError(t, os.WriteFile(readOnly, []byte(jobDoc+"    - target: id\n      source: entryUUID\n"), 0o600))
+	require.Contains(t, cliErr(t, 2, "job", "apply", "-f", readOnly, "--db", db), `mappings.users[2] (target "id"): id is read-only`)
 	cli(t, 1, "", "job", "show", "nope", "--db", db)
 	cli(t, 2, "", "job", "delete", "hr-to-app", "--db", db)
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/mapping"
 )
 
 // maxJobDocument bounds what `job apply` reads, so a wrong file (or an
@@ -58,6 +59,9 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 				return err
 			}
 			j, err := job.Parse(doc, os.LookupEnv)
+			if err == nil {
+				err = mapping.CheckJob(j)
+			}
 			if err != nil {
 				return usageError{err}
 			}

@@ -317,23 +317,51 @@ func (j Job) EffectiveMappings() Mappings {
 	return m
 }
 
+// The enterprise extension's attribute paths the default mappings write.
+const (
+	enterpriseURN      = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	pathEmployeeNumber = enterpriseURN + ":employeeNumber"
+	pathDepartment     = enterpriseURN + ":department"
+	pathManager        = enterpriseURN + ":manager"
+)
+
+func direct(target, source string) Mapping {
+	return Mapping{Target: target, Kind: KindDirect, Source: source, Flow: FlowAlways}
+}
+
+func constant(target, value string) Mapping {
+	return Mapping{Target: target, Kind: KindConstant, Value: value, Flow: FlowAlways}
+}
+
+func expression(target, e string) Mapping {
+	return Mapping{Target: target, Kind: KindExpression, Expression: e, Flow: FlowAlways}
+}
+
+func matching(m Mapping) Mapping { m.Matching, m.Precedence = true, 1; return m }
+
 // DefaultMappings returns the mappings a job of the source type uses when
-// its document omits them: the identity attributes, with userName
-// (displayName for groups) matching.
+// its document omits them, modelled on Entra's defaults: the identity
+// attributes, with userName (displayName for groups) matching. For LDAP
+// they fit an OpenLDAP inetOrgPerson directory; ActiveDirectoryMappings
+// are the ones for Active Directory.
 func DefaultMappings(sourceType string) Mappings {
-	direct := func(target, source string) Mapping {
-		return Mapping{Target: target, Kind: KindDirect, Source: source, Flow: FlowAlways}
-	}
-	matching := func(m Mapping) Mapping { m.Matching, m.Precedence = true, 1; return m }
 	if sourceType == SourceLDAP {
 		return Mappings{
 			Users: []Mapping{
 				matching(direct("userName", "uid")),
 				direct("externalId", "entryUUID"),
+				constant("active", "True"),
 				direct("displayName", "displayName"),
+				direct("title", "title"),
+				direct(`emails[type eq "work"].value`, "mail"),
 				direct("name.givenName", "givenName"),
 				direct("name.familyName", "sn"),
-				direct(`emails[type eq "work"].value`, "mail"),
+				expression("name.formatted", `Join(" ", [givenName], [sn])`),
+				direct(`phoneNumbers[type eq "work"].value`, "telephoneNumber"),
+				direct(`phoneNumbers[type eq "mobile"].value`, "mobile"),
+				direct(pathEmployeeNumber, "employeeNumber"),
+				expression(pathDepartment, "Coalesce([departmentNumber], [ou])"),
+				direct(pathManager, "manager"),
 			},
 			Groups: []Mapping{
 				matching(direct("displayName", "cn")),
@@ -349,7 +377,11 @@ func DefaultMappings(sourceType string) Mappings {
 			direct("displayName", "displayName"),
 			direct("name.givenName", "name.givenName"),
 			direct("name.familyName", "name.familyName"),
+			direct("title", "title"),
 			direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
+			direct(pathEmployeeNumber, pathEmployeeNumber),
+			direct(pathDepartment, pathDepartment),
+			direct(pathManager, pathManager),
 		},
 		Groups: []Mapping{
 			matching(direct("displayName", "displayName")),
@@ -357,3 +389,37 @@ func DefaultMappings(sourceType string) Mappings {
 		},
 	}
 }
+
+// ActiveDirectoryMappings returns Entra-like mappings for an LDAP job
+// reading Active Directory: userName from userPrincipalName, active from
+// bit 2 (ACCOUNTDISABLE) of userAccountControl, externalId from objectGUID
+// (which the LDAP source formats as a GUID string), manager by DN. A
+// group's displayName is its displayName, or its cn when AD has none.
+func ActiveDirectoryMappings() Mappings {
+	return Mappings{
+		Users: []Mapping{
+			matching(direct("userName", "userPrincipalName")),
+			direct("externalId", "objectGUID"),
+			expression("active", ActiveDirectoryActive),
+			direct("displayName", "displayName"),
+			direct("title", "title"),
+			direct(`emails[type eq "work"].value`, "mail"),
+			direct("name.givenName", "givenName"),
+			direct("name.familyName", "sn"),
+			direct(`phoneNumbers[type eq "work"].value`, "telephoneNumber"),
+			direct(`phoneNumbers[type eq "mobile"].value`, "mobile"),
+			direct(pathEmployeeNumber, "employeeID"),
+			direct(pathDepartment, "department"),
+			direct(pathManager, "manager"),
+		},
+		Groups: []Mapping{
+			matching(expression("displayName", "Coalesce([displayName], [cn])")),
+			direct("externalId", "objectGUID"),
+		},
+	}
+}
+
+// ActiveDirectoryActive is the expression of active in
+// ActiveDirectoryMappings: "True" unless userAccountControl has
+// ACCOUNTDISABLE (2) set (512 → True, 514 → False).
+const ActiveDirectoryActive = "Not(CBool(BitAnd([userAccountControl], 2)))"
