@@ -375,7 +375,9 @@ func (pw provisionWriter) DeleteJob(ctx context.Context, job string) error {
 // multiRow returns the statement that inserts rows rows of cols values,
 // prepared on the write connection once per shape and kept: a full chunk
 // is the usual shape, and there are at most provisionChunk others per
-// table.
+// table. Its parameters are anonymous (?, not ?NNN): the driver looks up
+// each parameter's name as it binds it, and SQLite finds a numbered one by
+// a linear search of the names, which made binding a chunk quadratic.
 func (w *writer) multiRow(head, tail string, rows, cols int) (*sql.Stmt, error) {
 	key := multiRowKey{head, rows}
 	if st, ok := w.multi[key]; ok {
@@ -394,7 +396,6 @@ func (w *writer) multiRow(head, tail string, rows, cols int) (*sql.Stmt, error) 
 				b.WriteByte(',')
 			}
 			b.WriteByte('?')
-			b.WriteString(strconv.Itoa(r*cols + c + 1))
 		}
 		b.WriteByte(')')
 	}
