@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -174,7 +175,7 @@ func testProvisionLinksStop(t *testing.T, s store.Store) {
 		batch = append(batch, link("user", fmt.Sprintf("u%03d", i), fmt.Sprintf("t%03d", i)))
 	}
 	require.NoError(t, Write(s).Provisioning().PutLinks(ctx, batch))
-	stop := fmt.Errorf("stop")
+	stop := errors.New("stop")
 	seen := 0
 	err := s.Provisioning().Links(ctx, "hr", "user", func(store.Link) error {
 		seen++
