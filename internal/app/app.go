@@ -96,7 +96,8 @@ type Config struct {
 	// on a separate listener, never on the public one.
 	DebugAddr string
 	// HistoryRetention and EventRetention are how long revision history
-	// and outbox events are kept; 0 keeps them forever.
+	// (and the provisioning log) and outbox events are kept; 0 keeps them
+	// forever.
 	HistoryRetention, EventRetention time.Duration
 	// Webhook tunes webhook delivery; zero values take the package's
 	// defaults. Store and Logger are filled in by New.
@@ -283,11 +284,17 @@ func (r *Roster) Run(ctx context.Context) {
 	)
 }
 
-// purgeOld deletes history and events past retention, in batches so that
-// SCIM writes run between them.
+// purgeOld deletes history, events and the provisioning log (with its
+// ended cycles) past retention, in batches so that SCIM writes run between
+// them. The provisioning log is kept as long as the history: both answer
+// "what changed, and why".
 func (r *Roster) purgeOld(ctx context.Context) error {
 	now := time.Now()
 	const batch = 5000
+	purgeProvisioningLog := func(ctx context.Context, before time.Time, limit int) (int, error) {
+		n, err := r.store.Provisioning().PurgeLogs(ctx, before, limit)
+		return int(n), err
+	}
 	for _, p := range []struct {
 		what   string
 		keep   time.Duration
@@ -295,6 +302,7 @@ func (r *Roster) purgeOld(ctx context.Context) error {
 	}{
 		{"history", r.cfg.HistoryRetention, r.store.History().Purge},
 		{"events", r.cfg.EventRetention, r.store.Events().Purge},
+		{"provisioning log", r.cfg.HistoryRetention, purgeProvisioningLog},
 	} {
 		if p.keep <= 0 {
 			continue

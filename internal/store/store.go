@@ -94,6 +94,7 @@ type Store interface {
 	Events() EventStore
 	Webhooks() WebhookStore
 	Jobs() JobStore
+	Provisioning() ProvisionStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write
@@ -173,6 +174,7 @@ type Writer interface {
 	Admins() AdminWriter
 	Webhooks() WebhookWriter
 	Jobs() JobWriter
+	Provisioning() ProvisionWriter
 	Settings() SettingsWriter
 	Audit() AuditWriter
 }

@@ -150,12 +150,16 @@ func (s *Service) List(ctx context.Context) ([]Job, error) {
 	return out, nil
 }
 
-// Delete removes the job named name and records it; store.ErrNotFound if
-// there is none.
+// Delete removes the job named name, with everything the engine kept for
+// it (links, state, cycles, log), and records it; store.ErrNotFound if
+// there is none. A job created again under the name starts afresh.
 func (s *Service) Delete(ctx context.Context, name, actor string) error {
 	now := s.now().UTC()
 	return s.store.Write(ctx, func(w store.Writer) error {
 		if err := w.Jobs().Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete job %s: %w", name, err)
+		}
+		if err := w.Provisioning().DeleteJob(ctx, name); err != nil {
 			return fmt.Errorf("delete job %s: %w", name, err)
 		}
 		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.delete", Target: name})

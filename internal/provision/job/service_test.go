@@ -144,6 +144,58 @@ func TestApply(t *testing.T) {
 	})
 }
 
+// Deleting a job removes the engine's state of it in the same
+// transaction, and only of it; a failed delete keeps it.
+func TestDeleteRemovesEngineState(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := job.New(st)
+		_, _, err := svc.Apply(ctx, parse(t, ""), "cli:alice")
+		require.NoError(t, err)
+		for _, name := range []string{"hr", "crm"} {
+			require.NoError(t, st.Write(ctx, func(w store.Writer) error {
+				p := w.Provisioning()
+				if err := p.PutState(ctx, store.ProvisionState{Job: name, Cycle: "c1"}); err != nil {
+					return err
+				}
+				if err := p.PutCycle(ctx, store.ProvisionCycle{ID: name + "-c1", Job: name, Status: "Succeeded"}); err != nil {
+					return err
+				}
+				if err := p.AppendLogs(ctx, []store.ProvisionLog{{Job: name, Cycle: name + "-c1", Action: "Create"}}); err != nil {
+					return err
+				}
+				return p.PutLinks(ctx, []store.Link{
+					{Job: name, Kind: "user", SourceAnchor: "a1", TargetID: "t1"},
+					{Job: name, Kind: "group", SourceAnchor: "g1", TargetID: "t2"},
+				})
+			}))
+		}
+		linkCount := func(name string) int {
+			n := 0
+			require.NoError(t, st.Provisioning().Links(ctx, name, "", func(store.Link) error { n++; return nil }))
+			return n
+		}
+
+		require.ErrorIs(t, job.New(failingAudit{st}).Delete(ctx, "hr", "cli:alice"), errAudit)
+		require.Equal(t, 2, linkCount("hr"), "a failed delete keeps the links")
+
+		require.NoError(t, svc.Delete(ctx, "hr", "cli:carol"))
+		require.Zero(t, linkCount("hr"), "links are gone with the job")
+		_, err = st.Provisioning().Link(ctx, "hr", "user", "a1")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		state, err := st.Provisioning().State(ctx, "hr")
+		require.NoError(t, err)
+		require.Equal(t, store.ProvisionState{Job: "hr"}, state)
+		_, err = st.Provisioning().Cycle(ctx, "hr-c1")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		logs, err := st.Provisioning().Logs(ctx, store.ProvisionLogQuery{Job: "hr"})
+		require.NoError(t, err)
+		require.Empty(t, logs)
+
+		require.Equal(t, 2, linkCount("crm"), "another job's links stay")
+	})
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -573,3 +573,20 @@ func BenchmarkDeleteTenant(b *testing.B) {
 	b.ReportMetric(float64(maxWait.Microseconds())/1000, "max-other-write-ms")
 	b.ReportMetric(float64(writes)/float64(b.N), "other-writes/op")
 }
+
+// The provisioning store's writes in the engine's batches, and a stream of
+// an initial cycle's links (see storetest.BenchPutLinks), each on a fresh
+// schema:
+//
+//	ROSTER_TEST_PG_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	go test ./internal/store/postgres -run '^$' -bench 'PutLinks|AppendLogs|StreamLinks|InitialCycle'
+
+func BenchmarkPutLinks500(b *testing.B) { storetest.BenchPutLinks(b, pgtest.Open(b)) }
+
+func BenchmarkAppendLogs500(b *testing.B) { storetest.BenchAppendLogs(b, pgtest.Open(b)) }
+
+func BenchmarkStreamLinks100k(b *testing.B) { storetest.BenchStreamLinks(b, pgtest.Open(b), 100_000) }
+
+func BenchmarkInitialCycle100k(b *testing.B) {
+	storetest.BenchInitialCycle(b, func() store.Store { return pgtest.Open(b) }, 100_000)
+}

@@ -421,3 +421,18 @@ func BenchmarkDeleteTenant(b *testing.B) {
 	b.ReportMetric(float64(maxWait.Microseconds())/1000, "max-other-write-ms")
 	b.ReportMetric(float64(writes)/float64(b.N), "other-writes/op")
 }
+
+// The provisioning store's writes in the engine's batches, and a stream of
+// an initial cycle's links (see storetest.BenchPutLinks):
+//
+//	go test ./internal/store/sqlite -run '^$' -bench 'PutLinks|AppendLogs|StreamLinks|InitialCycle'
+
+func BenchmarkPutLinks500(b *testing.B) { storetest.BenchPutLinks(b, newStore(b)) }
+
+func BenchmarkAppendLogs500(b *testing.B) { storetest.BenchAppendLogs(b, newStore(b)) }
+
+func BenchmarkStreamLinks100k(b *testing.B) { storetest.BenchStreamLinks(b, newStore(b), 100_000) }
+
+func BenchmarkInitialCycle100k(b *testing.B) {
+	storetest.BenchInitialCycle(b, func() store.Store { return newStore(b) }, 100_000)
+}

@@ -322,6 +322,9 @@ func (s *Store) Close() error {
 		<-s.stopped
 		s.sw.Stop()
 		s.wmu <- struct{}{} // wait for a transaction without group commit
+		for _, st := range s.w.multi {
+			st.Close()
+		}
 		s.stmtMu.Lock()
 		for _, st := range s.stmtCache {
 			st.Close()

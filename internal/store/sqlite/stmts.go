@@ -49,11 +49,16 @@ type writeStmts struct {
 	insertRedelivery                 *sql.Stmt
 	deleteRedelivery                 *sql.Stmt
 	insertJob, updateJob, deleteJob  *sql.Stmt
+	putProvisionState, putCycle      *sql.Stmt
+	deleteLinks                      *sql.Stmt
+	purgeProvisionLogs               *sql.Stmt
+	purgeProvisionCycles             *sql.Stmt
+	deleteProvisionJob               [len(deleteProvisionJobSQL)]*sql.Stmt
 	// Reads inside the transaction, which see its writes.
 	tenant, tenantBy, token, client *sql.Stmt
 	adminBy, webhook, members       *sql.Stmt
 	tenantList, setting             *sql.Stmt
-	job                             *sql.Stmt
+	job, provisionState             *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -133,6 +138,12 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&w.updateJob, updateJobSQL},
 		{&w.deleteJob, deleteJobSQL},
 		{&w.job, jobSQL},
+		{&w.putProvisionState, putStateSQL},
+		{&w.putCycle, putCycleSQL},
+		{&w.deleteLinks, deleteLinksSQL},
+		{&w.purgeProvisionLogs, purgeLogsSQL},
+		{&w.purgeProvisionCycles, purgeCyclesSQL},
+		{&w.provisionState, provisionStateSQL},
 		{&w.tenant, tenantSQL},
 		{&w.tenantBy, tenantByNameSQL},
 		{&w.token, tokenSQL},
@@ -151,6 +162,9 @@ func (w *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 	}
 	for i, q := range finishPurgeSQL {
 		defs = append(defs, stmtDef{&w.finishPurge[i], q})
+	}
+	for i, q := range deleteProvisionJobSQL {
+		defs = append(defs, stmtDef{&w.deleteProvisionJob[i], q})
 	}
 	for i, q := range purgeChangesSQL {
 		defs = append(defs, stmtDef{&w.purgeChanges[i], q})
@@ -190,6 +204,11 @@ type readStmts struct {
 	webhookListAll   *sql.Stmt
 	redeliveries     *sql.Stmt
 	job, jobList     *sql.Stmt
+	provisionState   *sql.Stmt
+	link             *sql.Stmt
+	linkByTarget     *sql.Stmt
+	links, linksKind *sql.Stmt
+	cycle, cycles    *sql.Stmt
 }
 
 const (
@@ -254,6 +273,13 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.redeliveries, redeliveriesSQL},
 		{&r.job, jobSQL},
 		{&r.jobList, jobListSQL},
+		{&r.provisionState, provisionStateSQL},
+		{&r.link, linkSQL},
+		{&r.linkByTarget, linkByTargetSQL},
+		{&r.links, linksSQL},
+		{&r.linksKind, linksKindSQL},
+		{&r.cycle, cycleSQL},
+		{&r.cycles, cyclesSQL},
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 
 // newStore opens a fresh database file, not ":memory:", so that WAL and the
 // single write connection run as in production.
-func newStore(t *testing.T, opts ...sqlite.Option) *sqlite.Store {
+func newStore(t testing.TB, opts ...sqlite.Option) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), opts...)
 	require.NoError(t, err)

@@ -236,6 +236,9 @@ type writer struct {
 	// forgetting a deleted tenant's cached key; with group commit, a
 	// function rolled back to its savepoint takes its own out again.
 	committed []func()
+	// multi holds the multi-row inserts of the provisioning store, by
+	// shape (see multiRow).
+	multi map[multiRowKey]*sql.Stmt
 }
 
 var _ store.Writer = (*writer)(nil)

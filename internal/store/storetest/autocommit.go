@@ -75,6 +75,7 @@ func (a autocommit) OAuthClients() store.OAuthClientWriter { return autoClients{
 func (a autocommit) Admins() store.AdminWriter             { return autoAdmins{a} }
 func (a autocommit) Webhooks() store.WebhookWriter         { return autoWebhooks{a} }
 func (a autocommit) Jobs() store.JobWriter                 { return autoJobs{a} }
+func (a autocommit) Provisioning() store.ProvisionWriter   { return autoProvision{a} }
 func (a autocommit) Settings() store.SettingsWriter        { return autoSettings{a} }
 func (a autocommit) Audit() store.AuditWriter              { return autoAudit{a} }
 
@@ -224,4 +225,35 @@ func (j autoJobs) Update(ctx context.Context, job store.Job) error {
 
 func (j autoJobs) Delete(ctx context.Context, name string) error {
 	return j.a.do(ctx, func(w store.Writer) error { return w.Jobs().Delete(ctx, name) })
+}
+
+type autoProvision struct{ a autocommit }
+
+func (p autoProvision) State(ctx context.Context, job string) (store.ProvisionState, error) {
+	return get(ctx, p.a, func(w store.Writer) (store.ProvisionState, error) { return w.Provisioning().State(ctx, job) })
+}
+
+func (p autoProvision) PutState(ctx context.Context, st store.ProvisionState) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().PutState(ctx, st) })
+}
+
+func (p autoProvision) PutLinks(ctx context.Context, links []store.Link) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().PutLinks(ctx, links) })
+}
+
+func (p autoProvision) DeleteLinks(ctx context.Context, job, kind string, anchors []string) (int, error) {
+	return get(ctx, p.a, func(w store.Writer) (int, error) { return w.Provisioning().DeleteLinks(ctx, job, kind, anchors) })
+}
+
+func (p autoProvision) PutCycle(ctx context.Context, c store.ProvisionCycle) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().PutCycle(ctx, c) })
+}
+
+// AppendLogs sets the Seq of the caller's entries, as a Writer does.
+func (p autoProvision) AppendLogs(ctx context.Context, logs []store.ProvisionLog) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().AppendLogs(ctx, logs) })
+}
+
+func (p autoProvision) DeleteJob(ctx context.Context, job string) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().DeleteJob(ctx, job) })
 }
