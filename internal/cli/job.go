@@ -153,6 +153,7 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 	del.Flags().StringVar(&confirm, "confirm", "", "the job's name, to confirm")
 
 	cmd.AddCommand(apply, list, show, del)
+	cmd.AddCommand(jobRunCommands(&f)...)
 	return cmd
 }
 

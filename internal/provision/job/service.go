@@ -235,3 +235,34 @@ func reinitializes(key string) bool {
 	}
 	return false
 }
+
+// ErrJobActive refuses a change that must wait until the job is Off or
+// Paused.
+var ErrJobActive = errors.New("the job is On: pause or stop it first")
+
+// DeleteLink deletes the link of one source object, so that the next
+// cycle matches the object again (Entra's object connection repair), and
+// records it. The job must be Off or Paused, as Entra requires, so that a
+// running cycle does not write the link again; deleting a link that does
+// not exist is store.ErrNotFound.
+func (s *Service) DeleteLink(ctx context.Context, name, kind, anchor, actor string) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error {
+		cur, err := w.Jobs().Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		if cur.Status == string(StatusOn) {
+			return fmt.Errorf("job %s: delete a link: %w", name, ErrJobActive)
+		}
+		n, err := w.Provisioning().DeleteLinks(ctx, name, kind, []string{anchor})
+		if err != nil {
+			return fmt.Errorf("job %s: delete link: %w", name, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("job %s: link of %s %s: %w", name, kind, anchor, store.ErrNotFound)
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.link.delete", Target: name,
+			Detail: map[string]any{"kind": kind, "sourceAnchor": anchor}})
+	})
+}

@@ -404,3 +404,20 @@ func CheckJob(j job.Job) error {
 	}
 	return nil
 }
+
+// Matching returns the matching attributes' target paths in precedence
+// order (lowest first), in canonical form.
+func (s *Set) Matching() []string {
+	var ms []rule
+	for _, r := range s.rules {
+		if r.m.Matching {
+			ms = append(ms, r)
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].m.Precedence < ms[j].m.Precedence })
+	out := make([]string, len(ms))
+	for i, r := range ms {
+		out[i] = r.t.path.String()
+	}
+	return out
+}

@@ -527,3 +527,35 @@ func (v Values) Hash() string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// Resolved returns the changes that write pending references (from
+// Resource or Diff) now that resolve answers for them, and the references
+// it still cannot resolve.
+func Resolved(pending []Entry, resolve Resolver) (changes []Change, still []Entry) {
+	for _, e := range pending {
+		id, ok := resolveRef(e, resolve)
+		if !ok {
+			still = append(still, e)
+			continue
+		}
+		changes = append(changes, Change{Path: e.Path, New: refValue(id), t: e.t})
+	}
+	return changes, still
+}
+
+// activeTarget is the User's active attribute, which the engine sets
+// itself when it disables a user that left the scope or enables one that
+// came back, whether or not a mapping writes it.
+var activeTarget = func() *target {
+	t, err := compileTarget(schema.Default().ResourceType("User"), "active")
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
+
+// SetActive returns the change that sets a user's active attribute from
+// old to active.
+func SetActive(old any, active bool) Change {
+	return Change{Path: "active", Old: old, New: active, t: activeTarget}
+}

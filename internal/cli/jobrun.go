@@ -1,0 +1,432 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rosterhq/roster/internal/provision/engine"
+	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// jobRunCommands are the commands that operate a job: switch it, test its
+// connections, run its cycles, read its logs and links.
+func jobRunCommands(f *manageFlags) []*cobra.Command {
+	status := func(use, short string, s job.Status) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " NAME",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return f.run(cmd, func(e *env) error {
+					j, err := job.New(e.store).SetStatus(e.ctx, args[0], s, actor())
+					if err != nil {
+						return notFoundHint(err, "job")
+					}
+					return e.print(viewOf(j), func(w io.Writer) {
+						fmt.Fprintf(w, "Job %s is %s.\n", j.Name, j.Status)
+						if s == job.StatusOn {
+							fmt.Fprintln(w, "A running `roster serve` starts its next cycle within 15 seconds of it being due.")
+						}
+					})
+				})
+			},
+		}
+	}
+	start := status("start", "Turn a job On: `roster serve` runs its cycles on its schedule", job.StatusOn)
+	stop := status("stop", "Turn a job Off: no more cycles (a running cycle finishes)", job.StatusOff)
+	pause := status("pause", "Pause a job: no cycles until it is started again; links and watermarks are kept", job.StatusPaused)
+
+	test := &cobra.Command{
+		Use:   "test-connection NAME",
+		Short: "Check that the job's source and target answer, as Entra's Test Connection does",
+		Long: `Connects to the job's source (an LDAP bind and a read of the base DN, or a
+SCIM query) and to its target (GET /Users?filter=<matching attribute> eq
+"<random>", expecting an empty list), and reads the target's /Schemas to warn
+about mapped attributes it does not advertise. Exits 1 if either fails.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				eng := engine.New(engine.Config{Store: e.store})
+				res, err := eng.TestConnection(e.ctx, args[0])
+				if err != nil {
+					return notFoundHint(err, "job")
+				}
+				perr := e.print(res, func(w io.Writer) {
+					fmt.Fprintf(w, "Source:\t%s\t%s\n", okText(res.Source.OK), res.Source.Message)
+					fmt.Fprintf(w, "Target:\t%s\t%s\n", okText(res.Target.OK), res.Target.Message)
+					for _, warn := range res.Warnings {
+						fmt.Fprintf(w, "Warning:\t%s\n", warn)
+					}
+				})
+				if perr != nil {
+					return perr
+				}
+				if !res.Source.OK || !res.Target.OK {
+					return errors.New("test connection failed")
+				}
+				return nil
+			})
+		},
+	}
+
+	var once, dryRun, initial bool
+	run := &cobra.Command{
+		Use:   "run NAME --once [--dry-run]",
+		Short: "Run a job's cycle now, in the foreground",
+		Long: `Runs one cycle of the job now (--once), whatever its status, and prints its
+report; progress goes to standard error. --dry-run reads the source and the
+target and logs what the cycle would send, sending nothing and changing no
+link or watermark. --initial makes the cycle initial. Without --once, runs
+cycles on the job's schedule until interrupted.
+
+Exits 0 when the cycle ran, even if some objects failed (see roster job logs),
+and 1 when it could not run (the source or target unreachable or refusing the
+credentials, another cycle of the job running).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				ctx, stopSignals := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+				defer stopSignals()
+				eng := engine.New(engine.Config{Store: e.store})
+				stderr := cmd.ErrOrStderr()
+				o := engine.RunOptions{DryRun: dryRun, Initial: initial, Progress: func(s engine.Stats) {
+					fmt.Fprintf(stderr, "\rread %d, in scope %d: created %d, updated %d, disabled %d, deleted %d, failed %d",
+						s.Read, s.InScope, s.Created, s.Updated, s.Disabled, s.Deleted, s.Failed)
+				}}
+				for {
+					rep, err := eng.Run(ctx, args[0], o)
+					fmt.Fprintln(stderr)
+					if err != nil {
+						if errors.Is(err, store.ErrNotFound) {
+							return notFoundHint(err, "job")
+						}
+						if rep.Cycle != "" {
+							_ = e.print(rep, func(w io.Writer) { printReport(w, rep) })
+						}
+						return err
+					}
+					if perr := e.print(rep, func(w io.Writer) { printReport(w, rep) }); perr != nil {
+						return perr
+					}
+					if once {
+						return nil
+					}
+					st, err := e.store.Provisioning().State(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(time.Until(st.NextRun)):
+					}
+				}
+			})
+		},
+	}
+	run.Flags().BoolVar(&once, "once", false, "run one cycle and exit")
+	run.Flags().BoolVar(&dryRun, "dry-run", false, "send nothing; log what would be sent")
+	run.Flags().BoolVar(&initial, "initial", false, "make the cycle initial: evaluate every object")
+
+	var q store.ProvisionLogQuery
+	var since time.Duration
+	logs := &cobra.Command{
+		Use:   "logs NAME [--cycle ID] [--status Failure] [-o json|csv]",
+		Short: "Show a job's provisioning logs: one entry per object per cycle",
+		Long: `Shows the provisioning log entries of a job, oldest first: the cycle, the
+object (source anchor and name, target id), the action (Create, Update,
+Disable, Delete, Other), the status (Success, Failure, Skipped, Warning), the
+steps, the properties modified and the error. -o json and -o csv export them.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			csvOut := f.output == "csv"
+			if csvOut {
+				f.output = "text"
+			}
+			return f.run(cmd, func(e *env) error {
+				if _, err := job.New(e.store).Get(e.ctx, args[0]); err != nil {
+					return notFoundHint(err, "job")
+				}
+				q.Job = args[0]
+				if since > 0 {
+					q.Since = time.Now().Add(-since)
+				}
+				if csvOut {
+					return writeLogsCSV(e.ctx, e.store, q, e.out)
+				}
+				entries, err := e.store.Provisioning().Logs(e.ctx, q)
+				if err != nil {
+					return err
+				}
+				views := make([]logView, 0, len(entries))
+				for _, l := range entries {
+					views = append(views, viewOfLog(l))
+				}
+				return e.print(views, func(w io.Writer) {
+					fmt.Fprintln(w, "TIME\tCYCLE\tKIND\tOBJECT\tTARGET ID\tACTION\tSTATUS\tREASON")
+					for _, l := range entries {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.Local().Format(time.DateTime), short(l.Cycle),
+							l.Kind, l.SourceName, l.TargetID, l.Action, l.Status, l.Reason)
+					}
+				})
+			})
+		},
+	}
+	logs.Flags().StringVar(&q.Cycle, "cycle", "", "only this cycle's entries")
+	logs.Flags().StringVar(&q.Status, "status", "", "only entries with this status: Success, Failure, Skipped or Warning")
+	logs.Flags().StringVar(&q.Action, "action", "", "only entries with this action: Create, Update, Disable, Delete or Other")
+	logs.Flags().StringVar(&q.Object, "object", "", "only entries of this object: source anchor, source name or target id")
+	logs.Flags().DurationVar(&since, "since", 0, "only entries of the last duration, e.g. 24h")
+	logs.Flags().IntVar(&q.Limit, "limit", 1000, "at most this many entries")
+
+	cycles := &cobra.Command{
+		Use:   "cycles NAME",
+		Short: "List a job's latest cycles, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				if _, err := job.New(e.store).Get(e.ctx, args[0]); err != nil {
+					return notFoundHint(err, "job")
+				}
+				cs, err := e.store.Provisioning().Cycles(e.ctx, args[0], 50)
+				if err != nil {
+					return err
+				}
+				views := make([]cycleView, 0, len(cs))
+				for _, c := range cs {
+					views = append(views, viewOfCycle(c))
+				}
+				return e.print(views, func(w io.Writer) {
+					fmt.Fprintln(w, "CYCLE\tKIND\tSTATUS\tSTARTED\tTOOK\tSTATS")
+					for _, v := range views {
+						took := "-"
+						if !v.Ended.IsZero() {
+							took = v.Ended.Sub(v.Started).Round(time.Millisecond).String()
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Kind, v.Status, v.Started.Local().Format(time.DateTime), took, string(v.Stats))
+					}
+				})
+			})
+		},
+	}
+
+	var linkKind, linkAnchor, linkTarget string
+	var linkDelete bool
+	links := &cobra.Command{
+		Use:   "links NAME [--kind user|group] [--anchor A | --target ID] [--delete]",
+		Short: "Show a job's links between source and target objects, or delete one",
+		Long: `A link connects a source object (its anchor) to the target object the job
+created or matched. Without --anchor or --target, lists the job's links. With
+--delete, deletes the link named by --anchor (or --target), so that the next
+cycle matches the object again; the job must be Off or Paused.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if linkDelete && linkAnchor == "" && linkTarget == "" {
+				return usageError{errors.New("--delete needs --anchor or --target")}
+			}
+			if linkKind != "user" && linkKind != "group" && !(linkKind == "" && !linkDelete) {
+				if linkDelete && linkKind == "" {
+					linkKind = "user"
+				} else {
+					return usageError{fmt.Errorf("--kind must be user or group, not %q", linkKind)}
+				}
+			}
+			return f.run(cmd, func(e *env) error {
+				svc := job.New(e.store)
+				if _, err := svc.Get(e.ctx, args[0]); err != nil {
+					return notFoundHint(err, "job")
+				}
+				p := e.store.Provisioning()
+				if linkAnchor != "" || linkTarget != "" {
+					kind := linkKind
+					if kind == "" {
+						kind = "user"
+					}
+					var l store.Link
+					var err error
+					if linkAnchor != "" {
+						l, err = p.Link(e.ctx, args[0], kind, linkAnchor)
+					} else {
+						l, err = p.LinkByTarget(e.ctx, args[0], kind, linkTarget)
+					}
+					if err != nil {
+						return notFoundHint(err, "link")
+					}
+					if linkDelete {
+						if err := svc.DeleteLink(e.ctx, args[0], kind, l.SourceAnchor, actor()); err != nil {
+							return err
+						}
+						return e.print(map[string]any{"job": args[0], "kind": kind, "anchor": l.SourceAnchor, "deleted": true}, func(w io.Writer) {
+							fmt.Fprintf(w, "Deleted the link of %s %s (target %s); the next cycle matches it again.\n", kind, l.SourceAnchor, l.TargetID)
+						})
+					}
+					return e.print(viewOfLink(l), func(w io.Writer) { printLinks(w, []store.Link{l}) })
+				}
+				var all []store.Link
+				err := p.Links(e.ctx, args[0], linkKind, func(l store.Link) error {
+					all = append(all, l)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				views := make([]linkView, 0, len(all))
+				for _, l := range all {
+					views = append(views, viewOfLink(l))
+				}
+				return e.print(views, func(w io.Writer) { printLinks(w, all) })
+			})
+		},
+	}
+	links.Flags().StringVar(&linkKind, "kind", "", "user or group (default: both; user with --anchor/--target)")
+	links.Flags().StringVar(&linkAnchor, "anchor", "", "the source object's anchor")
+	links.Flags().StringVar(&linkTarget, "target", "", "the target object's id")
+	links.Flags().BoolVar(&linkDelete, "delete", false, "delete the link")
+
+	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links}
+}
+
+func okText(ok bool) string {
+	if ok {
+		return "OK"
+	}
+	return "FAILED"
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[len(id)-8:]
+	}
+	return id
+}
+
+func printReport(w io.Writer, r engine.Report) {
+	kind := "incremental"
+	if r.Initial {
+		kind = "initial"
+	}
+	if r.DryRun {
+		kind += " dry-run"
+	}
+	fmt.Fprintf(w, "Cycle:\t%s (%s)\n", r.Cycle, kind)
+	fmt.Fprintf(w, "Status:\t%s in %s\n", r.Status, r.Ended.Sub(r.Started).Round(time.Millisecond))
+	s := r.Stats
+	fmt.Fprintf(w, "Read:\t%d (%d in scope)\n", s.Read, s.InScope)
+	fmt.Fprintf(w, "Created:\t%d\nUpdated:\t%d\nLinked:\t%d\nDisabled:\t%d\nDeleted:\t%d\nUnchanged:\t%d\nSkipped:\t%d\nFailed:\t%d\n",
+		s.Created, s.Updated, s.Linked, s.Disabled, s.Deleted, s.Unchanged, s.Skipped, s.Failed)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "Warning:\t%s\n", warn)
+	}
+	if s.Failed > 0 {
+		fmt.Fprintf(w, "See:\troster job logs %s --cycle %s --status Failure\n", r.Job, r.Cycle)
+	}
+}
+
+// logView is a log entry as the CLI exports it.
+type logView struct {
+	Seq          int64           `json:"seq"`
+	Time         time.Time       `json:"time"`
+	Cycle        string          `json:"cycle"`
+	Change       string          `json:"changeId"`
+	Kind         string          `json:"kind"`
+	SourceAnchor string          `json:"sourceAnchor"`
+	SourceName   string          `json:"sourceName,omitempty"`
+	TargetID     string          `json:"targetId,omitempty"`
+	Action       string          `json:"action"`
+	Status       string          `json:"status"`
+	Steps        json.RawMessage `json:"steps,omitempty"`
+	Modified     json.RawMessage `json:"modifiedProperties,omitempty"`
+	ErrorCode    string          `json:"errorCode,omitempty"`
+	Reason       string          `json:"reason,omitempty"`
+	DurationMS   float64         `json:"durationMs"`
+}
+
+func viewOfLog(l store.ProvisionLog) logView {
+	return logView{Seq: l.Seq, Time: l.Time, Cycle: l.Cycle, Change: l.Change, Kind: l.Kind, SourceAnchor: l.SourceAnchor,
+		SourceName: l.SourceName, TargetID: l.TargetID, Action: l.Action, Status: l.Status, Steps: l.Steps,
+		Modified: l.Modified, ErrorCode: l.ErrorCode, Reason: l.Reason, DurationMS: float64(l.Duration.Microseconds()) / 1000}
+}
+
+// writeLogsCSV pages through the log and writes it as CSV, one row per
+// entry, steps and modified properties as JSON cells.
+func writeLogsCSV(ctx context.Context, st store.Store, q store.ProvisionLogQuery, out io.Writer) error {
+	w := csv.NewWriter(out)
+	_ = w.Write([]string{"seq", "time", "cycle", "changeId", "kind", "sourceAnchor", "sourceName", "targetId",
+		"action", "status", "errorCode", "reason", "durationMs", "steps", "modifiedProperties"})
+	limit := q.Limit
+	for written := 0; limit <= 0 || written < limit; {
+		page := q
+		page.Limit = 1000
+		if limit > 0 {
+			page.Limit = min(1000, limit-written)
+		}
+		entries, err := st.Provisioning().Logs(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, l := range entries {
+			v := viewOfLog(l)
+			_ = w.Write([]string{strconv.FormatInt(v.Seq, 10), v.Time.Format(time.RFC3339Nano), v.Cycle, v.Change, v.Kind,
+				v.SourceAnchor, v.SourceName, v.TargetID, v.Action, v.Status, v.ErrorCode, v.Reason,
+				strconv.FormatFloat(v.DurationMS, 'f', 3, 64), string(v.Steps), string(v.Modified)})
+		}
+		written += len(entries)
+		if len(entries) < page.Limit {
+			break
+		}
+		q.After = entries[len(entries)-1].Seq
+	}
+	w.Flush()
+	return w.Error()
+}
+
+type cycleView struct {
+	ID      string          `json:"id"`
+	Kind    string          `json:"kind"`
+	DryRun  bool            `json:"dryRun,omitempty"`
+	Status  string          `json:"status"`
+	Started time.Time       `json:"started"`
+	Ended   time.Time       `json:"ended,omitzero"`
+	Stats   json.RawMessage `json:"stats,omitempty"`
+	Error   string          `json:"error,omitempty"`
+}
+
+func viewOfCycle(c store.ProvisionCycle) cycleView {
+	kind := "incremental"
+	if c.Initial {
+		kind = "initial"
+	}
+	return cycleView{ID: c.ID, Kind: kind, DryRun: c.DryRun, Status: c.Status, Started: c.Started, Ended: c.Ended, Stats: c.Stats, Error: c.Error}
+}
+
+type linkView struct {
+	Kind         string    `json:"kind"`
+	SourceAnchor string    `json:"sourceAnchor"`
+	TargetID     string    `json:"targetId"`
+	Display      string    `json:"displayName,omitempty"`
+	State        string    `json:"state"`
+	Updated      time.Time `json:"updated"`
+}
+
+func viewOfLink(l store.Link) linkView {
+	return linkView{Kind: l.Kind, SourceAnchor: l.SourceAnchor, TargetID: l.TargetID, Display: l.Display, State: l.State, Updated: l.Updated}
+}
+
+func printLinks(w io.Writer, ls []store.Link) {
+	fmt.Fprintln(w, "KIND\tSOURCE ANCHOR\tTARGET ID\tNAME\tSTATE\tUPDATED")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Kind, l.SourceAnchor, l.TargetID, l.Display, l.State, l.Updated.Local().Format(time.DateTime))
+	}
+}

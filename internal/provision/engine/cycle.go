@@ -1,0 +1,534 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/internal/provision/expr"
+	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/mapping"
+	"github.com/rosterhq/roster/internal/provision/scope"
+	"github.com/rosterhq/roster/internal/provision/source"
+	"github.com/rosterhq/roster/internal/provision/target"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// Link states (store.Link.State).
+const (
+	linkActive   = "active"
+	linkDisabled = "disabled"
+)
+
+// Watermark keys in store.ProvisionState.Watermarks besides the kinds:
+// the fingerprint of the assignments, and when users were last read in
+// full.
+const (
+	assignmentsKey = "assignments"
+	fullReadKey    = "fullRead"
+)
+
+// FullReadEvery is how often an incremental cycle reads every user anyway:
+// a delta by modifyTimestamp cannot see deletes, and a full read finds the
+// users the source no longer has (Okta finds deletes the same way).
+const FullReadEvery = 24 * time.Hour
+
+// link is a link as a cycle keeps it in memory: small, since a cycle holds
+// one per provisioned object.
+type link struct {
+	target   string
+	hash     string
+	disabled bool
+	// seen is set when the cycle read the object from the source.
+	seen bool
+}
+
+// cycle is one run of a job.
+type cycle struct {
+	e       *Engine
+	job     job.Job
+	state   store.ProvisionState
+	id      string
+	initial bool
+	dry     bool
+	started time.Time
+	opts    RunOptions
+
+	src    source.Source
+	tgt    *target.Target
+	users  *mapping.Set
+	groups *mapping.Set
+	ufilt  *scope.Filters
+	gfilt  *scope.Filters
+	assign *scope.Assignments
+	env    expr.Env
+	// refs resolves reference values (manager DNs) to anchors when the
+	// source's references are not anchors.
+	refs source.Referencer
+
+	n   counters
+	rec *recorder
+
+	mu sync.Mutex
+	// links are the job's links by kind and anchor.
+	links map[source.Kind]map[string]*link
+	// claimed maps a matching value (hashed) to the anchor that claimed it
+	// this cycle, to find duplicate source entries.
+	claimed map[uint64]string
+	// index maps a matching value (hashed) to the target id holding it, in
+	// initial cycles (dupID when several do); nil otherwise.
+	index map[source.Kind]map[uint64]string
+	// dns maps the hashed DN of each user read this cycle to its anchor,
+	// for sources whose references are DNs.
+	dns map[uint64]string
+	// pending are references to write once the objects they name exist.
+	pending []pendingRef
+	// warnings are the cycle's job-level warnings.
+	warnings []string
+}
+
+// dupID marks an index entry held by several target objects.
+const dupID = "\x00dup"
+
+type pendingRef struct {
+	anchor, targetID string
+	entries          []mapping.Entry
+}
+
+func newChangeID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionState, id string, o RunOptions) (*cycle, error) {
+	c := &cycle{e: e, job: j, state: state, id: id, dry: o.DryRun, opts: o, started: e.cfg.Now().UTC(),
+		links:   map[source.Kind]map[string]*link{source.User: {}, source.Group: {}},
+		claimed: map[uint64]string{}}
+	c.initial = o.Initial || j.NeedsInitial || state.Watermarks[string(source.User)] == ""
+	m := j.EffectiveMappings()
+	var err error
+	if c.users, err = mapping.Compile("User", m.Users); err != nil {
+		return nil, fmt.Errorf("user mappings: %w", err)
+	}
+	if c.groups, err = mapping.Compile("Group", m.Groups); err != nil {
+		return nil, fmt.Errorf("group mappings: %w", err)
+	}
+	if c.ufilt, err = scope.Compile(j.ScopingFilters.Users); err != nil {
+		return nil, fmt.Errorf("user scoping filters: %w", err)
+	}
+	if c.gfilt, err = scope.Compile(j.ScopingFilters.Groups); err != nil {
+		return nil, fmt.Errorf("group scoping filters: %w", err)
+	}
+	as := make([]scope.Assignment, 0, len(j.Assignments))
+	for _, a := range j.Assignments {
+		as = append(as, scope.Assignment{Group: a.Group, Role: a.Role})
+	}
+	c.assign = scope.NewAssignments(as)
+	if c.src, err = e.cfg.OpenSource(j.Source); err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	if r, ok := c.src.(source.Referencer); ok {
+		c.refs = r
+		c.dns = map[uint64]string{}
+	}
+	if c.tgt, err = e.cfg.OpenTarget(j.Target); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	c.env = expr.Env{Now: e.cfg.Now}
+	return c, nil
+}
+
+// run runs the cycle and records its outcome.
+func (c *cycle) run(ctx context.Context) (Report, error) {
+	rep := Report{Cycle: c.id, Job: c.job.Name, Initial: c.initial, DryRun: c.dry, Started: c.started}
+	rec := store.ProvisionCycle{ID: c.id, Job: c.job.Name, Initial: c.initial, DryRun: c.dry, Started: c.started, Status: CycleRunning}
+	err := c.e.st.Write(ctx, func(w store.Writer) error {
+		if err := w.Provisioning().PutCycle(ctx, rec); err != nil {
+			return err
+		}
+		if c.dry {
+			return nil
+		}
+		st := c.state
+		st.Cycle, st.Updated = c.id, c.started
+		return w.Provisioning().PutState(ctx, st)
+	})
+	if err != nil {
+		return rep, fmt.Errorf("record the cycle's start: %w", err)
+	}
+	c.rec = newRecorder(c.e.st, c.e.cfg.FlushEvery, c.dry)
+	stopProgress := c.progress()
+
+	marks, runErr := c.phases(ctx)
+
+	stopProgress()
+	if err := c.rec.close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("write links and logs: %w", err)
+	}
+	rep.Stats, rep.Warnings, rep.Ended = c.n.snapshot(), c.warnings, c.e.cfg.Now().UTC()
+	if c.opts.Progress != nil {
+		c.opts.Progress(rep.Stats)
+	}
+	rec.Ended, rec.Status = rep.Ended, CycleSucceeded
+	if runErr != nil {
+		rec.Status, rec.Error = CycleFailed, runErr.Error()
+		if errors.Is(context.Cause(ctx), context.Canceled) || ctx.Err() != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				rec.Error = cause.Error()
+			}
+		}
+	}
+	rep.Status = rec.Status
+	stats, _ := json.Marshal(struct {
+		Stats
+		Warnings []string `json:"warnings,omitempty"`
+	}{rep.Stats, c.warnings})
+	rec.Stats = stats
+	// The outcome is written even when the run's context ended, so that a
+	// stopped cycle is not left Running.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err = c.e.st.Write(wctx, func(w store.Writer) error {
+		if err := w.Provisioning().PutCycle(wctx, rec); err != nil {
+			return err
+		}
+		if c.dry {
+			return nil
+		}
+		st, err := w.Provisioning().State(wctx, c.job.Name)
+		if err != nil {
+			return err
+		}
+		if runErr == nil {
+			// Watermarks move only after a cycle that succeeded, so a
+			// failed or killed one is read again.
+			if st.Watermarks == nil {
+				st.Watermarks = map[string]string{}
+			}
+			for k, v := range marks {
+				st.Watermarks[k] = v
+			}
+		}
+		st.Cycle, st.Updated = c.id, rep.Ended
+		st.NextRun = rep.Ended.Add(time.Duration(c.job.Schedule.Interval) + jitter(time.Duration(c.job.Schedule.Interval)))
+		return w.Provisioning().PutState(wctx, st)
+	})
+	if err != nil && runErr == nil {
+		runErr = fmt.Errorf("record the cycle's end: %w", err)
+	}
+	if runErr == nil && c.initial && !c.dry {
+		if err := c.e.jobs.InitialDone(wctx, c.job); err != nil {
+			runErr = err
+		}
+	}
+	c.e.log.Info("provisioning cycle", "job", c.job.Name, "cycle", c.id, "initial", c.initial, "dryRun", c.dry,
+		"status", rep.Status, "created", rep.Stats.Created, "updated", rep.Stats.Updated, "disabled", rep.Stats.Disabled,
+		"deleted", rep.Stats.Deleted, "failed", rep.Stats.Failed, "took", rep.Ended.Sub(rep.Started).Round(time.Millisecond))
+	return rep, runErr
+}
+
+// progress calls the Progress option about once a second until stopped.
+func (c *cycle) progress() (stop func()) {
+	if c.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c.opts.Progress(c.n.snapshot())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// phases runs the cycle's steps and returns the watermarks to keep.
+func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
+	marks := map[string]string{}
+	if err := c.loadLinks(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.checkTarget(ctx); err != nil {
+		return nil, err
+	}
+	fullUsers := c.initial
+	if c.job.Scope == job.ScopeAssigned {
+		sum, err := c.readAssignments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		marks[assignmentsKey] = sum
+		if sum != c.state.Watermarks[assignmentsKey] {
+			fullUsers = true
+		}
+		for _, a := range c.assign.Unresolved() {
+			c.warn("assignment of group %q names no group the source has", a.Group)
+		}
+	}
+	if last, err := time.Parse(time.RFC3339, c.state.Watermarks[fullReadKey]); err != nil || c.started.Sub(last) >= FullReadEvery {
+		fullUsers = true
+	}
+	if fullUsers {
+		marks[fullReadKey] = c.started.Format(time.RFC3339)
+	}
+	if c.initial {
+		if err := c.buildIndex(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	mark, complete, err := c.readUsers(ctx, fullUsers)
+	if err != nil {
+		return nil, err
+	}
+	if mark != "" {
+		marks[string(source.User)] = mark
+	}
+	if err := c.sweepUsers(ctx, fullUsers && complete); err != nil {
+		return nil, err
+	}
+	if err := c.writePending(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.readGroups(ctx); err != nil {
+		return nil, err
+	}
+	return marks, ctx.Err()
+}
+
+// loadLinks reads the job's links into memory.
+func (c *cycle) loadLinks(ctx context.Context) error {
+	return c.e.st.Provisioning().Links(ctx, c.job.Name, "", func(l store.Link) error {
+		m := c.links[source.Kind(l.Kind)]
+		if m == nil {
+			return nil
+		}
+		m[l.SourceAnchor] = &link{target: l.TargetID, hash: l.Hash, disabled: l.State == linkDisabled}
+		return nil
+	})
+}
+
+// checkTarget stops a cycle whose target cannot be reached or refuses the
+// credentials, before it reads the source, and warns about mapped
+// attributes the target does not advertise.
+func (c *cycle) checkTarget(ctx context.Context) error {
+	match := "userName"
+	if keys := c.users.Matching(); len(keys) > 0 {
+		match = keys[0]
+	}
+	if err := c.tgt.Test(ctx, match); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if !c.initial {
+		return nil
+	}
+	for _, t := range []struct {
+		rt  string
+		set *mapping.Set
+	}{{"User", c.users}, {"Group", c.groups}} {
+		ws, err := c.tgt.SchemaWarnings(ctx, t.rt, t.set.Paths())
+		if err != nil {
+			c.warn("read the target's schemas: %v", err)
+			continue
+		}
+		for _, w := range ws {
+			c.warn("%s", w)
+		}
+	}
+	return nil
+}
+
+func (c *cycle) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.mu.Lock()
+	c.warnings = append(c.warnings, msg)
+	c.mu.Unlock()
+	c.e.log.Warn("provisioning: "+msg, "job", c.job.Name, "cycle", c.id)
+}
+
+// readAssignments lists the source's groups to learn the assignments, and
+// returns a fingerprint of who is assigned with which roles.
+func (c *cycle) readAssignments(ctx context.Context) (string, error) {
+	l, ok := c.src.(source.FullLister)
+	if !ok {
+		return "", errors.New("the source cannot list its groups, which \"assigned\" scope needs")
+	}
+	var groups []string
+	err := l.List(ctx, source.Group, func(g source.Object) error {
+		if c.assign.ObserveGroup(g) {
+			ms := make([]string, 0, len(g.Members))
+			for _, m := range g.Members {
+				ms = append(ms, m.Anchor)
+			}
+			slices.Sort(ms)
+			groups = append(groups, g.Anchor+"="+strings.Join(ms, ","))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("source: list groups: %w", err)
+	}
+	slices.Sort(groups)
+	h := sha256.New()
+	for _, a := range c.job.Assignments {
+		fmt.Fprintf(h, "%s\x00%s\x00", a.Group, a.Role)
+	}
+	for _, g := range groups {
+		h.Write([]byte(g))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// keyHash hashes a matching value with its attribute path, case-folded:
+// SCIM matching attributes (userName, displayName) compare without case.
+func keyHash(path, value string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(path)))
+	h.Write([]byte{0})
+	h.Write([]byte(strings.ToLower(value)))
+	return h.Sum64()
+}
+
+func dnHash(dn string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(strings.ReplaceAll(dn, " ", ""))))
+	return h.Sum64()
+}
+
+// indexable reports whether a matching path is a top-level attribute an
+// index built from a listing can answer for.
+func indexable(path string) bool {
+	return !strings.ContainsAny(path, ".[:")
+}
+
+// buildIndex lists the target's users and groups once, with their
+// matching attributes, so that an initial cycle matches without a query
+// per object (ENGINE-NOTES §6): 100,000 users are 1,000 pages.
+func (c *cycle) buildIndex(ctx context.Context) error {
+	c.index = map[source.Kind]map[uint64]string{}
+	for _, t := range []struct {
+		kind source.Kind
+		ep   string
+		set  *mapping.Set
+	}{{source.User, "User", c.users}, {source.Group, "Group", c.groups}} {
+		var paths []string
+		for _, p := range t.set.Matching() {
+			if indexable(p) {
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) == 0 {
+			continue
+		}
+		idx := map[uint64]string{}
+		err := c.tgt.Each(ctx, endpoint(t.kind), append([]string{"id"}, paths...), func(r map[string]any) error {
+			id, _ := r["id"].(string)
+			for _, p := range paths {
+				v, ok := attr(r, p).(string)
+				if !ok || v == "" || id == "" {
+					continue
+				}
+				k := keyHash(p, v)
+				if prev, ok := idx[k]; ok && prev != id {
+					idx[k] = dupID
+				} else {
+					idx[k] = id
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// Matching falls back to a query per object.
+			c.warn("list the target's %ss to match them: %v", t.ep, err)
+			continue
+		}
+		c.index[t.kind] = idx
+	}
+	return nil
+}
+
+// attr returns a top-level attribute of a resource, its name matched
+// without case.
+func attr(r map[string]any, name string) any {
+	if v, ok := r[name]; ok {
+		return v
+	}
+	for k, v := range r {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// getLink returns the object's link, marking it seen.
+func (c *cycle) getLink(kind source.Kind, anchor string) (*link, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.links[kind][anchor]
+	if ok {
+		l.seen = true
+	}
+	return l, ok
+}
+
+// setLink records a link in memory and queues it for the store.
+func (c *cycle) setLink(kind source.Kind, anchor, targetID, display, hash string, disabled bool) {
+	c.mu.Lock()
+	l := c.links[kind][anchor]
+	if l == nil {
+		l = &link{}
+		c.links[kind][anchor] = l
+	}
+	l.target, l.hash, l.disabled, l.seen = targetID, hash, disabled, true
+	c.mu.Unlock()
+	state := linkActive
+	if disabled {
+		state = linkDisabled
+	}
+	now := c.e.cfg.Now().UTC()
+	c.rec.link(store.Link{Job: c.job.Name, Kind: string(kind), SourceAnchor: anchor, TargetID: targetID,
+		Display: display, State: state, Hash: hash, Created: now, Updated: now})
+}
+
+// dropLink forgets a link.
+func (c *cycle) dropLink(kind source.Kind, anchor string) {
+	c.mu.Lock()
+	delete(c.links[kind], anchor)
+	c.mu.Unlock()
+	c.rec.unlink(string(kind), anchor)
+}
+
+// targetOf returns the target id of an active linked object.
+func (c *cycle) targetOf(kind source.Kind, anchor string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.links[kind][anchor]
+	if !ok || l.disabled {
+		return "", false
+	}
+	return l.target, true
+}
