@@ -24,6 +24,7 @@ import (
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/jobs"
+	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/adminhttp"
@@ -102,6 +103,9 @@ type Config struct {
 	// Webhook tunes webhook delivery; zero values take the package's
 	// defaults. Store and Logger are filled in by New.
 	Webhook webhook.Config
+	// ProvisioningCycles bounds the provisioning cycles this node runs at
+	// once; 0 means 2.
+	ProvisioningCycles int
 }
 
 // Defaults of the abuse limits.
@@ -189,6 +193,9 @@ type Roster struct {
 	Feed *feed.Feed
 	// Webhooks delivers events to the tenants' endpoints once Run starts it.
 	Webhooks *webhook.Service
+	// Provisioning runs the provisioning jobs' cycles on their schedules
+	// once Run starts the jobs host.
+	Provisioning *engine.Engine
 
 	cfg   Config
 	store store.Store
@@ -368,6 +375,11 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		host.Close()
 		return nil, err
 	}
+	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger})
+	if err := prov.Register(host, cfg.ProvisioningCycles); err != nil {
+		host.Close()
+		return nil, err
+	}
 	events := feed.New(st, dir.Committed, 0)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
@@ -381,7 +393,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		cfg: cfg, store: st, jobs: host,
+		Provisioning: prov, cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 

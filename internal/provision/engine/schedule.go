@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/store"
 )
 
 // SchedulePeriod is how often the scheduler looks for jobs due to run.
@@ -140,4 +141,21 @@ func (w *cycleWorker) Work(ctx context.Context, rj *river.Job[cycleArgs]) error 
 		w.e.log.Warn("provisioning cycle failed", "job", j.Name, "err", err)
 	}
 	return nil
+}
+
+// Trigger makes a job due now: the scheduler runs its next cycle within
+// SchedulePeriod if the job is On. The admin API's "run now" uses it; the
+// CLI's `job run --once` runs a cycle in its own process instead.
+func (e *Engine) Trigger(ctx context.Context, name string) error {
+	if _, err := e.jobs.Get(ctx, name); err != nil {
+		return fmt.Errorf("job %s: %w", name, err)
+	}
+	return e.st.Write(ctx, func(w store.Writer) error {
+		st, err := w.Provisioning().State(ctx, name)
+		if err != nil {
+			return err
+		}
+		st.NextRun, st.Updated = time.Time{}, e.cfg.Now().UTC()
+		return w.Provisioning().PutState(ctx, st)
+	})
 }
