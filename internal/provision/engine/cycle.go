@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,6 +73,8 @@ type cycle struct {
 	gfilt  *scope.Filters
 	assign *scope.Assignments
 	env    expr.Env
+	// readFrom is the Import step's detail: which source.
+	readFrom string
 	// refs resolves reference values (manager DNs) to anchors when the
 	// source's references are not anchors.
 	refs source.Referencer
@@ -91,6 +94,11 @@ type cycle struct {
 	// dns maps the hashed DN of each user read this cycle to its anchor,
 	// for sources whose references are DNs.
 	dns map[uint64]string
+	// assigned are the assigned groups, read by readAssignments.
+	assigned []source.Object
+	// membersMoved is set when a user was created, enabled, disabled or
+	// deleted: unchanged groups may then have other members in the target.
+	membersMoved atomic.Bool
 	// pending are references to write once the objects they name exist.
 	pending []pendingRef
 	// warnings are the cycle's job-level warnings.
@@ -140,6 +148,7 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	if c.src, err = e.cfg.OpenSource(j.Source); err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
+	c.readFrom = "read from " + c.src.Describe()
 	if r, ok := c.src.(source.Referencer); ok {
 		c.refs = r
 		c.dns = map[uint64]string{}
@@ -312,8 +321,12 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err := c.writePending(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.readGroups(ctx); err != nil {
+	mark, err = c.readGroups(ctx, fullUsers)
+	if err != nil {
 		return nil, err
+	}
+	if mark != "" {
+		marks[string(source.Group)] = mark
 	}
 	return marks, ctx.Err()
 }
@@ -378,6 +391,9 @@ func (c *cycle) readAssignments(ctx context.Context) (string, error) {
 	var groups []string
 	err := l.List(ctx, source.Group, func(g source.Object) error {
 		if c.assign.ObserveGroup(g) {
+			// Only assigned groups are provisioned; they are kept for the
+			// group step, which so need not list the groups again.
+			c.assigned = append(c.assigned, g)
 			ms := make([]string, 0, len(g.Members))
 			for _, m := range g.Members {
 				ms = append(ms, m.Anchor)

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
+	if os.Getenv(targetEnv) != "" {
+		os.Exit(serveTarget())
+	}
 	srv, err := slapdtest.Start()
 	if err != nil {
 		slapd.skip = err.Error()

@@ -9,30 +9,60 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/mapping"
+	"github.com/rosterhq/roster/internal/provision/scope"
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/scimclient"
 	"github.com/rosterhq/roster/internal/store"
 )
 
-// readGroups lists the source's groups and works on each, after the users
-// so that members resolve to their target ids; then it deletes the groups
-// the source no longer has.
-func (c *cycle) readGroups(ctx context.Context) error {
-	l, ok := c.src.(source.FullLister)
-	if !ok {
-		return nil
-	}
+// readGroups works on the groups after the users, so that members
+// resolve to their target ids, and returns the groups' next watermark.
+// In "assigned" scope those are the assigned groups readAssignments kept.
+// Otherwise every group is read when the cycle read every user or when
+// users were created, enabled, disabled or deleted (an unchanged group may
+// then need other members in the target); else only the groups changed
+// since the watermark. After a complete read, linked groups not seen are
+// deleted in the target: they left the assignments or the source.
+func (c *cycle) readGroups(ctx context.Context, fullUsers bool) (mark string, err error) {
 	p := newPool(ctx, c.workers(), c.group)
-	readErr := l.List(ctx, source.Group, func(o source.Object) error {
+	feed := func(o source.Object) error {
 		c.n.read.Add(1)
 		return p.add(o)
-	})
+	}
+	full := true
+	var readErr error
+	d, delta := c.src.(source.DeltaLister)
+	switch {
+	case c.job.Scope == job.ScopeAssigned:
+		for _, g := range c.assigned {
+			if readErr = feed(g); readErr != nil {
+				break
+			}
+		}
+	case delta:
+		from := c.state.Watermarks[string(source.Group)]
+		if fullUsers || c.membersMoved.Load() {
+			from = ""
+		}
+		full = from == ""
+		mark, readErr = d.Changes(ctx, source.Group, from, feed)
+	default:
+		l, ok := c.src.(source.FullLister)
+		if !ok {
+			return "", p.wait()
+		}
+		readErr = l.List(ctx, source.Group, feed)
+	}
 	if err := p.wait(); err != nil {
-		return err
+		return "", err
 	}
 	if readErr != nil {
-		return fmt.Errorf("source: list groups: %w", readErr)
+		return "", fmt.Errorf("source: read groups: %w", readErr)
+	}
+	if !full {
+		return mark, ctx.Err()
 	}
 	type gone struct {
 		anchor string
@@ -48,13 +78,20 @@ func (c *cycle) readGroups(ctx context.Context) error {
 	c.mu.Unlock()
 	for _, g := range deleted {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return "", ctx.Err()
 		}
 		en := c.newEntry(string(source.Group), g.anchor, g.anchor)
+		if c.job.Scope == job.ScopeAssigned {
+			if d := c.assign.Group(g.anchor); d.State != scope.Assigned {
+				en.step("Scope", StatusSkipped, "%s", d.Reason)
+				c.delete(ctx, en, source.Group, g.anchor, &g.l, "left the scope: "+d.Reason)
+				continue
+			}
+		}
 		en.step("Import", StatusSuccess, "the source no longer has the group")
 		c.sourceDeleted(ctx, en, source.Group, g.anchor, &g.l)
 	}
-	return ctx.Err()
+	return mark, ctx.Err()
 }
 
 // memberIDs returns the target ids of a group's user members that the job
@@ -80,10 +117,18 @@ func (c *cycle) memberIDs(o source.Object) (ids, anchors []string) {
 // group works on one group read from the source.
 func (c *cycle) group(ctx context.Context, o source.Object) error {
 	l, linked := c.getLink(source.Group, o.Anchor)
+	if o.Deleted {
+		if linked {
+			en := c.newEntry(string(source.Group), o.Anchor, o.Anchor)
+			en.step("Import", StatusSuccess, "the source reports the group deleted")
+			c.sourceDeleted(ctx, en, source.Group, o.Anchor, l)
+		}
+		return ctx.Err()
+	}
 	values, err := c.groups.Evaluate(o, c.env)
 	keys := values.MatchKeys()
 	en := c.newEntry(string(source.Group), o.Anchor, displayName(o, keys))
-	en.step("Import", StatusSuccess, "read from %s with %d members", c.src.Describe(), len(o.Members))
+	en.step("Import", StatusSuccess, "%s, with %d members", c.readFrom, len(o.Members))
 	in, why := c.inScope(o)
 	if !in {
 		en.step("Scope", StatusSkipped, "%s", why)
@@ -177,13 +222,12 @@ func (c *cycle) createGroup(ctx context.Context, en *entry, anchor string, value
 		c.finish(en, ActionCreate, StatusSkipped, "DryRun", "dry run: the group would be created")
 		return
 	}
-	created, err := c.tgt.Create(ctx, scimclient.Groups, body)
+	id, err := c.tgt.Create(ctx, scimclient.Groups, body)
 	if err != nil {
 		en.step("Action", StatusFailure, "POST /Groups: %v", err)
 		c.failed(en, ActionCreate, err)
 		return
 	}
-	id, _ := created["id"].(string)
 	en.e.TargetID = id
 	// Linked before its members are added: a crash in between leaves a
 	// linked group that the next cycle completes, not a second group.

@@ -177,7 +177,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 	values, err := c.users.Evaluate(o, c.env)
 	keys := values.MatchKeys()
 	en := c.newEntry(string(source.User), o.Anchor, displayName(o, keys))
-	en.step("Import", StatusSuccess, "read from %s", c.src.Describe())
+	en.step("Import", StatusSuccess, "%s", c.readFrom)
 	in, why := c.inScope(o)
 	if !in {
 		en.step("Scope", StatusSkipped, "%s", why)
@@ -348,7 +348,7 @@ func (c *cycle) create(ctx context.Context, en *entry, kind source.Kind, anchor 
 		c.finish(en, ActionCreate, StatusSkipped, "DryRun", "dry run: the object would be created")
 		return
 	}
-	created, err := c.tgt.Create(ctx, endpoint(kind), body)
+	id, err := c.tgt.Create(ctx, endpoint(kind), body)
 	if err != nil && scimclient.StatusOf(err) == http.StatusConflict && c.job.Actions.AdoptOn409 {
 		found, _, ferr := c.match(ctx, kind, keys)
 		if ferr == nil && len(found) == 1 {
@@ -365,12 +365,14 @@ func (c *cycle) create(ctx context.Context, en *entry, kind source.Kind, anchor 
 		c.failed(en, ActionCreate, err)
 		return
 	}
-	id, _ := created["id"].(string)
 	if len(pending) > 0 {
 		hash = "" // evaluated again next cycle if a reference stays unresolved
 		c.addPending(anchor, id, pending)
 	}
 	c.setLink(kind, anchor, id, en.e.SourceName, hash, false)
+	if kind == source.User {
+		c.membersMoved.Store(true)
+	}
 	c.n.created.Add(1)
 	en.e.TargetID = id
 	en.step("Action", StatusSuccess, "created target object %s", id)
@@ -417,6 +419,9 @@ func (c *cycle) update(ctx context.Context, en *entry, kind source.Kind, anchor 
 		return
 	}
 	c.setLink(kind, anchor, id, en.e.SourceName, hash, false)
+	if reenable && kind == source.User {
+		c.membersMoved.Store(true)
+	}
 	c.n.updated.Add(1)
 	en.step("Action", StatusSuccess, "updated target object %s", id)
 	c.finish(en, ActionUpdate, StatusSuccess, "", "")
@@ -481,6 +486,7 @@ func (c *cycle) deprovision(ctx context.Context, en *entry, anchor string, l *li
 		return
 	}
 	c.setLink(source.User, anchor, l.target, en.e.SourceName, "", true)
+	c.membersMoved.Store(true)
 	c.n.disabled.Add(1)
 	en.step("Action", StatusSuccess, "disabled target object %s", l.target)
 	c.finish(en, ActionDisable, StatusSuccess, "", "left the scope: "+why)
@@ -513,6 +519,9 @@ func (c *cycle) delete(ctx context.Context, en *entry, kind source.Kind, anchor 
 		return
 	}
 	c.dropLink(kind, anchor)
+	if kind == source.User {
+		c.membersMoved.Store(true)
+	}
 	c.n.deleted.Add(1)
 	en.step("Action", StatusSuccess, "deleted target object %s", l.target)
 	c.finish(en, ActionDelete, StatusSuccess, "", why)

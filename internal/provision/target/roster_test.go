@@ -103,9 +103,9 @@ func createUsers(t *testing.T, tg *target.Target, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range n {
-		u, err := tg.Create(context.Background(), scimclient.Users, user(fmt.Sprintf("user%03d@example.com", i)))
+		id, err := tg.Create(context.Background(), scimclient.Users, user(fmt.Sprintf("user%03d@example.com", i)))
 		require.NoError(t, err)
-		ids[i] = u["id"].(string)
+		ids[i] = id
 	}
 	return ids
 }
@@ -124,9 +124,8 @@ func TestUserLifecycle(t *testing.T) {
 				require.NoError(t, tg.Test(ctx, ""))
 				require.NoError(t, tg.Test(ctx, "externalId"))
 
-				created, err := tg.Create(ctx, scimclient.Users, user("ann@example.com"))
+				id, err := tg.Create(ctx, scimclient.Users, user("ann@example.com"))
 				require.NoError(t, err)
-				id, _ := created["id"].(string)
 				require.NotEmpty(t, id)
 
 				found, err := tg.Find(ctx, scimclient.Users, `userName eq "ANN@example.com"`)
@@ -181,12 +180,11 @@ func TestMembersInChunks(t *testing.T) {
 			var x exchanges
 			tg := r.target(t, target.Options{Dialect: d, MembersPerPatch: 100, Capture: x.capture})
 			ids := createUsers(t, tg, 250)
-			g, err := tg.Create(ctx, scimclient.Groups, map[string]any{
+			gid, err := tg.Create(ctx, scimclient.Groups, map[string]any{
 				"schemas":     []any{"urn:ietf:params:scim:schemas:core:2.0:Group"},
 				"displayName": "Staff",
 			})
 			require.NoError(t, err)
-			gid := g["id"].(string)
 
 			require.NoError(t, tg.AddMembers(ctx, gid, ids))
 			require.Equal(t, 3, x.count(http.MethodPatch, "/Groups/"+gid))

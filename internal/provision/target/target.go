@@ -245,14 +245,16 @@ func (t *Target) Get(ctx context.Context, ep scimclient.Endpoint, id string) (ma
 	return decode(r.Raw)
 }
 
-// Create POSTs a resource and returns what the app created, with its id.
-// A POST that gets no answer is not retried (see the package doc).
-func (t *Target) Create(ctx context.Context, ep scimclient.Endpoint, body map[string]any) (map[string]any, error) {
+// Create POSTs a resource and returns the id the app gave it; the rest of
+// the answer is not decoded, since the engine reads the object again when
+// it next needs it. A POST that gets no answer is not retried (see the
+// package doc).
+func (t *Target) Create(ctx context.Context, ep scimclient.Endpoint, body map[string]any) (string, error) {
 	r, err := t.client.Create(ctx, ep, body)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return decode(r.Raw)
+	return r.ID, nil
 }
 
 // Update changes a resource: a PUT of desired, the whole resource, when
