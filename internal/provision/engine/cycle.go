@@ -44,15 +44,31 @@ const (
 // users the source no longer has (Okta finds deletes the same way).
 const FullReadEvery = 24 * time.Hour
 
-// link is a link as a cycle keeps it in memory: small, since a cycle holds
-// one per provisioned object.
+// link is a link as a cycle keeps it in memory: small, and held by value
+// in the map, since a cycle holds one per provisioned object.
 type link struct {
-	target   string
-	hash     string
+	target string
+	// hash is hashKey of the stored fingerprint; 0 when there is none.
+	hash     uint64
 	disabled bool
 	// seen is set when the cycle read the object from the source.
 	seen bool
 }
+
+// hashKey shortens an object's fingerprint for the in-memory links: 64
+// bits of a SHA-256 are plenty to tell a changed object from an unchanged
+// one. The empty fingerprint (none stored) is 0 and equals nothing.
+func hashKey(h string) uint64 {
+	if h == "" {
+		return 0
+	}
+	f := fnv.New64a()
+	f.Write([]byte(h))
+	return f.Sum64() | 1
+}
+
+// unchanged reports whether the object's fingerprint is the link's.
+func (l *link) unchanged(hash string) bool { return l.hash != 0 && l.hash == hashKey(hash) }
 
 // cycle is one run of a job.
 type cycle struct {
@@ -84,7 +100,7 @@ type cycle struct {
 
 	mu sync.Mutex
 	// links are the job's links by kind and anchor.
-	links map[source.Kind]map[string]*link
+	links map[source.Kind]map[string]link
 	// claimed maps a matching value (hashed) to the anchor that claimed it
 	// this cycle, to find duplicate source entries.
 	claimed map[uint64]string
@@ -123,7 +139,7 @@ func newChangeID() string {
 
 func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionState, id string, o RunOptions) (*cycle, error) {
 	c := &cycle{e: e, job: j, state: state, id: id, dry: o.DryRun, opts: o, started: e.cfg.Now().UTC(),
-		links:   map[source.Kind]map[string]*link{source.User: {}, source.Group: {}},
+		links:   map[source.Kind]map[string]link{source.User: {}, source.Group: {}},
 		claimed: map[uint64]string{}}
 	c.initial = o.Initial || j.NeedsInitial || state.Watermarks[string(source.User)] == ""
 	m := j.EffectiveMappings()
@@ -338,7 +354,7 @@ func (c *cycle) loadLinks(ctx context.Context) error {
 		if m == nil {
 			return nil
 		}
-		m[l.SourceAnchor] = &link{target: l.TargetID, hash: l.Hash, disabled: l.State == linkDisabled}
+		m[l.SourceAnchor] = link{target: l.TargetID, hash: hashKey(l.Hash), disabled: l.State == linkDisabled}
 		return nil
 	})
 }
@@ -507,19 +523,15 @@ func (c *cycle) getLink(kind source.Kind, anchor string) (*link, bool) {
 	l, ok := c.links[kind][anchor]
 	if ok {
 		l.seen = true
+		c.links[kind][anchor] = l
 	}
-	return l, ok
+	return &l, ok
 }
 
 // setLink records a link in memory and queues it for the store.
 func (c *cycle) setLink(kind source.Kind, anchor, targetID, display, hash string, disabled bool) {
 	c.mu.Lock()
-	l := c.links[kind][anchor]
-	if l == nil {
-		l = &link{}
-		c.links[kind][anchor] = l
-	}
-	l.target, l.hash, l.disabled, l.seen = targetID, hash, disabled, true
+	c.links[kind][anchor] = link{target: targetID, hash: hashKey(hash), disabled: disabled, seen: true}
 	c.mu.Unlock()
 	state := linkActive
 	if disabled {

@@ -72,7 +72,7 @@ func (c *cycle) readGroups(ctx context.Context, fullUsers bool) (mark string, er
 	c.mu.Lock()
 	for anchor, l := range c.links[source.Group] {
 		if !l.seen {
-			deleted = append(deleted, gone{anchor, *l})
+			deleted = append(deleted, gone{anchor, l})
 		}
 	}
 	c.mu.Unlock()
@@ -155,7 +155,7 @@ func (c *cycle) group(ctx context.Context, o source.Object) error {
 	}
 	hash := hex.EncodeToString(h.Sum(nil)[:16])
 	if linked {
-		if !c.initial && l.hash == hash {
+		if !c.initial && l.unchanged(hash) {
 			c.n.unchanged.Add(1)
 			return nil
 		}

@@ -209,7 +209,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 	}
 	hash := values.Hash()
 	if linked {
-		if !c.initial && l.hash == hash && !l.disabled {
+		if !c.initial && l.unchanged(hash) && !l.disabled {
 			c.n.unchanged.Add(1)
 			return nil
 		}
@@ -552,9 +552,9 @@ func (c *cycle) sweepUsers(ctx context.Context, complete bool) error {
 	for anchor, l := range c.links[source.User] {
 		switch {
 		case complete && !l.seen:
-			deleted = append(deleted, gone{anchor, *l})
+			deleted = append(deleted, gone{anchor, l})
 		case c.job.Scope == job.ScopeAssigned && !l.disabled && !l.seen && c.assign.User(anchor).State != scope.Assigned:
-			unassigned = append(unassigned, gone{anchor, *l})
+			unassigned = append(unassigned, gone{anchor, l})
 		}
 	}
 	c.mu.Unlock()
