@@ -97,6 +97,10 @@ type cycle struct {
 
 	n   counters
 	rec *recorder
+	// failedUsers and failedGroups count the objects that failed: while
+	// any did, the kind's watermark stays where it was, so that the next
+	// cycle reads them again (the others are skipped as unchanged).
+	failedUsers, failedGroups atomic.Int64
 
 	mu sync.Mutex
 	// links are the job's links by kind and anchor.
@@ -141,7 +145,10 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	c := &cycle{e: e, job: j, state: state, id: id, dry: o.DryRun, opts: o, started: e.cfg.Now().UTC(),
 		links:   map[source.Kind]map[string]link{source.User: {}, source.Group: {}},
 		claimed: map[uint64]string{}}
-	c.initial = o.Initial || j.NeedsInitial || state.Watermarks[string(source.User)] == ""
+	// Without a watermark (a cycle with failures keeps none) the users are
+	// read in full, but linked, unchanged objects are still skipped: only
+	// an initial cycle evaluates every object again.
+	c.initial = o.Initial || j.NeedsInitial
 	m := j.EffectiveMappings()
 	var err error
 	if c.users, err = mapping.Compile("User", m.Users); err != nil {
@@ -328,7 +335,7 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mark != "" {
+	if mark != "" && c.failedUsers.Load() == 0 {
 		marks[string(source.User)] = mark
 	}
 	if err := c.sweepUsers(ctx, fullUsers && complete); err != nil {
@@ -341,7 +348,7 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mark != "" {
+	if mark != "" && c.failedGroups.Load() == 0 {
 		marks[string(source.Group)] = mark
 	}
 	return marks, ctx.Err()

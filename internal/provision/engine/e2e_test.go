@@ -404,7 +404,7 @@ mappings:
     - {target: userName, source: uid}
 `)
 	rep = w.run(engine.RunOptions{})
-	l = w.outcome(rep.Cycle, "Same Name")
+	l = w.outcome(rep.Cycle, "samename")
 	require.Equal(t, engine.StatusFailure, l.Status)
 	require.Equal(t, "DuplicateTargetEntries", l.ErrorCode)
 }
@@ -447,4 +447,69 @@ scopingFilters:
 	require.Equal(t, true, us["erin"]["active"])
 	require.Equal(t, false, us["sam"]["active"])
 	require.EqualValues(t, 1, rep.Stats.Disabled)
+}
+
+// TestAdoptOn409 matches by externalId, which the target's existing user
+// lacks: the create clashes on userName. Without adoptOn409 that is a
+// failure; with it the existing user is linked and updated.
+func TestAdoptOn409(t *testing.T) {
+	w := newWorld(t)
+	_, err := w.client.Create(context.Background(), scimclient.Users, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "adoptee"})
+	require.NoError(t, err)
+	w.addUser("adoptee", nil)
+	mappings := `mappings:
+  users:
+    - {target: externalId, source: entryUUID, matching: true, precedence: 1}
+    - {target: userName, source: uid}
+    - {target: title, kind: Constant, value: Adopted}
+`
+	w.apply("scope: all\n" + mappings)
+	rep := w.run(engine.RunOptions{})
+	l := w.outcome(rep.Cycle, "adoptee")
+	require.Equal(t, engine.StatusFailure, l.Status)
+	require.Equal(t, "HTTP409", l.ErrorCode)
+
+	w.apply("scope: all\nactions: {adoptOn409: true}\n" + mappings)
+	rep = w.run(engine.RunOptions{})
+	l = w.outcome(rep.Cycle, "adoptee")
+	require.Equal(t, engine.StatusSuccess, l.Status, "%+v", l)
+	require.Contains(t, string(l.Steps), "adopted")
+	u := w.users()["adoptee"]
+	require.Equal(t, "Adopted", u["title"])
+	require.NotEmpty(t, u["externalId"])
+	require.Len(t, w.users(), 1)
+}
+
+// TestDeprovisionByDelete deletes, rather than disables, a user that
+// leaves the scope when the job says so, and a group that is unassigned.
+func TestDeprovisionByDelete(t *testing.T) {
+	w := newWorld(t)
+	alice := w.addUser("alice", nil)
+	bob := w.addUser("bob", nil)
+	w.addGroup("app-users", alice, bob)
+	w.addGroup("app-admins", alice)
+	w.apply(`scope: assigned
+assignments: [{group: app-users}, {group: app-admins, role: Admin}]
+actions: {deprovision: delete}
+`)
+	rep := w.run(engine.RunOptions{})
+	require.Zero(t, rep.Stats.Failed, "%+v", w.logs(rep.Cycle))
+	require.Len(t, w.users(), 2)
+	require.Len(t, w.groups(), 2)
+
+	w.modify("cn=app-users,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("member", []string{alice}) })
+	w.apply(`scope: assigned
+assignments: [{group: app-users}]
+actions: {deprovision: delete}
+`)
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Zero(t, rep.Stats.Failed, "%+v", w.logs(rep.Cycle))
+	require.EqualValues(t, 2, rep.Stats.Deleted, "bob and the unassigned group: %+v", rep.Stats)
+	require.NotContains(t, w.users(), "bob")
+	require.NotContains(t, w.groups(), "app-admins")
+	require.Contains(t, w.groups(), "app-users")
+	require.Equal(t, engine.ActionDelete, w.outcome(rep.Cycle, "bob").Action)
+	_ = bob
 }

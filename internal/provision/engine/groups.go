@@ -127,7 +127,7 @@ func (c *cycle) group(ctx context.Context, o source.Object) error {
 	}
 	values, err := c.groups.Evaluate(o, c.env)
 	keys := values.MatchKeys()
-	en := c.newEntry(string(source.Group), o.Anchor, displayName(o, keys))
+	en := c.newEntry(string(source.Group), o.Anchor, displayName(o, values, keys))
 	en.step("Import", StatusSuccess, "%s, with %d members", c.readFrom, len(o.Members))
 	in, why := c.inScope(o)
 	if !in {

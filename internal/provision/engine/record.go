@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -263,6 +264,11 @@ func (c *cycle) finish(en *entry, action, status, code, reason string) {
 	switch status {
 	case StatusFailure:
 		c.n.failed.Add(1)
+		if en.e.Kind == string(source.Group) {
+			c.failedGroups.Add(1)
+		} else {
+			c.failedUsers.Add(1)
+		}
 	case StatusSkipped:
 		c.n.skipped.Add(1)
 	case StatusWarning:

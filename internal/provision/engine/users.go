@@ -127,8 +127,15 @@ func (c *cycle) readUsers(ctx context.Context, full bool) (mark string, complete
 	return mark, full, nil
 }
 
-// name is how logs name a source object.
-func displayName(o source.Object, keys []mapping.Key) string {
+// displayName is how logs name a source object: its mapped userName (or a
+// group's displayName), else its first matching value, else a name
+// attribute, else its anchor.
+func displayName(o source.Object, values mapping.Values, keys []mapping.Key) string {
+	for _, e := range values.Entries() {
+		if s, ok := e.Value.(string); ok && s != "" && (strings.EqualFold(e.Path, "userName") || (o.Kind == source.Group && strings.EqualFold(e.Path, "displayName"))) {
+			return s
+		}
+	}
 	if len(keys) > 0 {
 		return keys[0].Value
 	}
@@ -176,7 +183,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 	}
 	values, err := c.users.Evaluate(o, c.env)
 	keys := values.MatchKeys()
-	en := c.newEntry(string(source.User), o.Anchor, displayName(o, keys))
+	en := c.newEntry(string(source.User), o.Anchor, displayName(o, values, keys))
 	en.step("Import", StatusSuccess, "%s", c.readFrom)
 	in, why := c.inScope(o)
 	if !in {
@@ -350,13 +357,12 @@ func (c *cycle) create(ctx context.Context, en *entry, kind source.Kind, anchor 
 	}
 	id, err := c.tgt.Create(ctx, endpoint(kind), body)
 	if err != nil && scimclient.StatusOf(err) == http.StatusConflict && c.job.Actions.AdoptOn409 {
-		found, _, ferr := c.match(ctx, kind, keys)
-		if ferr == nil && len(found) == 1 {
-			id, _ := found[0]["id"].(string)
-			en.step("Action", StatusWarning, "the target refused the create with 409; adopted the existing object %s", id)
+		if cur, how, ok := c.adopt(ctx, kind, body); ok {
+			adopted, _ := cur["id"].(string)
+			en.step("Action", StatusWarning, "the target refused the create with 409; adopted the object %s found by %s", adopted, how)
 			en.modified = nil
 			c.n.linked.Add(1)
-			c.update(ctx, en, kind, anchor, values, hash, id, found[0], false)
+			c.update(ctx, en, kind, anchor, values, hash, adopted, cur, false)
 			return
 		}
 	}
@@ -377,6 +383,25 @@ func (c *cycle) create(ctx context.Context, en *entry, kind source.Kind, anchor 
 	en.e.TargetID = id
 	en.step("Action", StatusSuccess, "created target object %s", id)
 	c.finish(en, ActionCreate, StatusSuccess, "", "")
+}
+
+// adopt finds the object a create clashed with (409): by the attribute
+// the target keeps unique, userName for users and displayName for groups.
+func (c *cycle) adopt(ctx context.Context, kind source.Kind, body map[string]any) (map[string]any, string, bool) {
+	name := "userName"
+	if kind == source.Group {
+		name = "displayName"
+	}
+	v, _ := body[name].(string)
+	if v == "" {
+		return nil, "", false
+	}
+	how := mapping.Key{Path: name, Value: v}.Filter()
+	found, err := c.tgt.Find(ctx, endpoint(kind), how)
+	if err != nil || len(found) != 1 {
+		return nil, "", false
+	}
+	return found[0], how, true
 }
 
 // update brings a target object in line with the values and links it.

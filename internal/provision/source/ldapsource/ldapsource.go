@@ -259,12 +259,17 @@ func (s *Source) attributes() []string {
 }
 
 // object converts an entry. Every attribute becomes an Object attribute of
-// string values under the name the server wrote, except the anchor; the
+// string values under the name the server wrote; the anchor attribute
+// holds the anchor as the engine sees it (objectGUID as a GUID string, not
+// its bytes), so that mappings such as externalId ← entryUUID read it; the
 // member attribute of a group becomes Members (resolved by the caller).
 // The entry's DN is kept as the attribute "dn", which mappings use.
 func (s *Source) object(e *ldap.Entry, kind source.Kind) source.Object {
 	o := source.Object{Anchor: s.anchorOf(e), Kind: kind, Attributes: make(map[string]source.Values, len(e.Attributes)+1)}
 	o.Attributes["dn"] = source.Values{e.DN}
+	if o.Anchor != "" {
+		o.Attributes[s.o.Anchor] = source.Values{o.Anchor}
+	}
 	for _, a := range e.Attributes {
 		if strings.EqualFold(a.Name, s.o.Anchor) || (kind == source.Group && strings.EqualFold(a.Name, s.o.MemberAttribute)) {
 			continue

@@ -201,8 +201,8 @@ func TestListPaging(t *testing.T) {
 		if v, _ := o.Get("dn"); len(v) != 1 || v[0] != "uid="+uid+","+b.base {
 			t.Errorf("%s: dn = %v", uid, v)
 		}
-		if _, ok := o.Get("entryUUID"); ok {
-			t.Errorf("%s: the anchor is also an attribute", uid)
+		if v, _ := o.Get("entryUUID"); len(v) != 1 || v[0] != o.Anchor {
+			t.Errorf("%s: entryUUID = %v, want the anchor %s, for mappings", uid, v, o.Anchor)
 		}
 	}
 	// An error from fn stops the listing mid-page and is returned as is.
