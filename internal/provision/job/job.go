@@ -288,6 +288,23 @@ func (j Job) Redacted() Job {
 	return j
 }
 
+// View is a job as the CLI and the admin API show it: the document with
+// its secrets redacted, and the state the store keeps beside it.
+type View struct {
+	Job
+	Status       Status    `json:"status"`
+	Revision     int64     `json:"revision"`
+	NeedsInitial bool      `json:"needsInitial"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// ViewOf returns the view of j, its secrets redacted.
+func ViewOf(j Job) View {
+	r := j.Redacted()
+	return View{Job: r, Status: r.Status, Revision: r.Revision, NeedsInitial: r.NeedsInitial, Created: r.Created, Updated: r.Updated}
+}
+
 // KeepSecrets returns j with each secret that is written as the redacted
 // placeholder (as Redacted shows it) replaced by the secret of stored, so
 // that a document read back from the admin API or `roster job show -o json`

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/provision/job"
@@ -35,24 +34,14 @@ func (h *Handler) jobRoutes() {
 	h.handle("DELETE /admin/api/jobs/{name}/links/{kind}/{anchor...}", admin.ManageJobs, h.deleteLink)
 }
 
-// jobView is a job as the admin API shows it: the document with its
-// secrets redacted, the state the store keeps beside it, and, when one job
-// is shown, the engine's state. It is the CLI's `job show -o json` shape
-// plus "engine".
+// jobView is a job as the admin API shows it: as the CLI does
+// (job.View), and, when one job is shown, with the engine's state.
 type jobView struct {
-	job.Job
-	Status       job.Status    `json:"status"`
-	Revision     int64         `json:"revision"`
-	NeedsInitial bool          `json:"needsInitial"`
-	Created      time.Time     `json:"created"`
-	Updated      time.Time     `json:"updated"`
-	Engine       *report.State `json:"engine,omitempty"`
+	job.View
+	Engine *report.State `json:"engine,omitempty"`
 }
 
-func viewOfJob(j job.Job) jobView {
-	r := j.Redacted()
-	return jobView{Job: r, Status: r.Status, Revision: r.Revision, NeedsInitial: r.NeedsInitial, Created: r.Created, Updated: r.Updated}
-}
+func viewOfJob(j job.Job) jobView { return jobView{View: job.ViewOf(j)} }
 
 func (h *Handler) listJobs(w http.ResponseWriter, c *call) error {
 	js, err := h.cfg.Jobs.List(c.Context())
