@@ -145,8 +145,18 @@ func jobDocument(body []byte, name string) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
+// deleteJob deletes a job with its links, cycles and log. As for a
+// tenant, and as `roster job delete NAME --confirm NAME`, the request must
+// name the job twice: a new job under the name starts afresh, matching
+// every object again.
 func (h *Handler) deleteJob(w http.ResponseWriter, c *call) error {
 	name := c.PathValue("name")
+	if c.URL.Query().Get("confirm") != name {
+		if _, err := h.cfg.Jobs.Get(c.Context(), name); err != nil {
+			return jobNotFound(err, name)
+		}
+		return badRequest("deleting job %s deletes its links, cycles and log: confirm with ?confirm=%s", name, name)
+	}
 	if err := h.cfg.Jobs.Delete(c.Context(), name, c.actor()); err != nil {
 		return jobNotFound(err, name)
 	}
@@ -215,9 +225,13 @@ func (h *Handler) listCycles(w http.ResponseWriter, c *call) error {
 
 func (h *Handler) showCycle(w http.ResponseWriter, c *call) error {
 	name := c.PathValue("name")
-	cy, err := h.cfg.Reports.Cycle(c.Context(), name, c.PathValue("id"))
+	id := c.PathValue("id")
+	cy, err := h.cfg.Reports.Cycle(c.Context(), name, id)
+	if errors.Is(err, store.ErrNotFound) && h.jobExists(c, name) {
+		return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("job %s has no cycle %s", name, id)}
+	}
 	if err != nil {
-		return err
+		return jobNotFound(err, name)
 	}
 	return writeJSON(w, http.StatusOK, cy)
 }
@@ -266,7 +280,7 @@ func (h *Handler) jobLogs(w http.ResponseWriter, c *call) error {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-logs.csv"`, name))
 		w.WriteHeader(http.StatusOK)
-		if err := h.cfg.Reports.WriteLogsCSV(c.Context(), lq, w); err != nil {
+		if err := h.cfg.Reports.WriteLogsCSV(c.Context(), lq, flushWriter{w, http.NewResponseController(w)}); err != nil {
 			// The status is sent: all that can be done is to stop, and a
 			// client sees the export end short of a whole row.
 			h.log.Error("ADMIN-0502 provisioning log export failed", "job", name, "err", err)
@@ -287,6 +301,21 @@ func (h *Handler) jobLogs(w http.ResponseWriter, c *call) error {
 		next = entries[len(entries)-1].Seq
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": next})
+}
+
+// flushWriter sends what is written to the client at once, so that an
+// export streams page by page instead of waiting in the server's buffer.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		_ = f.rc.Flush()
+	}
+	return n, err
 }
 
 // wantsCSV reports whether a request asks for CSV, with ?format=csv or an
@@ -366,8 +395,11 @@ func (h *Handler) deleteLink(w http.ResponseWriter, c *call) error {
 		return &apiError{http.StatusConflict, "conflict", fmt.Sprintf(
 			"job %s is On: pause or stop it before deleting a link, so that a running cycle does not write the link again", name)}
 	}
+	if errors.Is(err, store.ErrNotFound) && h.jobExists(c, name) {
+		return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("job %s has no link of %s %s", name, kind, anchor)}
+	}
 	if err != nil {
-		return err
+		return jobNotFound(err, name)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -176,9 +176,15 @@ func TestAdminAPIJobLifecycle(t *testing.T) {
 	require.Equal(t, 202, r.status, "%v", r.json)
 	require.Contains(t, r.json["message"], "due now")
 
-	r = e.call("DELETE", "/admin/api/jobs/hr", root, "")
+	for _, q := range []string{"", "?confirm=", "?confirm=other"} {
+		r = e.call("DELETE", "/admin/api/jobs/hr"+q, root, "")
+		require.Equal(t, 400, r.status, "%s: %v", q, r.json)
+		require.Contains(t, r.json["message"], "?confirm=hr")
+	}
+	r = e.call("DELETE", "/admin/api/jobs/hr?confirm=hr", root, "")
 	require.Equal(t, 204, r.status, "%v", r.json)
 	require.Equal(t, 404, e.call("GET", "/admin/api/jobs/hr", root, "").status)
+	require.Equal(t, 404, e.call("DELETE", "/admin/api/jobs/hr?confirm=hr", root, "").status)
 	require.Equal(t, 404, e.call("DELETE", "/admin/api/jobs/hr", root, "").status)
 
 	r = e.call("GET", "/admin/api/audit?limit=1000", root, "")
@@ -309,7 +315,12 @@ func TestAdminAPIJobRecords(t *testing.T) {
 		require.Equal(t, 200, r.status)
 		require.Equal(t, map[string]any{"read": float64(2)}, r.json["stats"])
 		require.Equal(t, 404, e.call("GET", "/admin/api/jobs/hr/cycles/"+otherCycles[0], root, "").status, "another job's cycle")
-		require.Equal(t, 404, e.call("GET", "/admin/api/jobs/hr/cycles/nope", root, "").status)
+		r = e.call("GET", "/admin/api/jobs/hr/cycles/nope", root, "")
+		require.Equal(t, 404, r.status)
+		require.Equal(t, "job hr has no cycle nope", r.json["message"])
+		r = e.call("GET", "/admin/api/jobs/nope/cycles/"+cycles[0], root, "")
+		require.Equal(t, 404, r.status)
+		require.Equal(t, "no job named nope", r.json["message"])
 		require.Equal(t, 400, e.call("GET", "/admin/api/jobs/hr/cycles?limit=0", root, "").status)
 	})
 
@@ -432,7 +443,9 @@ func TestAdminAPIJobRecords(t *testing.T) {
 		require.Contains(t, r.json["message"], "pause or stop it")
 		require.Equal(t, 200, e.call("POST", "/admin/api/jobs/other/pause", root, "").status)
 		require.Equal(t, 204, e.call("DELETE", "/admin/api/jobs/other/links/user/u1", root, "").status)
-		require.Equal(t, 404, e.call("DELETE", "/admin/api/jobs/other/links/user/u1", root, "").status)
+		r = e.call("DELETE", "/admin/api/jobs/other/links/user/u1", root, "")
+		require.Equal(t, 404, r.status)
+		require.Equal(t, "job other has no link of user u1", r.json["message"])
 		require.Equal(t, 204, e.call("DELETE", "/admin/api/jobs/other/links/user/cn=x/y", root, "").status, "an anchor with a slash")
 		require.Equal(t, 204, e.call("DELETE", "/admin/api/jobs/other/links/group/g1", root, "").status)
 		require.Equal(t, 400, e.call("DELETE", "/admin/api/jobs/other/links/robot/g1", root, "").status)
@@ -498,7 +511,7 @@ func TestAdminAPIJobPermissions(t *testing.T) {
 		{"POST", "/admin/api/jobs/hr/stop", "", manage},
 		{"POST", "/admin/api/jobs/hr/test-connection", "", manage},
 		{"DELETE", "/admin/api/jobs/hr/links/user/u1", "", manage},
-		{"DELETE", "/admin/api/jobs/new", "", manage},
+		{"DELETE", "/admin/api/jobs/new?confirm=new", "", manage},
 	}
 	allowed := map[string][]string{read: {"root", "ada", "reader"}, history: {"root", "ada"}, manage: {"root"}}
 	// Refused requests first, so that the allowed ones find the job as
@@ -545,8 +558,8 @@ func TestAdminAPIJobCrossSite(t *testing.T) {
 		{"RunCrossSite", "POST", "/admin/api/jobs/hr/run", "", "", cross, 403},
 		{"TestConnectionCrossSite", "POST", "/admin/api/jobs/hr/test-connection", "", "", cross, 403},
 		{"DeleteLinkCrossSite", "DELETE", "/admin/api/jobs/hr/links/user/u1", "", "", cross, 403},
-		{"DeleteCrossSite", "DELETE", "/admin/api/jobs/hr", "", "", cross, 403},
-		{"DeleteSameSite", "DELETE", "/admin/api/jobs/hr", "", "", map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+		{"DeleteCrossSite", "DELETE", "/admin/api/jobs/hr?confirm=hr", "", "", cross, 403},
+		{"DeleteSameSite", "DELETE", "/admin/api/jobs/hr?confirm=hr", "", "", map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
 		{"ReadCrossSite", "GET", "/admin/api/jobs/hr", "", "", cross, 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
