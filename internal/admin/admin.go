@@ -38,12 +38,20 @@ const (
 	ManageTenants                       // create, switch, configure and delete tenants
 	ManageCredentials                   // issue, reveal and revoke tokens, JWTs and OAuth clients
 	ManageAdmins                        // create admins and set their passwords and roles
+	// ReadJobs reads provisioning jobs (their secrets redacted), their
+	// cycles and links. Their per-object logs, which hold attribute values
+	// as the history does, need ReadHistory as well.
+	ReadJobs
+	// ManageJobs creates, changes, deletes, starts, stops and runs
+	// provisioning jobs, tests their connections and deletes their links:
+	// a job holds credentials to other systems and writes to them.
+	ManageJobs
 )
 
 var grants = map[string][]Permission{
-	store.RoleSuperAdmin: {ReadTenants, ReadDirectory, ReadHistory, ManageTenants, ManageCredentials, ManageAdmins},
-	store.RoleAdmin:      {ReadTenants, ReadDirectory, ReadHistory},
-	store.RoleReadOnly:   {ReadTenants, ReadDirectory},
+	store.RoleSuperAdmin: {ReadTenants, ReadDirectory, ReadHistory, ManageTenants, ManageCredentials, ManageAdmins, ReadJobs, ManageJobs},
+	store.RoleAdmin:      {ReadTenants, ReadDirectory, ReadHistory, ReadJobs},
+	store.RoleReadOnly:   {ReadTenants, ReadDirectory, ReadJobs},
 }
 
 // Allowed reports whether role grants p.

@@ -9,11 +9,11 @@ import (
 )
 
 func TestAllowed(t *testing.T) {
-	all := []Permission{ReadTenants, ReadDirectory, ReadHistory, ManageTenants, ManageCredentials, ManageAdmins}
+	all := []Permission{ReadTenants, ReadDirectory, ReadHistory, ManageTenants, ManageCredentials, ManageAdmins, ReadJobs, ManageJobs}
 	want := map[string][]Permission{
 		store.RoleSuperAdmin: all,
-		store.RoleAdmin:      {ReadTenants, ReadDirectory, ReadHistory},
-		store.RoleReadOnly:   {ReadTenants, ReadDirectory},
+		store.RoleAdmin:      {ReadTenants, ReadDirectory, ReadHistory, ReadJobs},
+		store.RoleReadOnly:   {ReadTenants, ReadDirectory, ReadJobs},
 		"":                   nil,
 		"root":               nil,
 	}

@@ -25,6 +25,8 @@ import (
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/engine"
+	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/adminhttp"
@@ -385,6 +387,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
 		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st, cfg.Webhook.AllowPrivate), Audit: audit.New(st),
 		LoginBodyTimeout: cfg.BodyTimeout,
+		Jobs:             job.New(st), Engine: prov, Reports: report.New(st),
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,

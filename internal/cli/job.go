@@ -18,21 +18,10 @@ import (
 // endless pipe) fails fast instead of filling memory.
 const maxJobDocument = 1 << 20
 
-// jobView is a job as the CLI shows it: the document with its secrets
-// redacted, and the state the store keeps.
-type jobView struct {
-	job.Job
-	Status       job.Status `json:"status"`
-	Revision     int64      `json:"revision"`
-	NeedsInitial bool       `json:"needsInitial"`
-	Created      time.Time  `json:"created"`
-	Updated      time.Time  `json:"updated"`
-}
+// jobView is a job as the CLI shows it, and as the admin API does.
+type jobView = job.View
 
-func viewOf(j job.Job) jobView {
-	r := j.Redacted()
-	return jobView{Job: r, Status: r.Status, Revision: r.Revision, NeedsInitial: r.NeedsInitial, Created: r.Created, Updated: r.Updated}
-}
+func viewOf(j job.Job) jobView { return job.ViewOf(j) }
 
 func commandJob() *cobra.Command {
 	var f manageFlags

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -164,15 +161,15 @@ steps, the properties modified and the error. -o json and -o csv export them.`,
 					q.Since = time.Now().Add(-since)
 				}
 				if csvOut {
-					return writeLogsCSV(e.ctx, e.store, q, e.out)
+					return report.WriteLogsCSV(e.ctx, e.store.Provisioning(), q, e.out)
 				}
 				entries, err := e.store.Provisioning().Logs(e.ctx, q)
 				if err != nil {
 					return err
 				}
-				views := make([]logView, 0, len(entries))
+				views := make([]report.Log, 0, len(entries))
 				for _, l := range entries {
-					views = append(views, viewOfLog(l))
+					views = append(views, report.LogOf(l))
 				}
 				return e.print(views, func(w io.Writer) {
 					fmt.Fprintln(w, "TIME\tCYCLE\tKIND\tOBJECT\tTARGET ID\tACTION\tSTATUS\tREASON")
@@ -204,9 +201,9 @@ steps, the properties modified and the error. -o json and -o csv export them.`,
 				if err != nil {
 					return err
 				}
-				views := make([]cycleView, 0, len(cs))
+				views := make([]report.Cycle, 0, len(cs))
 				for _, c := range cs {
-					views = append(views, viewOfCycle(c))
+					views = append(views, report.CycleOf(c))
 				}
 				return e.print(views, func(w io.Writer) {
 					fmt.Fprintln(w, "CYCLE\tKIND\tSTATUS\tSTARTED\tTOOK\tSTATS")
@@ -272,7 +269,7 @@ cycle matches the object again; the job must be Off or Paused.`,
 							fmt.Fprintf(w, "Deleted the link of %s %s (target %s); the next cycle matches it again.\n", kind, l.SourceAnchor, l.TargetID)
 						})
 					}
-					return e.print(viewOfLink(l), func(w io.Writer) { printLinks(w, []store.Link{l}) })
+					return e.print(report.LinkOf(l), func(w io.Writer) { printLinks(w, []store.Link{l}) })
 				}
 				var all []store.Link
 				err := p.Links(e.ctx, args[0], linkKind, func(l store.Link) error {
@@ -282,9 +279,9 @@ cycle matches the object again; the job must be Off or Paused.`,
 				if err != nil {
 					return err
 				}
-				views := make([]linkView, 0, len(all))
+				views := make([]report.Link, 0, len(all))
 				for _, l := range all {
-					views = append(views, viewOfLink(l))
+					views = append(views, report.LinkOf(l))
 				}
 				return e.print(views, func(w io.Writer) { printLinks(w, all) })
 			})
@@ -332,96 +329,6 @@ func printReport(w io.Writer, r engine.Report) {
 	if s.Failed > 0 {
 		fmt.Fprintf(w, "See:\troster job logs %s --cycle %s --status Failure\n", r.Job, r.Cycle)
 	}
-}
-
-// logView is a log entry as the CLI exports it.
-type logView struct {
-	Seq          int64           `json:"seq"`
-	Time         time.Time       `json:"time"`
-	Cycle        string          `json:"cycle"`
-	Change       string          `json:"changeId"`
-	Kind         string          `json:"kind"`
-	SourceAnchor string          `json:"sourceAnchor"`
-	SourceName   string          `json:"sourceName,omitempty"`
-	TargetID     string          `json:"targetId,omitempty"`
-	Action       string          `json:"action"`
-	Status       string          `json:"status"`
-	Steps        json.RawMessage `json:"steps,omitempty"`
-	Modified     json.RawMessage `json:"modifiedProperties,omitempty"`
-	ErrorCode    string          `json:"errorCode,omitempty"`
-	Reason       string          `json:"reason,omitempty"`
-	DurationMS   float64         `json:"durationMs"`
-}
-
-func viewOfLog(l store.ProvisionLog) logView {
-	return logView{Seq: l.Seq, Time: l.Time, Cycle: l.Cycle, Change: l.Change, Kind: l.Kind, SourceAnchor: l.SourceAnchor,
-		SourceName: l.SourceName, TargetID: l.TargetID, Action: l.Action, Status: l.Status, Steps: l.Steps,
-		Modified: l.Modified, ErrorCode: l.ErrorCode, Reason: l.Reason, DurationMS: float64(l.Duration.Microseconds()) / 1000}
-}
-
-// writeLogsCSV pages through the log and writes it as CSV, one row per
-// entry, steps and modified properties as JSON cells.
-func writeLogsCSV(ctx context.Context, st store.Store, q store.ProvisionLogQuery, out io.Writer) error {
-	w := csv.NewWriter(out)
-	_ = w.Write([]string{"seq", "time", "cycle", "changeId", "kind", "sourceAnchor", "sourceName", "targetId",
-		"action", "status", "errorCode", "reason", "durationMs", "steps", "modifiedProperties"})
-	limit := q.Limit
-	for written := 0; limit <= 0 || written < limit; {
-		page := q
-		page.Limit = 1000
-		if limit > 0 {
-			page.Limit = min(1000, limit-written)
-		}
-		entries, err := st.Provisioning().Logs(ctx, page)
-		if err != nil {
-			return err
-		}
-		for _, l := range entries {
-			v := viewOfLog(l)
-			_ = w.Write([]string{strconv.FormatInt(v.Seq, 10), v.Time.Format(time.RFC3339Nano), v.Cycle, v.Change, v.Kind,
-				v.SourceAnchor, v.SourceName, v.TargetID, v.Action, v.Status, v.ErrorCode, v.Reason,
-				strconv.FormatFloat(v.DurationMS, 'f', 3, 64), string(v.Steps), string(v.Modified)})
-		}
-		written += len(entries)
-		if len(entries) < page.Limit {
-			break
-		}
-		q.After = entries[len(entries)-1].Seq
-	}
-	w.Flush()
-	return w.Error()
-}
-
-type cycleView struct {
-	ID      string          `json:"id"`
-	Kind    string          `json:"kind"`
-	DryRun  bool            `json:"dryRun,omitempty"`
-	Status  string          `json:"status"`
-	Started time.Time       `json:"started"`
-	Ended   time.Time       `json:"ended,omitzero"`
-	Stats   json.RawMessage `json:"stats,omitempty"`
-	Error   string          `json:"error,omitempty"`
-}
-
-func viewOfCycle(c store.ProvisionCycle) cycleView {
-	kind := "incremental"
-	if c.Initial {
-		kind = "initial"
-	}
-	return cycleView{ID: c.ID, Kind: kind, DryRun: c.DryRun, Status: c.Status, Started: c.Started, Ended: c.Ended, Stats: c.Stats, Error: c.Error}
-}
-
-type linkView struct {
-	Kind         string    `json:"kind"`
-	SourceAnchor string    `json:"sourceAnchor"`
-	TargetID     string    `json:"targetId"`
-	Display      string    `json:"displayName,omitempty"`
-	State        string    `json:"state"`
-	Updated      time.Time `json:"updated"`
-}
-
-func viewOfLink(l store.Link) linkView {
-	return linkView{Kind: l.Kind, SourceAnchor: l.SourceAnchor, TargetID: l.TargetID, Display: l.Display, State: l.State, Updated: l.Updated}
 }
 
 func printLinks(w io.Writer, ls []store.Link) {

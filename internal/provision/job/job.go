@@ -288,6 +288,67 @@ func (j Job) Redacted() Job {
 	return j
 }
 
+// View is a job as the CLI and the admin API show it: the document with
+// its secrets redacted, and the state the store keeps beside it.
+type View struct {
+	Job
+	Status       Status    `json:"status"`
+	Revision     int64     `json:"revision"`
+	NeedsInitial bool      `json:"needsInitial"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// ViewOf returns the view of j, its secrets redacted.
+func ViewOf(j Job) View {
+	r := j.Redacted()
+	return View{Job: r, Status: r.Status, Revision: r.Revision, NeedsInitial: r.NeedsInitial, Created: r.Created, Updated: r.Updated}
+}
+
+// KeepSecrets returns j with each secret that is written as the redacted
+// placeholder (as Redacted shows it) replaced by the secret of stored, so
+// that a document read back from the admin API or `roster job show -o json`
+// and edited can be applied again without the secrets. A placeholder with no
+// secret stored beside it is left as it is; RedactedLeft finds it.
+func (j Job) KeepSecrets(stored Job) Job {
+	keep := func(v *string, old string) {
+		if *v == Redacted && old != "" {
+			*v = old
+		}
+	}
+	keep(&j.Source.BindPassword, stored.Source.BindPassword)
+	keep(&j.Source.Token, stored.Source.Token)
+	keep(&j.Target.Token, stored.Target.Token)
+	if j.Target.OAuth != nil && stored.Target.OAuth != nil {
+		o := *j.Target.OAuth
+		keep(&o.ClientSecret, stored.Target.OAuth.ClientSecret)
+		j.Target.OAuth = &o
+	}
+	if j.Source.URL != stored.Source.URL && j.Source.URL == redactURL(stored.Source.URL) {
+		j.Source.URL = stored.Source.URL
+	}
+	if j.Target.URL != stored.Target.URL && j.Target.URL == redactURL(stored.Target.URL) {
+		j.Target.URL = stored.Target.URL
+	}
+	return j
+}
+
+// RedactedLeft names the first secret of j that is still the redacted
+// placeholder, or returns "" if there is none.
+func (j Job) RedactedLeft() string {
+	switch {
+	case j.Source.BindPassword == Redacted:
+		return "source.bindPassword"
+	case j.Source.Token == Redacted:
+		return "source.token"
+	case j.Target.Token == Redacted:
+		return "target.token"
+	case j.Target.OAuth != nil && j.Target.OAuth.ClientSecret == Redacted:
+		return "target.oauth.clientSecret"
+	}
+	return ""
+}
+
 // redactURL hides a password written in a URL's user information.
 func redactURL(s string) string {
 	u, err := url.Parse(s)

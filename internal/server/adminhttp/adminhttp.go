@@ -1,6 +1,7 @@
 // Package adminhttp serves Roster's admin API under /admin/api/: JSON over
 // HTTP for everything the CLI does to tenants, credentials and admins, plus
-// reading a tenant's users and groups and the audit log. docs/admin-api.md
+// reading a tenant's users and groups and the audit log, and provisioning
+// jobs with their cycles, logs and links. docs/admin-api.md
 // documents it.
 //
 // Every request authenticates as an admin, with a session token from
@@ -24,6 +25,9 @@ import (
 	"github.com/rosterhq/roster/internal/credential"
 	"github.com/rosterhq/roster/internal/directory"
 	"github.com/rosterhq/roster/internal/feed"
+	"github.com/rosterhq/roster/internal/provision/engine"
+	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/scim/strictjson"
 	"github.com/rosterhq/roster/internal/server/guard"
@@ -53,6 +57,11 @@ type Config struct {
 	Endpoints *webhook.Endpoints
 	// Audit reads the audit log and the tenants' history.
 	Audit *audit.Log
+	// Jobs manages provisioning jobs, Engine tests and triggers them, and
+	// Reports reads what the engine kept of them.
+	Jobs    *job.Service
+	Engine  *engine.Engine
+	Reports *report.Reader
 	// LoginBodyTimeout is how long the body of a sign-in may take to
 	// arrive; 0 means guard.DefaultBodyTimeout. Anyone may call sign-in,
 	// so a body trickled in must not hold a connection for long.
@@ -265,7 +274,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
 		ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit)}
-	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, admin.ErrInvalid), errors.Is(err, webhook.ErrInvalid):
+	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, admin.ErrInvalid), errors.Is(err, webhook.ErrInvalid), errors.Is(err, job.ErrInvalid):
 		ae = &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		ae = &apiError{http.StatusNotFound, "not_found", err.Error()}
@@ -307,19 +316,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // nothing after it but white space: a form field such as
 // `{"name":"x","role":"super_admin"}=` is not a JSON body.
 func decode(r *http.Request, v any) error {
-	if err := checkJSON(r); err != nil {
-		return err
-	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readJSON(r)
 	if err != nil {
-		return fmt.Errorf("read request body: %w", err) // a *http.MaxBytesError, a timeout, or the client went away
-	}
-	if guard.HasNULEscape(body) {
-		return badRequest(`strings may not contain \u0000`)
-	}
-	// As for SCIM bodies: invalid UTF-8 would be stored as U+FFFD, and of
-	// two keys differing in case encoding/json would take either.
-	if err := strictjson.Check(body); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -331,6 +329,28 @@ func decode(r *http.Request, v any) error {
 		return badRequest("invalid JSON body: data after the JSON value")
 	}
 	return nil
+}
+
+// readJSON reads a request body declared as JSON (see checkJSON) and
+// checks it as decode does, for a handler that gives the bytes to a
+// service's own parser.
+func readJSON(r *http.Request) ([]byte, error) {
+	if err := checkJSON(r); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err) // a *http.MaxBytesError, a timeout, or the client went away
+	}
+	if guard.HasNULEscape(body) {
+		return nil, badRequest(`strings may not contain \u0000`)
+	}
+	// As for SCIM bodies: invalid UTF-8 would be stored as U+FFFD, and of
+	// two keys differing in case encoding/json would take either.
+	if err := strictjson.Check(body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // expiry reads an optional lifetime ("720h") or time (RFC 3339).

@@ -26,6 +26,7 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	roster *app.Roster
+	st     store.Store
 }
 
 func newEnv(t *testing.T, configure ...func(*app.Config)) *env {
@@ -47,7 +48,7 @@ func newEnv(t *testing.T, configure ...func(*app.Config)) *env {
 	}
 	srv := httptest.NewServer(roster.Handler)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, roster: roster}
+	return &env{t: t, srv: srv, roster: roster, st: st}
 }
 
 type result struct {

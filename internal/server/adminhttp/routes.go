@@ -58,6 +58,8 @@ func (h *Handler) routes() {
 
 	h.handle("GET /admin/api/audit", admin.ReadHistory, h.listAudit)
 
+	h.jobRoutes()
+
 	h.handle("GET /admin/api/admins", admin.ManageAdmins, h.listAdmins)
 	h.handle("POST /admin/api/admins", admin.ManageAdmins, h.createAdmin)
 	h.handle("PATCH /admin/api/admins/{name}", admin.ManageAdmins, h.updateAdmin)
