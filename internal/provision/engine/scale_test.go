@@ -142,7 +142,7 @@ func TestScale(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	doc := fmt.Sprintf(`name: e2e
 source: {type: ldap, url: %q, bindDN: %q, bindPassword: %q, baseDN: %q}
-target: {url: %q, token: %q, concurrency: 16}
+target: {url: %q, token: %q, concurrency: 32}
 scope: all
 `, slapd.url, slapdtest.RootDN, slapdtest.RootPW, base, url, token)
 	j, err := job.Parse([]byte(doc), func(string) (string, bool) { return "", false })
@@ -161,7 +161,20 @@ scope: all
 		require.NoError(t, err)
 		require.NoError(t, pprof.StartCPUProfile(f))
 	}
-	rep, err := eng.Run(ctx, "e2e", engine.RunOptions{})
+	var heapOnce sync.Once
+	rep, err := eng.Run(ctx, "e2e", engine.RunOptions{Progress: func(s engine.Stats) {
+		// A heap profile near the end of the users, when the cycle holds
+		// the most: ROSTER_ENGINE_HEAP=path.
+		if path := os.Getenv("ROSTER_ENGINE_HEAP"); path != "" && s.Created >= int64(n*9/10) {
+			heapOnce.Do(func() {
+				runtime.GC()
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			})
+		}
+	}})
 	took := time.Since(start)
 	if os.Getenv("ROSTER_ENGINE_PROFILE") != "" {
 		pprof.StopCPUProfile()

@@ -21,6 +21,13 @@ type Window struct {
 	Since time.Time
 	// Seen maps an anchor to what it was reported with.
 	Seen map[string]WindowEntry
+	// Keep, when set (to the overlap plus the timestamp's resolution),
+	// lets Admit forget entries the next delta cannot read again as it
+	// goes, so that a full read of a large directory does not hold one
+	// entry per object until Prune.
+	Keep time.Duration
+	// pruneAt is the size of Seen at which Admit next drops old entries.
+	pruneAt int
 }
 
 // WindowEntry is what an object was reported with.
@@ -91,9 +98,24 @@ func (st *Window) Admit(anchor, version string, modified time.Time) bool {
 	if prev, ok := st.Seen[anchor]; ok && prev.Version == version && prev.Modified.Equal(modified) {
 		return false
 	}
-	st.Seen[anchor] = WindowEntry{Version: version, Modified: modified}
 	if modified.After(st.Since) {
 		st.Since = modified
+	}
+	if st.Keep > 0 && modified.Before(st.Since.Add(-st.Keep)) {
+		// Older than any later delta reads: nothing to remember. Since
+		// only grows, this stays true until the watermark is written.
+		delete(st.Seen, anchor)
+		return true
+	}
+	st.Seen[anchor] = WindowEntry{Version: version, Modified: modified}
+	if st.Keep > 0 && len(st.Seen) >= max(st.pruneAt, 4096) {
+		from := st.Since.Add(-st.Keep)
+		for a, e := range st.Seen {
+			if e.Modified.Before(from) {
+				delete(st.Seen, a)
+			}
+		}
+		st.pruneAt = 2 * len(st.Seen)
 	}
 	return true
 }

@@ -61,6 +61,7 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 	if err != nil {
 		return "", err
 	}
+	st.Keep = s.o.Overlap + time.Millisecond
 	filter := ""
 	from := st.from(s.o.Overlap)
 	if !st.Since.IsZero() && s.canFilter(ctx) {
