@@ -44,15 +44,49 @@ const (
 // users the source no longer has (Okta finds deletes the same way).
 const FullReadEvery = 24 * time.Hour
 
-// link is a link as a cycle keeps it in memory: small, and held by value
-// in the map, since a cycle holds one per provisioned object.
+// link is a link as the cycle's code uses it.
 type link struct {
 	target string
 	// hash is hashKey of the stored fingerprint; 0 when there is none.
 	hash     uint64
 	disabled bool
+}
+
+// held is a link as a cycle keeps it in memory, one per provisioned
+// object, by value and with its anchor and target id packed (key): about
+// 90 bytes each, so that 100,000 links take 9 MB.
+type held struct {
+	target   key
+	hash     uint64
+	disabled bool
 	// seen is set when the cycle read the object from the source.
 	seen bool
+}
+
+func (h held) link() *link { return &link{target: h.target.String(), hash: h.hash, disabled: h.disabled} }
+
+// key is an anchor or a target id as a cycle keeps it in memory: a UUID in
+// its canonical text form (entryUUID, objectGUID as the LDAP source
+// writes it, Roster's ids) packed into 16 bytes, anything else as text.
+type key struct {
+	u [16]byte
+	s string
+}
+
+func keyOf(v string) key {
+	if len(v) == 36 {
+		if u, err := uuid.Parse(v); err == nil && u != uuid.Nil && u.String() == v {
+			return key{u: u}
+		}
+	}
+	return key{s: v}
+}
+
+func (k key) String() string {
+	if k.s != "" || k.u == ([16]byte{}) {
+		return k.s
+	}
+	return uuid.UUID(k.u).String()
 }
 
 // hashKey shortens an object's fingerprint for the in-memory links: 64
@@ -104,16 +138,16 @@ type cycle struct {
 
 	mu sync.Mutex
 	// links are the job's links by kind and anchor.
-	links map[source.Kind]map[string]link
+	links map[source.Kind]map[key]held
 	// claimed maps a matching value (hashed) to the anchor that claimed it
 	// this cycle, to find duplicate source entries.
-	claimed map[uint64]string
+	claimed map[uint64]key
 	// index maps a matching value (hashed) to the target id holding it, in
 	// initial cycles (dupID when several do); nil otherwise.
 	index map[source.Kind]map[uint64]string
 	// dns maps the hashed DN of each user read this cycle to its anchor,
 	// for sources whose references are DNs.
-	dns map[uint64]string
+	dns map[uint64]key
 	// assigned are the assigned groups, read by readAssignments.
 	assigned []source.Object
 	// membersMoved is set when a user was created, enabled, disabled or
@@ -143,8 +177,8 @@ func newChangeID() string {
 
 func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionState, id string, o RunOptions) (*cycle, error) {
 	c := &cycle{e: e, job: j, state: state, id: id, dry: o.DryRun, opts: o, started: e.cfg.Now().UTC(),
-		links:   map[source.Kind]map[string]link{source.User: {}, source.Group: {}},
-		claimed: map[uint64]string{}}
+		links:   map[source.Kind]map[key]held{source.User: {}, source.Group: {}},
+		claimed: map[uint64]key{}}
 	// Without a watermark (a cycle with failures keeps none) the users are
 	// read in full, but linked, unchanged objects are still skipped: only
 	// an initial cycle evaluates every object again.
@@ -174,7 +208,7 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	c.readFrom = "read from " + c.src.Describe()
 	if r, ok := c.src.(source.Referencer); ok {
 		c.refs = r
-		c.dns = map[uint64]string{}
+		c.dns = map[uint64]key{}
 	}
 	if c.tgt, err = e.cfg.OpenTarget(j.Target); err != nil {
 		return nil, fmt.Errorf("target: %w", err)
@@ -361,7 +395,7 @@ func (c *cycle) loadLinks(ctx context.Context) error {
 		if m == nil {
 			return nil
 		}
-		m[l.SourceAnchor] = link{target: l.TargetID, hash: hashKey(l.Hash), disabled: l.State == linkDisabled}
+		m[keyOf(l.SourceAnchor)] = held{target: keyOf(l.TargetID), hash: hashKey(l.Hash), disabled: l.State == linkDisabled}
 		return nil
 	})
 }
@@ -527,18 +561,20 @@ func attr(r map[string]any, name string) any {
 func (c *cycle) getLink(kind source.Kind, anchor string) (*link, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l, ok := c.links[kind][anchor]
-	if ok {
-		l.seen = true
-		c.links[kind][anchor] = l
+	k := keyOf(anchor)
+	h, ok := c.links[kind][k]
+	if !ok {
+		return nil, false
 	}
-	return &l, ok
+	h.seen = true
+	c.links[kind][k] = h
+	return h.link(), true
 }
 
 // setLink records a link in memory and queues it for the store.
 func (c *cycle) setLink(kind source.Kind, anchor, targetID, display, hash string, disabled bool) {
 	c.mu.Lock()
-	c.links[kind][anchor] = link{target: targetID, hash: hashKey(hash), disabled: disabled, seen: true}
+	c.links[kind][keyOf(anchor)] = held{target: keyOf(targetID), hash: hashKey(hash), disabled: disabled, seen: true}
 	c.mu.Unlock()
 	state := linkActive
 	if disabled {
@@ -552,7 +588,7 @@ func (c *cycle) setLink(kind source.Kind, anchor, targetID, display, hash string
 // dropLink forgets a link.
 func (c *cycle) dropLink(kind source.Kind, anchor string) {
 	c.mu.Lock()
-	delete(c.links[kind], anchor)
+	delete(c.links[kind], keyOf(anchor))
 	c.mu.Unlock()
 	c.rec.unlink(string(kind), anchor)
 }
@@ -561,9 +597,9 @@ func (c *cycle) dropLink(kind source.Kind, anchor string) {
 func (c *cycle) targetOf(kind source.Kind, anchor string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l, ok := c.links[kind][anchor]
-	if !ok || l.disabled {
+	h, ok := c.links[kind][keyOf(anchor)]
+	if !ok || h.disabled {
 		return "", false
 	}
-	return l.target, true
+	return h.target.String(), true
 }

@@ -70,9 +70,9 @@ func (c *cycle) readGroups(ctx context.Context, fullUsers bool) (mark string, er
 	}
 	var deleted []gone
 	c.mu.Lock()
-	for anchor, l := range c.links[source.Group] {
-		if !l.seen {
-			deleted = append(deleted, gone{anchor, l})
+	for k, h := range c.links[source.Group] {
+		if !h.seen {
+			deleted = append(deleted, gone{k.String(), *h.link()})
 		}
 	}
 	c.mu.Unlock()

@@ -167,7 +167,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 		if v, ok := o.Get("dn"); ok && len(v) > 0 {
 			if dn, ok := v[0].(string); ok {
 				c.mu.Lock()
-				c.dns[dnHash(dn)] = o.Anchor
+				c.dns[dnHash(dn)] = keyOf(o.Anchor)
 				c.mu.Unlock()
 			}
 		}
@@ -278,10 +278,11 @@ func (c *cycle) claim(k mapping.Key, anchor string) string {
 	h := keyHash(k.Path, k.Value)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if prev, ok := c.claimed[h]; ok && prev != anchor {
-		return prev
+	a := keyOf(anchor)
+	if prev, ok := c.claimed[h]; ok && prev != a {
+		return prev.String()
 	}
-	c.claimed[h] = anchor
+	c.claimed[h] = a
 	return ""
 }
 
@@ -332,7 +333,7 @@ func (c *cycle) resolver(kind source.Kind) mapping.Resolver {
 			if !ok {
 				return "", false
 			}
-			anchor = a
+			anchor = a.String()
 		}
 		return c.targetOf(kind, anchor)
 	}
@@ -574,12 +575,12 @@ func (c *cycle) sweepUsers(ctx context.Context, complete bool) error {
 	}
 	var unassigned, deleted []gone
 	c.mu.Lock()
-	for anchor, l := range c.links[source.User] {
+	for k, h := range c.links[source.User] {
 		switch {
-		case complete && !l.seen:
-			deleted = append(deleted, gone{anchor, l})
-		case c.job.Scope == job.ScopeAssigned && !l.disabled && !l.seen && c.assign.User(anchor).State != scope.Assigned:
-			unassigned = append(unassigned, gone{anchor, l})
+		case complete && !h.seen:
+			deleted = append(deleted, gone{k.String(), *h.link()})
+		case c.job.Scope == job.ScopeAssigned && !h.disabled && !h.seen && c.assign.User(k.String()).State != scope.Assigned:
+			unassigned = append(unassigned, gone{k.String(), *h.link()})
 		}
 	}
 	c.mu.Unlock()
@@ -637,7 +638,7 @@ func (c *cycle) writePending(ctx context.Context) error {
 			}
 			c.mu.Lock()
 			for v, a := range got {
-				c.dns[dnHash(v)] = a
+				c.dns[dnHash(v)] = keyOf(a)
 			}
 			c.mu.Unlock()
 		}
