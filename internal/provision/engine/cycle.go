@@ -63,7 +63,9 @@ type held struct {
 	seen bool
 }
 
-func (h held) link() *link { return &link{target: h.target.String(), hash: h.hash, disabled: h.disabled} }
+func (h held) link() *link {
+	return &link{target: h.target.String(), hash: h.hash, disabled: h.disabled}
+}
 
 // key is an anchor or a target id as a cycle keeps it in memory: a UUID in
 // its canonical text form (entryUUID, objectGUID as the LDAP source
