@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,10 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(targetEnv) != "" {
 		os.Exit(serveTarget())
+	}
+	if slices.ContainsFunc(os.Args, func(a string) bool { return strings.HasPrefix(a, "-test.fuzzworker") }) {
+		// A fuzz worker runs only the fuzz target: no directory needed.
+		os.Exit(m.Run())
 	}
 	srv, err := slapdtest.Start()
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
@@ -250,16 +252,12 @@ func (c *cycle) finish(en *entry, action, status, code, reason string) {
 	now := c.e.cfg.Now()
 	en.e.Time, en.e.Duration = now.UTC(), now.Sub(en.started)
 	en.e.Change = newChangeID()
-	if b, err := json.Marshal(en.steps); err == nil {
-		en.e.Steps = b
-	}
+	en.e.Steps = appendSteps(nil, en.steps)
 	if len(en.modified) > 0 {
 		for i := range en.modified {
 			en.modified[i].Old, en.modified[i].New = loggable(en.modified[i].Old), loggable(en.modified[i].New)
 		}
-		if b, err := json.Marshal(en.modified); err == nil {
-			en.e.Modified = b
-		}
+		en.e.Modified = appendModified(nil, en.modified)
 	}
 	switch status {
 	case StatusFailure:
@@ -275,4 +273,99 @@ func (c *cycle) finish(en *entry, action, status, code, reason string) {
 		c.n.warnings.Add(1)
 	}
 	c.rec.log(en.e)
+}
+
+// appendSteps and appendModified write a log entry's steps and modified
+// properties as JSON by hand: encoding/json's reflection over two small
+// slices per object was a tenth of an initial cycle's own CPU.
+func appendSteps(b []byte, steps []Step) []byte {
+	b = append(b, '[')
+	for i, st := range steps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"step":`...)
+		b = appendJSONString(b, st.Name)
+		b = append(b, `,"status":`...)
+		b = appendJSONString(b, st.Status)
+		if st.Detail != "" {
+			b = append(b, `,"detail":`...)
+			b = appendJSONString(b, st.Detail)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendModified(b []byte, ms []Modified) []byte {
+	b = append(b, '[')
+	for i, m := range ms {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, m.Name)
+		b = append(b, `,"old":`...)
+		b = appendJSONValue(b, m.Old)
+		b = append(b, `,"new":`...)
+		b = appendJSONValue(b, m.New)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendJSONValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendJSONString(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return appendJSONString(b, fmt.Sprint(v))
+	}
+	return append(b, j...)
+}
+
+// appendJSONString appends s as a JSON string (RFC 8259 §7): quotes,
+// backslashes and control characters escaped, invalid UTF-8 replaced.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

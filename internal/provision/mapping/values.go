@@ -509,18 +509,18 @@ func (v Values) Hash() string {
 	// Written by hand rather than through encoding/json: the engine hashes
 	// every object of every cycle, and reflection made this a tenth of an
 	// initial cycle's CPU.
+	// Paths are canonical (Compile spells them as the schema does), so
+	// they sort and hash as they are.
 	idx := make([]int, len(v.entries))
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		return strings.ToLower(v.entries[idx[a]].Path) < strings.ToLower(v.entries[idx[b]].Path)
-	})
+	sort.Slice(idx, func(a, b int) bool { return v.entries[idx[a]].Path < v.entries[idx[b]].Path })
 	h := sha256.New()
 	buf := make([]byte, 0, 256)
 	for _, i := range idx {
 		e := v.entries[i]
-		buf = append(buf[:0], strings.ToLower(e.Path)...)
+		buf = append(buf[:0], e.Path...)
 		buf = append(buf, 0)
 		buf = append(buf, e.Flow...)
 		if e.FlowNull {
