@@ -22,6 +22,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
 	"github.com/rosterhq/roster/internal/scimclient"
 	"github.com/rosterhq/roster/internal/store"
+	"github.com/rosterhq/roster/internal/store/pgtest"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
@@ -70,7 +71,11 @@ type world struct {
 	jobs   *job.Service
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldOn(t, "sqlite") }
+
+// newWorldOn is newWorld on a backend: "sqlite", or "postgres" (which
+// skips unless ROSTER_TEST_PG_DSN is set).
+func newWorldOn(t *testing.T, backend string) *world {
 	t.Helper()
 	if slapd.skip != "" {
 		t.Skip(slapd.skip)
@@ -81,9 +86,15 @@ func newWorld(t *testing.T) *world {
 	base := "ou=" + ou + "," + slapdtest.Suffix
 	require.NoError(t, c.Add(slapdtest.Entry(base, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {ou}})))
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	var st store.Store
+	if backend == "postgres" {
+		st = pgtest.Open(t)
+	} else {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { sq.Close() })
+		st = sq
+	}
 	r, err := app.New(ctx, app.Config{}, st)
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
@@ -232,7 +243,12 @@ func tick() {
 }
 
 func TestLifecycle(t *testing.T) {
-	w := newWorld(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testLifecycle(t, newWorldOn(t, backend)) })
+	}
+}
+
+func testLifecycle(t *testing.T, w *world) {
 	alice := w.addUser("alice", map[string][]string{"title": {"Engineer"}})
 	bob := w.addUser("bob", map[string][]string{"manager": {alice}})
 	carol := w.addUser("carol", nil)
@@ -313,7 +329,12 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestAssignedScope(t *testing.T) {
-	w := newWorld(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testAssignedScope(t, newWorldOn(t, backend)) })
+	}
+}
+
+func testAssignedScope(t *testing.T, w *world) {
 	alice := w.addUser("alice", nil)
 	bob := w.addUser("bob", nil)
 	dora := w.addUser("dora", nil)
@@ -517,4 +538,37 @@ actions: {deprovision: delete}
 	require.Contains(t, w.groups(), "app-users")
 	require.Equal(t, engine.ActionDelete, w.outcome(rep.Cycle, "bob").Action)
 	_ = bob
+}
+
+// TestOneCyclePerJob runs the same job from two engines (two nodes) at
+// once: the second is refused with ErrBusy while the first holds the
+// job's lease, and runs once the first is done.
+func TestOneCyclePerJob(t *testing.T) {
+	w := newWorld(t)
+	for i := range 40 {
+		w.addUser(fmt.Sprintf("user%02d", i), nil)
+	}
+	// 40 creates at 40 per second: the first cycle takes about a second.
+	w.apply("scope: all\n")
+	j, err := w.jobs.Get(context.Background(), "e2e")
+	require.NoError(t, err)
+	j.Target.RequestsPerSecond = 40
+	_, _, err = w.jobs.Apply(context.Background(), j, "test")
+	require.NoError(t, err)
+
+	nodeA := engine.New(engine.Config{Store: w.st, Holder: "node-a"})
+	nodeB := engine.New(engine.Config{Store: w.st, Holder: "node-b"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := nodeA.Run(context.Background(), "e2e", engine.RunOptions{})
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return len(w.list("/Users")) > 0 }, 10*time.Second, 10*time.Millisecond)
+	_, err = nodeB.Run(context.Background(), "e2e", engine.RunOptions{})
+	require.ErrorIs(t, err, engine.ErrBusy)
+	require.NoError(t, <-done)
+	rep, err := nodeB.Run(context.Background(), "e2e", engine.RunOptions{})
+	require.NoError(t, err, "the lease is released at the end of a cycle")
+	require.Zero(t, rep.Stats.Created+rep.Stats.Failed)
+	require.Len(t, w.users(), 40)
 }
