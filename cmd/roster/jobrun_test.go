@@ -98,6 +98,9 @@ assignments: [{group: app-users, role: User}]
 	var cycles []map[string]any
 	cliJSON(t, &cycles, "job", "cycles", "hr", "--db", db)
 	require.Len(t, cycles, 2)
+	show := cli(t, 0, "", "job", "show", "hr", "--db", db)
+	require.Regexp(t, `Next run:\s+none \(the job is Off\)`, show)
+	require.Regexp(t, `Last cycle:\s+`+rep.Cycle+`, initial, Succeeded`, show)
 	var links []map[string]any
 	cliJSON(t, &links, "job", "links", "hr", "--db", db)
 	require.Len(t, links, 3)

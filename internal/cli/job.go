@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/provision/mapping"
 )
 
@@ -115,7 +116,18 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 				if err != nil {
 					return notFoundHint(err, "job")
 				}
-				return e.print(viewOf(j), func(w io.Writer) { printJob(w, viewOf(j)) })
+				state, err := report.New(e.store).State(e.ctx, args[0])
+				if err != nil {
+					return err
+				}
+				v := struct {
+					jobView
+					Engine report.State `json:"engine"`
+				}{viewOf(j), state}
+				return e.print(v, func(w io.Writer) {
+					printJob(w, viewOf(j))
+					printState(w, j, state)
+				})
 			})
 		},
 	}
@@ -233,4 +245,28 @@ func mappingText(m job.Mapping) string {
 		b.WriteString(" (on create only)")
 	}
 	return b.String()
+}
+
+// printState shows when the job runs next and how its last cycle went.
+func printState(w io.Writer, j job.Job, st report.State) {
+	switch {
+	case j.Status != job.StatusOn:
+		fmt.Fprintf(w, "Next run:\tnone (the job is %s)\n", j.Status)
+	case st.NextRun.IsZero() || st.NextRun.Before(time.Now()):
+		fmt.Fprintln(w, "Next run:\tdue now")
+	default:
+		fmt.Fprintf(w, "Next run:\t%s\n", st.NextRun.Local().Format(time.DateTime))
+	}
+	c := st.LastCycle
+	if c == nil {
+		fmt.Fprintln(w, "Last cycle:\tnone")
+		return
+	}
+	fmt.Fprintf(w, "Last cycle:\t%s, %s, %s, started %s\n", c.ID, c.Kind, c.Status, c.Started.Local().Format(time.DateTime))
+	if len(c.Stats) > 0 {
+		fmt.Fprintf(w, "  Counts:\t%s\n", c.Stats)
+	}
+	if c.Error != "" {
+		fmt.Fprintf(w, "  Error:\t%s\n", c.Error)
+	}
 }
