@@ -199,11 +199,7 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	if c.gfilt, err = scope.Compile(j.ScopingFilters.Groups); err != nil {
 		return nil, fmt.Errorf("group scoping filters: %w", err)
 	}
-	as := make([]scope.Assignment, 0, len(j.Assignments))
-	for _, a := range j.Assignments {
-		as = append(as, scope.Assignment{Group: a.Group, Role: a.Role})
-	}
-	c.assign = scope.NewAssignments(as)
+	c.assign = scope.NewAssignments(j.Assignments)
 	if c.src, err = e.cfg.OpenSource(j.Source); err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}

@@ -15,10 +15,6 @@ func user(attrs map[string]source.Values) source.Object {
 	return source.Object{Anchor: "u1", Kind: source.User, Attributes: attrs}
 }
 
-func one(attr, op, value string) []Filter {
-	return []Filter{{Clauses: []Clause{{Attribute: attr, Operator: op, Value: value}}}}
-}
-
 func TestClauseOperators(t *testing.T) {
 	obj := user(map[string]source.Values{
 		"department":     {"Sales"},
