@@ -1,0 +1,172 @@
+package ldapsource
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/internal/provision/source"
+)
+
+// syncBuffer is how many sync messages go-ldap holds ahead of the caller.
+const syncBuffer = 64
+
+// syncRun is what one refreshOnly content synchronisation saw.
+type syncRun struct {
+	cookie []byte
+}
+
+// changesBySync reports the users or groups changed since the cookie in
+// the watermark by an RFC 4533 refreshOnly content synchronisation: add
+// and modify states are reported as objects (read with the listing's
+// attributes and member resolution), delete states and syncIdSets with
+// refreshDeletes TRUE as Deleted objects anchored by their entryUUID. A
+// cookie the server no longer accepts (e-syncRefreshRequired) is dropped
+// and everything read again. The returned watermark holds the server's
+// last cookie.
+func (s *Source) changesBySync(ctx context.Context, kind source.Kind, m marked, fn func(source.Object) error) (string, error) {
+	run, err := s.sync(ctx, kind, m.Cookie, fn)
+	if len(m.Cookie) > 0 && ldap.IsErrorWithCode(err, ldap.LDAPResultSyncRefreshRequired) {
+		run, err = s.sync(ctx, kind, nil, fn)
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(run.cookie) == 0 {
+		// The server sent no cookie (nothing to synchronise yet): the next
+		// call reads everything again, which is cheap while that holds.
+		run.cookie = m.Cookie
+	}
+	return marked{M: DeltaSyncrepl, Cookie: run.cookie}.String(), nil
+}
+
+// sync runs one refreshOnly synchronisation from cookie (nil: from the
+// beginning) and calls fn for each change.
+func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn func(source.Object) error) (syncRun, error) {
+	run := syncRun{cookie: cookie}
+	f, _ := s.filter(kind)
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return run, err
+	}
+	defer done()
+	// go-ldap's reader drops a response the consumer has not taken within
+	// the connection's timeout; fn may be slow (the engine writes to the
+	// target), so this connection waits for it instead. ctx still ends it.
+	c.SetTimeout(0)
+	var r *resolver
+	if kind == source.Group {
+		// Member lookups need their own connection: the sync search
+		// holds the first one's reader until its results are taken.
+		c2, done2, err := s.connect(ctx)
+		if err != nil {
+			return run, err
+		}
+		defer done2()
+		r = newResolver(s, c2)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req := ldap.NewSearchRequest(s.o.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, 0, false, f, s.attributes(), nil)
+	res := c.Syncrepl(sctx, req, syncBuffer, ldap.SyncRequestModeRefreshOnly, cookie, false)
+	deleted := func(id uuid.UUID) error {
+		return fn(source.Object{Anchor: id.String(), Kind: kind, Deleted: true})
+	}
+	for res.Next() {
+		if e := res.Entry(); e != nil {
+			st, _ := ldap.FindControl(res.Controls(), ldap.ControlTypeSyncState).(*ldap.ControlSyncState)
+			if st != nil && len(st.Cookie) > 0 {
+				run.cookie = st.Cookie
+			}
+			switch {
+			case st != nil && st.State == ldap.SyncStatePresent:
+				continue
+			case st != nil && st.State == ldap.SyncStateDelete:
+				if err := deleted(st.EntryUUID); err != nil {
+					return run, err
+				}
+				continue
+			}
+			o, err := s.entryObject(e, kind, r)
+			if err != nil {
+				return run, err
+			}
+			if err := fn(o); err != nil {
+				return run, err
+			}
+			continue
+		}
+		for _, ctl := range res.Controls() {
+			switch ctl := ctl.(type) {
+			case *ldap.ControlSyncInfo:
+				switch {
+				case ctl.NewCookie != nil:
+					run.cookie = keep(run.cookie, ctl.NewCookie.Cookie)
+				case ctl.RefreshDelete != nil:
+					run.cookie = keep(run.cookie, ctl.RefreshDelete.Cookie)
+				case ctl.RefreshPresent != nil:
+					// The present phase: entries not named present are
+					// deleted, but the source keeps no set of anchors to
+					// diff against; the engine's full listing finds them
+					// (see the package documentation).
+					run.cookie = keep(run.cookie, ctl.RefreshPresent.Cookie)
+				case ctl.SyncIdSet != nil:
+					run.cookie = keep(run.cookie, ctl.SyncIdSet.Cookie)
+					if !ctl.SyncIdSet.RefreshDeletes {
+						continue // present, not deleted
+					}
+					for _, id := range ctl.SyncIdSet.SyncUUIDs {
+						if err := deleted(id); err != nil {
+							return run, err
+						}
+					}
+				}
+			case *ldap.ControlSyncDone:
+				run.cookie = keep(run.cookie, ctl.Cookie)
+			}
+		}
+	}
+	if err := res.Err(); err != nil {
+		return run, fmt.Errorf("ldap source: content synchronisation %s under %s: %w", f, s.o.BaseDN, ctxErr(ctx, err))
+	}
+	if err := ctx.Err(); err != nil {
+		// go-ldap ends a cancelled synchronisation without an error.
+		return run, err
+	}
+	return run, nil
+}
+
+// keep returns the new cookie when the server sent one, else the old.
+func keep(old, new []byte) []byte {
+	if len(new) > 0 {
+		return new
+	}
+	return old
+}
+
+// entryObject converts an entry a delta read and, for a group, resolves
+// its members with r.
+func (s *Source) entryObject(e *ldap.Entry, kind source.Kind, r *resolver) (source.Object, error) {
+	o := s.object(e, kind)
+	if o.Anchor == "" {
+		return o, fmt.Errorf("ldap source: %s has no %s; check the anchor attribute setting", e.DN, s.o.Anchor)
+	}
+	if kind != source.Group {
+		return o, nil
+	}
+	dns, err := s.memberDNs(r.c, e)
+	if err != nil {
+		return o, err
+	}
+	err = r.each(dns, func(m source.Member) error {
+		o.Members = append(o.Members, m)
+		return nil
+	})
+	if err != nil {
+		return o, fmt.Errorf("ldap source: members of %s: %w", e.DN, err)
+	}
+	return o, nil
+}
