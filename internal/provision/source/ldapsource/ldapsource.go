@@ -73,12 +73,14 @@ type Options struct {
 	// modifyTimestamp; "syncrepl", "usn" and "timestamp" force one. See
 	// the package documentation.
 	Delta string
-	// DSEEntry is the DN of the entry read as the rootDSE: empty, the
-	// default, is the rootDSE itself and the only right value against a
-	// real server. Tests against an OpenLDAP playing a domain controller
-	// name an ordinary entry holding highestCommittedUSN, dsServiceName,
-	// defaultNamingContext and supportedControl, which a real rootDSE
-	// computes and no client can write; the code path is the same.
+	// DSEEntry, when set, is the DN of an entry read instead of the
+	// rootDSE for AD's highestCommittedUSN, dsServiceName and
+	// defaultNamingContext (the supported controls are always read from
+	// the rootDSE). Empty, the default, reads the rootDSE, the only right
+	// choice against a real domain controller. AD computes these in its
+	// rootDSE and no client can write them, so tests against an OpenLDAP
+	// playing a DC (slapdtest.ADSchema) keep them in an ordinary entry;
+	// the code path is otherwise the same.
 	DSEEntry string
 	// TLSConfig, if set, is used for ldaps:// (custom roots).
 	TLSConfig *tls.Config

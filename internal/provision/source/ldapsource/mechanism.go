@@ -142,7 +142,7 @@ func (s *Source) Mechanism(ctx context.Context) (string, error) {
 	return s.choose(d), nil
 }
 
-// dse is what the deltas read from the rootDSE (or Options.DSEEntry).
+// dse is what the deltas read from the rootDSE (and Options.DSEEntry).
 type dse struct {
 	controls      []string
 	hasUSN        bool
@@ -154,26 +154,37 @@ type dse struct {
 
 func (d *dse) supports(oid string) bool { return slices.Contains(d.controls, oid) }
 
-// readDSE reads the rootDSE (or Options.DSEEntry, see there): the
-// supported controls, and for AD highestCommittedUSN, dsServiceName,
-// defaultNamingContext and the invocationId of the dsServiceName entry.
+// readDSE reads the rootDSE: the supported controls, and for AD
+// highestCommittedUSN, dsServiceName and defaultNamingContext (from
+// Options.DSEEntry instead when set, see there), and the invocationId of
+// the entry dsServiceName names.
 func (s *Source) readDSE(ctx context.Context, c *ldap.Conn) (*dse, error) {
-	req := ldap.NewSearchRequest(s.o.DSEEntry, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"supportedControl", "highestCommittedUSN", "dsServiceName", "defaultNamingContext"}, nil)
-	res, err := c.Search(req)
+	read := func(dn string, attrs ...string) (*ldap.Entry, error) {
+		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", attrs, nil)
+		res, err := c.Search(req)
+		if err != nil {
+			return nil, fmt.Errorf("ldap source: read the rootDSE %q: %w", dn, ctxErr(ctx, err))
+		}
+		if len(res.Entries) != 1 {
+			return nil, fmt.Errorf("ldap source: the rootDSE %q returned %d entries", dn, len(res.Entries))
+		}
+		return res.Entries[0], nil
+	}
+	ad := []string{"highestCommittedUSN", "dsServiceName", "defaultNamingContext"}
+	root, err := read("", append([]string{"supportedControl"}, ad...)...)
 	if err != nil {
-		return nil, fmt.Errorf("ldap source: read the rootDSE %q: %w", s.o.DSEEntry, ctxErr(ctx, err))
+		return nil, err
 	}
-	if len(res.Entries) != 1 {
-		return nil, fmt.Errorf("ldap source: the rootDSE %q returned %d entries", s.o.DSEEntry, len(res.Entries))
+	d := &dse{controls: root.GetAttributeValues("supportedControl")}
+	if s.o.DSEEntry != "" {
+		if root, err = read(s.o.DSEEntry, ad...); err != nil {
+			return nil, err
+		}
 	}
-	e := res.Entries[0]
-	d := &dse{
-		controls:      e.GetAttributeValues("supportedControl"),
-		dsa:           e.GetAttributeValue("dsServiceName"),
-		namingContext: e.GetAttributeValue("defaultNamingContext"),
-	}
-	if v := e.GetAttributeValue("highestCommittedUSN"); v != "" {
+	d.dsa = root.GetAttributeValue("dsServiceName")
+	d.namingContext = root.GetAttributeValue("defaultNamingContext")
+	if v := root.GetAttributeValue("highestCommittedUSN"); v != "" {
 		if _, err := fmt.Sscan(v, &d.highestUSN); err != nil {
 			return nil, fmt.Errorf("ldap source: highestCommittedUSN %q: %w", v, err)
 		}
