@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource"
+	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
 )
 
 // delta is what one Changes call reported.
@@ -226,5 +227,58 @@ func TestNewDelta(t *testing.T) {
 		if _, err := ldapsource.New(c.o); (err != nil) != c.bad {
 			t.Errorf("New(Delta %q, Anchor %q) error = %v, want error %t", c.o.Delta, c.o.Anchor, err, c.bad)
 		}
+	}
+}
+
+// TestSyncreplPresentPhase runs the syncrepl delta against a slapd whose
+// syncprov keeps no session log: a synchronisation from a cookie then
+// answers with the present phase. Changed entries are reported, unchanged
+// ones (named present) are not, and a delete cannot be named: it is left
+// to the engine's periodic full read, and nothing is reported deleted by
+// mistake.
+func TestSyncreplPresentPhase(t *testing.T) {
+	t.Parallel()
+	if server.skip != "" {
+		t.Skip(server.skip)
+	}
+	srv, err := slapdtest.StartWith(slapdtest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	c := slapdtest.Admin(t, srv.URL)
+	base := "ou=people," + suffix
+	if err := c.Add(entry(base, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})); err != nil {
+		t.Fatal(err)
+	}
+	src, err := ldapsource.New(ldapsource.Options{URL: srv.URL, BindDN: rootDN, BindPassword: rootPW, BaseDN: base, Delta: ldapsource.DeltaSyncrepl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBundle{t: t, c: c, base: base, src: src}
+	byAnchor := map[string]string{}
+	dns := map[string]string{}
+	for _, uid := range []string{"ann", "ben", "cat"} {
+		dns[uid] = b.addUser(uid, uid+"@example.com")
+		byAnchor[b.anchor(dns[uid])] = uid
+	}
+	d, w := b.delta(source.User, "")
+	if got := names(d.changed, byAnchor); !slices.Equal(got, []string{"ann", "ben", "cat"}) {
+		t.Fatalf("full read = %v", got)
+	}
+	b.modify(dns["ben"], "mail", "ben@new.example.com")
+	if err := c.Del(ldap.NewDelRequest(dns["cat"], nil)); err != nil {
+		t.Fatal(err)
+	}
+	d, w = b.delta(source.User, w)
+	if got := names(d.changed, byAnchor); !slices.Equal(got, []string{"ben"}) {
+		t.Errorf("changed after a modify and a delete = %v, want [ben]", got)
+	}
+	if len(d.deleted) != 0 {
+		t.Errorf("deleted = %v, want none: the present phase names no deletes", names(d.deleted, byAnchor))
+	}
+	d, _ = b.delta(source.User, w)
+	if len(d.changed)+len(d.deleted) != 0 {
+		t.Errorf("nothing changed, yet %v changed and %v deleted", names(d.changed, byAnchor), names(d.deleted, byAnchor))
 	}
 }

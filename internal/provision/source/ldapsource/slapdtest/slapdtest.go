@@ -140,8 +140,7 @@ index entryUUID,entryCSN,objectGUID eq
 index uSNChanged eq
 overlay memberof
 overlay syncprov
-syncprov-sessionlog 10000
-`
+{sessionlog}`
 
 // Start writes a static configuration into a temporary directory, starts
 // slapd in the foreground on a free loopback port (as uid 65534 when the
@@ -150,7 +149,18 @@ syncprov-sessionlog 10000
 // entry. An error with the message NoSlapd means slapd is not installed.
 // ROSTER_TEST_SLAPD names another slapd binary, as python-ldap's slapdtest
 // honours SLAPD.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Config{SessionLog: 10000}) }
+
+// Config varies the server Start configures.
+type Config struct {
+	// SessionLog is syncprov-sessionlog, the deletes syncprov remembers
+	// to report them by entryUUID; 0 configures none, so that a content
+	// synchronisation with a cookie answers with the present phase.
+	SessionLog int
+}
+
+// StartWith is Start with another configuration.
+func StartWith(cfg Config) (*Server, error) {
 	slapdBin := cmp.Or(os.Getenv("ROSTER_TEST_SLAPD"), "/usr/sbin/slapd")
 	if _, err := os.Stat(slapdBin); err != nil {
 		return nil, errors.New(NoSlapd)
@@ -168,7 +178,7 @@ func Start() (*Server, error) {
 	}
 	conf := filepath.Join(dir, "slapd.conf")
 	files := []struct{ name, text string }{
-		{conf, strings.ReplaceAll(slapdConf, "{dir}", dir)},
+		{conf, strings.NewReplacer("{dir}", dir, "{sessionlog}", sessionLog(cfg.SessionLog)).Replace(slapdConf)},
 		{filepath.Join(dir, "ad-lite.schema"), ADSchema},
 		{filepath.Join(dir, "rootdse.ldif"), rootDSE},
 	}
@@ -239,10 +249,17 @@ func Start() (*Server, error) {
 	}
 }
 
-// freePort returns a loopback port nothing listens on now.
+func sessionLog(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("syncprov-sessionlog %d\n", n)
+}
+
 // FreePort is freePort for tests that need an address nothing listens on.
 func FreePort() (int, error) { return freePort() }
 
+// freePort returns a loopback port nothing listens on now.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
