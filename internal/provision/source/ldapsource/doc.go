@@ -51,8 +51,9 @@
 //
 //   - usn (Active Directory; auto picks it when the rootDSE has
 //     highestCommittedUSN). Following Microsoft's "Polling for Changes
-//     Using uSNChanged": highestCommittedUSN is read before the search, and
-//     the search is (&(filter)(uSNChanged>=last+1)(uSNChanged<=highest)),
+//     Using uSNChanged": highestCommittedUSN is read before the search, on
+//     the same connection (another could reach another DC), and the search
+//     is (&(filter)(uSNChanged>=last+1)(uSNChanged<=highest)),
 //     so a change committed during it is left to the next delta, never
 //     skipped. USNs are local to a domain controller: the watermark keeps
 //     the DC's dsServiceName and the invocationId of that NTDS Settings

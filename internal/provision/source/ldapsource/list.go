@@ -31,6 +31,11 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 		return err
 	}
 	defer done()
+	return s.walkOn(ctx, c, kind, filter, keep, fn)
+}
+
+// walkOn is walk on a connection the caller holds.
+func (s *Source) walkOn(ctx context.Context, c *ldap.Conn, kind source.Kind, filter string, keep func(source.Object, *ldap.Entry) bool, fn func(source.Object) error) error {
 	r := newResolver(s, c)
 	return s.pages(ctx, c, filter, s.attributes(), func(e *ldap.Entry) error {
 		o := s.object(e, kind)

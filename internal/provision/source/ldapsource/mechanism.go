@@ -85,21 +85,9 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 	if err != nil {
 		return "", err
 	}
-	mech := s.o.Delta
-	var d *dse
-	if mech == DeltaAuto || mech == DeltaUSN {
-		c, done, err := s.connect(ctx)
-		if err != nil {
-			return "", err
-		}
-		d, err = s.readDSE(ctx, c)
-		done()
-		if err != nil {
-			return "", err
-		}
-		if mech == DeltaAuto {
-			mech = s.choose(d)
-		}
+	mech, err := s.Mechanism(ctx)
+	if err != nil {
+		return "", err
 	}
 	if had != mech {
 		watermark, m = "", marked{}
@@ -108,7 +96,7 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 	case DeltaSyncrepl:
 		return s.changesBySync(ctx, kind, m, fn)
 	case DeltaUSN:
-		return s.changesByUSN(ctx, kind, d, m, fn)
+		return s.changesByUSN(ctx, kind, m, fn)
 	}
 	return s.changesByTimestamp(ctx, kind, watermark, fn)
 }

@@ -14,7 +14,7 @@ import (
 // changesByUSN reports the users or groups changed since the watermark by
 // Active Directory's uSNChanged, following Microsoft's "Polling for
 // Changes Using uSNChanged": highestCommittedUSN is read from the rootDSE
-// (d, read before the search), and the search is
+// before the search and on its connection, and the search is
 // (&(filter)(uSNChanged>=last+1)(uSNChanged<=highestCommittedUSN)), so a
 // change committed during the search is left for the next delta. USNs are
 // local to one domain controller: the watermark pins the DC
@@ -24,7 +24,18 @@ import (
 // with the Show Deleted control where the server offers it (see
 // tombstones); otherwise they are found by the engine's periodic full
 // listing.
-func (s *Source) changesByUSN(ctx context.Context, kind source.Kind, d *dse, m marked, fn func(source.Object) error) (string, error) {
+func (s *Source) changesByUSN(ctx context.Context, kind source.Kind, m marked, fn func(source.Object) error) (string, error) {
+	// One connection for the rootDSE, the search and the tombstones: a
+	// second one could reach another DC behind the same name.
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	d, err := s.readDSE(ctx, c)
+	if err != nil {
+		return "", err
+	}
 	if !d.hasUSN {
 		return "", fmt.Errorf("ldap source: the rootDSE %q has no highestCommittedUSN; this is not Active Directory, use another delta mechanism", s.o.DSEEntry)
 	}
@@ -32,7 +43,7 @@ func (s *Source) changesByUSN(ctx context.Context, kind source.Kind, d *dse, m m
 	next := marked{M: DeltaUSN, DSA: d.dsa, Invocation: d.invocation, USN: d.highestUSN}
 	full := m.M != DeltaUSN || !strings.EqualFold(m.DSA, d.dsa) || m.Invocation != d.invocation
 	if full {
-		if err := s.walk(ctx, kind, f, func(source.Object, *ldap.Entry) bool { return true }, fn); err != nil {
+		if err := s.walkOn(ctx, c, kind, f, all, fn); err != nil {
 			return "", err
 		}
 		return next.String(), nil
@@ -41,16 +52,19 @@ func (s *Source) changesByUSN(ctx context.Context, kind source.Kind, d *dse, m m
 		return next.String(), nil // nothing committed since
 	}
 	f = fmt.Sprintf("(&%s(uSNChanged>=%d)(uSNChanged<=%d))", f, m.USN+1, d.highestUSN)
-	if err := s.walk(ctx, kind, f, func(source.Object, *ldap.Entry) bool { return true }, fn); err != nil {
+	if err := s.walkOn(ctx, c, kind, f, all, fn); err != nil {
 		return "", err
 	}
 	if d.supports(oidShowDeleted) {
-		if err := s.tombstones(ctx, kind, d, m.USN+1, fn); err != nil {
+		if err := s.tombstones(ctx, c, kind, d, m.USN+1, fn); err != nil {
 			return "", err
 		}
 	}
 	return next.String(), nil
 }
+
+// all keeps every entry a walk reads.
+func all(source.Object, *ldap.Entry) bool { return true }
 
 // tombstoneClass is the objectClass value a tombstone keeps, by kind: AD
 // strips most attributes of a deleted object (objectCategory among them,
@@ -65,12 +79,7 @@ var tombstoneClass = map[source.Kind]string{source.User: "user", source.Group: "
 // when their lastKnownParent is within the base DN (or unknown). An object
 // deleted that the engine never saw is reported too; the engine ignores
 // anchors it has no link for.
-func (s *Source) tombstones(ctx context.Context, kind source.Kind, d *dse, lo int64, fn func(source.Object) error) error {
-	c, done, err := s.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
+func (s *Source) tombstones(ctx context.Context, c *ldap.Conn, kind source.Kind, d *dse, lo int64, fn func(source.Object) error) error {
 	base := cmp.Or(d.namingContext, s.o.BaseDN)
 	f := fmt.Sprintf("(&(isDeleted=TRUE)(objectClass=%s)(uSNChanged>=%d)(uSNChanged<=%d))", tombstoneClass[kind], lo, d.highestUSN)
 	within, _ := ldap.ParseDN(s.o.BaseDN) // New checked it.
