@@ -13,11 +13,6 @@ import (
 // syncBuffer is how many sync messages go-ldap holds ahead of the caller.
 const syncBuffer = 64
 
-// syncRun is what one refreshOnly content synchronisation saw.
-type syncRun struct {
-	cookie []byte
-}
-
 // changesBySync reports the users or groups changed since the cookie in
 // the watermark by an RFC 4533 refreshOnly content synchronisation: add
 // and modify states are reported as objects (read with the listing's
@@ -27,29 +22,27 @@ type syncRun struct {
 // and everything read again. The returned watermark holds the server's
 // last cookie.
 func (s *Source) changesBySync(ctx context.Context, kind source.Kind, m marked, fn func(source.Object) error) (string, error) {
-	run, err := s.sync(ctx, kind, m.Cookie, fn)
+	cookie, err := s.sync(ctx, kind, m.Cookie, fn)
 	if len(m.Cookie) > 0 && ldap.IsErrorWithCode(err, ldap.LDAPResultSyncRefreshRequired) {
-		run, err = s.sync(ctx, kind, nil, fn)
+		cookie, err = s.sync(ctx, kind, nil, fn)
 	}
 	if err != nil {
 		return "", err
 	}
-	if len(run.cookie) == 0 {
-		// The server sent no cookie (nothing to synchronise yet): the next
-		// call reads everything again, which is cheap while that holds.
-		run.cookie = m.Cookie
-	}
-	return marked{M: DeltaSyncrepl, Cookie: run.cookie}.String(), nil
+	// Without any cookie (the server had nothing to synchronise yet) the
+	// next call reads everything again, which is cheap while that holds.
+	return marked{M: DeltaSyncrepl, Cookie: cookie}.String(), nil
 }
 
 // sync runs one refreshOnly synchronisation from cookie (nil: from the
-// beginning) and calls fn for each change.
-func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn func(source.Object) error) (syncRun, error) {
-	run := syncRun{cookie: cookie}
+// beginning), calls fn for each change and returns the server's last
+// cookie (the one it started from when the server sent none).
+func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn func(source.Object) error) ([]byte, error) {
+	next := cookie
 	f, _ := s.filter(kind)
 	c, done, err := s.connect(ctx)
 	if err != nil {
-		return run, err
+		return next, err
 	}
 	defer done()
 	// go-ldap's reader drops a response the consumer has not taken within
@@ -62,7 +55,7 @@ func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn f
 		// holds the first one's reader until its results are taken.
 		c2, done2, err := s.connect(ctx)
 		if err != nil {
-			return run, err
+			return next, err
 		}
 		defer done2()
 		r = newResolver(s, c2)
@@ -79,23 +72,23 @@ func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn f
 		if e := res.Entry(); e != nil {
 			st, _ := ldap.FindControl(res.Controls(), ldap.ControlTypeSyncState).(*ldap.ControlSyncState)
 			if st != nil && len(st.Cookie) > 0 {
-				run.cookie = st.Cookie
+				next = st.Cookie
 			}
 			switch {
 			case st != nil && st.State == ldap.SyncStatePresent:
 				continue
 			case st != nil && st.State == ldap.SyncStateDelete:
 				if err := deleted(st.EntryUUID); err != nil {
-					return run, err
+					return next, err
 				}
 				continue
 			}
 			o, err := s.entryObject(e, kind, r)
 			if err != nil {
-				return run, err
+				return next, err
 			}
 			if err := fn(o); err != nil {
-				return run, err
+				return next, err
 			}
 			continue
 		}
@@ -104,39 +97,39 @@ func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, fn f
 			case *ldap.ControlSyncInfo:
 				switch {
 				case ctl.NewCookie != nil:
-					run.cookie = keep(run.cookie, ctl.NewCookie.Cookie)
+					next = keep(next, ctl.NewCookie.Cookie)
 				case ctl.RefreshDelete != nil:
-					run.cookie = keep(run.cookie, ctl.RefreshDelete.Cookie)
+					next = keep(next, ctl.RefreshDelete.Cookie)
 				case ctl.RefreshPresent != nil:
 					// The present phase: entries not named present are
 					// deleted, but the source keeps no set of anchors to
 					// diff against; the engine's full listing finds them
 					// (see the package documentation).
-					run.cookie = keep(run.cookie, ctl.RefreshPresent.Cookie)
+					next = keep(next, ctl.RefreshPresent.Cookie)
 				case ctl.SyncIdSet != nil:
-					run.cookie = keep(run.cookie, ctl.SyncIdSet.Cookie)
+					next = keep(next, ctl.SyncIdSet.Cookie)
 					if !ctl.SyncIdSet.RefreshDeletes {
 						continue // present, not deleted
 					}
 					for _, id := range ctl.SyncIdSet.SyncUUIDs {
 						if err := deleted(id); err != nil {
-							return run, err
+							return next, err
 						}
 					}
 				}
 			case *ldap.ControlSyncDone:
-				run.cookie = keep(run.cookie, ctl.Cookie)
+				next = keep(next, ctl.Cookie)
 			}
 		}
 	}
 	if err := res.Err(); err != nil {
-		return run, fmt.Errorf("ldap source: content synchronisation %s under %s: %w", f, s.o.BaseDN, ctxErr(ctx, err))
+		return next, fmt.Errorf("ldap source: content synchronisation %s under %s: %w", f, s.o.BaseDN, ctxErr(ctx, err))
 	}
 	if err := ctx.Err(); err != nil {
 		// go-ldap ends a cancelled synchronisation without an error.
-		return run, err
+		return next, err
 	}
-	return run, nil
+	return next, nil
 }
 
 // keep returns the new cookie when the server sent one, else the old.
