@@ -43,12 +43,12 @@ func (st state) from(overlap time.Duration) time.Time { return st.From(overlap, 
 // prune forgets what the next delta cannot read again (source.Window.Prune).
 func (st *state) prune(overlap time.Duration, max int) { st.Prune(overlap, time.Second, max) }
 
-// Changes reports the users or groups modified since the watermark
-// (source.DeltaLister) by searching (&(filter)(modifyTimestamp>=T−overlap));
-// see the package documentation for the rule. An empty watermark reports
-// every object. Deletes are never reported: a deleted entry matches no
-// search, so the engine finds them with List and source.Missing.
-func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string, fn func(source.Object) error) (string, error) {
+// changesByTimestamp reports the users or groups modified since the
+// watermark by searching (&(filter)(modifyTimestamp>=T−overlap)); see the
+// package documentation for the rule. An empty watermark reports every
+// object. Deletes are never reported: a deleted entry matches no search,
+// so the engine finds them with List and source.Missing.
+func (s *Source) changesByTimestamp(ctx context.Context, kind source.Kind, watermark string, fn func(source.Object) error) (string, error) {
 	f, err := s.filter(kind)
 	if err != nil {
 		return "", err

@@ -66,6 +66,22 @@ type Options struct {
 	// de-duplication; past it the oldest are forgotten and may be reported
 	// again, never lost. Default 10,000.
 	MaxSeen int
+	// Delta names the mechanism of Changes: "auto" (the default) picks
+	// uSNChanged where the rootDSE has highestCommittedUSN (Active
+	// Directory), RFC 4533 content synchronisation where it advertises the
+	// sync request control and the anchor is entryUUID, else
+	// modifyTimestamp; "syncrepl", "usn" and "timestamp" force one. See
+	// the package documentation.
+	Delta string
+	// DSEEntry, when set, is the DN of an entry read instead of the
+	// rootDSE for AD's highestCommittedUSN, dsServiceName and
+	// defaultNamingContext (the supported controls are always read from
+	// the rootDSE). Empty, the default, reads the rootDSE, the only right
+	// choice against a real domain controller. AD computes these in its
+	// rootDSE and no client can write them, so tests against an OpenLDAP
+	// playing a DC (slapdtest.ADSchema) keep them in an ordinary entry;
+	// the code path is otherwise the same.
+	DSEEntry string
 	// TLSConfig, if set, is used for ldaps:// (custom roots).
 	TLSConfig *tls.Config
 }
@@ -110,6 +126,17 @@ func New(o Options) (*Source, error) {
 		if _, err := ldap.CompileFilter(f); err != nil {
 			return nil, fmt.Errorf("ldap source: filter %q: %w", f, err)
 		}
+	}
+	switch o.Delta {
+	case "":
+		o.Delta = DeltaAuto
+	case DeltaAuto, DeltaUSN, DeltaTimestamp:
+	case DeltaSyncrepl:
+		if !strings.EqualFold(o.Anchor, "entryUUID") {
+			return nil, fmt.Errorf("ldap source: the syncrepl delta reports deletes by entryUUID and needs it as the anchor, not %s", o.Anchor)
+		}
+	default:
+		return nil, fmt.Errorf("ldap source: delta %q is not one of auto, syncrepl, usn, timestamp", o.Delta)
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize

@@ -271,7 +271,7 @@ func TestGroupMembers(t *testing.T) {
 
 func TestChanges(t *testing.T) {
 	t.Parallel()
-	b := setup(t, ldapsource.Options{})
+	b := setup(t, ldapsource.Options{Delta: ldapsource.DeltaTimestamp})
 	var anchors []string
 	dns := map[string]string{}
 	for _, uid := range []string{"ann", "ben", "cat", "dan"} {
@@ -331,7 +331,7 @@ func TestChanges(t *testing.T) {
 
 func TestGroupChanges(t *testing.T) {
 	t.Parallel()
-	b := setup(t, ldapsource.Options{})
+	b := setup(t, ldapsource.Options{Delta: ldapsource.DeltaTimestamp})
 	alice := b.addUser("alice", "alice@example.com")
 	bob := b.addUser("bob", "bob@example.com")
 	g := b.addGroup("dev", alice)

@@ -31,6 +31,11 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 		return err
 	}
 	defer done()
+	return s.walkOn(ctx, c, kind, filter, keep, fn)
+}
+
+// walkOn is walk on a connection the caller holds.
+func (s *Source) walkOn(ctx context.Context, c *ldap.Conn, kind source.Kind, filter string, keep func(source.Object, *ldap.Entry) bool, fn func(source.Object) error) error {
 	r := newResolver(s, c)
 	return s.pages(ctx, c, filter, s.attributes(), func(e *ldap.Entry) error {
 		o := s.object(e, kind)
@@ -41,10 +46,11 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 			return nil
 		}
 		if kind == source.Group {
-			if err := s.ranged(e); err != nil {
+			dns, err := s.memberDNs(c, e)
+			if err != nil {
 				return err
 			}
-			err := r.each(e.GetAttributeValues(s.o.MemberAttribute), func(m source.Member) error {
+			err = r.each(dns, func(m source.Member) error {
 				o.Members = append(o.Members, m)
 				return nil
 			})
@@ -60,13 +66,18 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 // each entry, one page at a time. An error from fn stops the search; the
 // caller's closing of the connection releases the server's paging state.
 func (s *Source) pages(ctx context.Context, c *ldap.Conn, filter string, attrs []string, fn func(*ldap.Entry) error) error {
+	return s.pagesUnder(ctx, c, s.o.BaseDN, filter, attrs, nil, fn)
+}
+
+// pagesUnder is pages under another base, with more request controls.
+func (s *Source) pagesUnder(ctx context.Context, c *ldap.Conn, base, filter string, attrs []string, ctrls []ldap.Control, fn func(*ldap.Entry) error) error {
 	paging := ldap.NewControlPaging(uint32(s.o.PageSize))
 	for {
-		req := ldap.NewSearchRequest(s.o.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-			0, 0, false, filter, attrs, []ldap.Control{paging})
+		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			0, 0, false, filter, attrs, append([]ldap.Control{paging}, ctrls...))
 		res, err := c.Search(req)
 		if err != nil {
-			return fmt.Errorf("ldap source: search %s under %s: %w", filter, s.o.BaseDN, ctxErr(ctx, err))
+			return fmt.Errorf("ldap source: search %s under %s: %w", filter, base, ctxErr(ctx, err))
 		}
 		for _, e := range res.Entries {
 			if err := fn(e); err != nil {
@@ -82,9 +93,8 @@ func (s *Source) pages(ctx context.Context, c *ldap.Conn, filter string, attrs [
 }
 
 // Members streams the members of the group with the given anchor
-// (source.GroupExpander). The group's member attribute is read whole:
-// LDAP returns an attribute's values in one entry (AD's ranged retrieval
-// is not supported yet).
+// (source.GroupExpander). The group's member attribute is read whole, by
+// ranged retrieval where AD splits it (see memberDNs).
 func (s *Source) Members(ctx context.Context, group string, fn func(source.Member) error) error {
 	af, err := s.anchorFilter(group)
 	if err != nil {
@@ -105,10 +115,11 @@ func (s *Source) Members(ctx context.Context, group string, fn func(source.Membe
 		return fmt.Errorf("ldap source: group %s: %w", group, source.ErrNotFound)
 	}
 	e := res.Entries[0]
-	if err := s.ranged(e); err != nil {
+	dns, err := s.memberDNs(c, e)
+	if err != nil {
 		return err
 	}
-	if err := newResolver(s, c).each(e.GetAttributeValues(s.o.MemberAttribute), fn); err != nil {
+	if err := newResolver(s, c).each(dns, fn); err != nil {
 		return fmt.Errorf("ldap source: members of %s: %w", e.DN, err)
 	}
 	return nil
@@ -225,17 +236,4 @@ func (r *resolver) read(dn string) (resolved, error) {
 		}
 	}
 	return resolved{}, nil
-}
-
-// ranged refuses a group whose members came back by ranged retrieval (AD
-// returns member;range=0-1499 instead of member past MaxValRange): reading
-// only the first range would silently drop members.
-func (s *Source) ranged(e *ldap.Entry) error {
-	prefix := strings.ToLower(s.o.MemberAttribute) + ";range="
-	for _, a := range e.Attributes {
-		if strings.HasPrefix(strings.ToLower(a.Name), prefix) {
-			return fmt.Errorf("ldap source: %s returned its members by ranged retrieval (%s), which this source does not read yet", e.DN, a.Name)
-		}
-	}
-	return nil
 }
