@@ -57,6 +57,7 @@ func (s *Source) changesByTimestamp(ctx context.Context, kind source.Kind, water
 	if err != nil {
 		return "", err
 	}
+	st.Keep = s.o.Overlap + time.Second
 	if !st.Since.IsZero() {
 		f = fmt.Sprintf("(&%s(modifyTimestamp>=%s))", f, st.from(s.o.Overlap).UTC().Format(generalized))
 	}
