@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,8 +93,14 @@ func New(cfg Config) *Engine {
 func OpenSource(s job.Source) (source.Source, error) {
 	switch s.Type {
 	case job.SourceLDAP:
-		return ldapsource.New(ldapsource.Options{URL: s.URL, BindDN: s.BindDN, BindPassword: s.BindPassword,
-			BaseDN: s.BaseDN, UserFilter: s.UserFilter, GroupFilter: s.GroupFilter})
+		o := ldapsource.Options{URL: s.URL, BindDN: s.BindDN, BindPassword: s.BindPassword,
+			BaseDN: s.BaseDN, UserFilter: s.UserFilter, GroupFilter: s.GroupFilter, Anchor: s.Anchor, Delta: s.Delta}
+		if s.Directory == job.DirectoryAD {
+			o.UserFilter = cmp.Or(o.UserFilter, ldapsource.ADUserFilter)
+			o.GroupFilter = cmp.Or(o.GroupFilter, ldapsource.ADGroupFilter)
+			o.Anchor = cmp.Or(o.Anchor, "objectGUID")
+		}
+		return ldapsource.New(o)
 	case job.SourceSCIM:
 		return scimsource.New(s.URL, scimsource.Options{Token: s.Token})
 	}

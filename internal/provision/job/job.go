@@ -60,6 +60,12 @@ const (
 	SourceSCIM = "scim"
 )
 
+// LDAP directory kinds (Source.Directory).
+const (
+	DirectoryOpenLDAP = "openldap"
+	DirectoryAD       = "activedirectory"
+)
+
 // Job is a provisioning job: its document and the state the store keeps
 // beside it.
 type Job struct {
@@ -103,6 +109,17 @@ type Source struct {
 	BaseDN       string `json:"baseDN,omitempty"`
 	UserFilter   string `json:"userFilter,omitempty"`
 	GroupFilter  string `json:"groupFilter,omitempty"`
+	// Directory is "openldap" (the default: inetOrgPerson, groupOfNames,
+	// entryUUID) or "activedirectory", which changes the defaults of the
+	// filters, the anchor (objectGUID) and the mappings to Active
+	// Directory's.
+	Directory string `json:"directory,omitempty"`
+	// Anchor overrides the attribute holding an entry's immutable id.
+	Anchor string `json:"anchor,omitempty"`
+	// Delta chooses how an LDAP source finds changes: "auto" (the default:
+	// uSNChanged on Active Directory, RFC 4533 sync where offered, else
+	// modifyTimestamp), "syncrepl", "usn" or "timestamp".
+	Delta string `json:"delta,omitempty"`
 	// SCIM.
 	Token string `json:"token,omitempty"`
 }
@@ -369,6 +386,9 @@ func redact(s string) string {
 // source type in place of an omitted list.
 func (j Job) EffectiveMappings() Mappings {
 	m, d := j.Mappings, DefaultMappings(j.Source.Type)
+	if j.Source.Type == SourceLDAP && j.Source.Directory == DirectoryAD {
+		d = ActiveDirectoryMappings()
+	}
 	if m.Users == nil {
 		m.Users = d.Users
 	}

@@ -275,6 +275,16 @@ func (s Source) validate() error {
 		if s.BindDN == "" || s.BindPassword == "" {
 			return bad("source.bindDN and source.bindPassword are required for an LDAP source")
 		}
+		switch s.Directory {
+		case "", DirectoryOpenLDAP, DirectoryAD:
+		default:
+			return bad("source.directory %q: use %s or %s", s.Directory, DirectoryOpenLDAP, DirectoryAD)
+		}
+		switch s.Delta {
+		case "", "auto", "syncrepl", "usn", "timestamp":
+		default:
+			return bad("source.delta %q: use auto, syncrepl, usn or timestamp", s.Delta)
+		}
 		return only(s.Type, map[string]string{"token": s.Token})
 	case SourceSCIM:
 		if err := checkHTTPURL("source.url", s.URL); err != nil {
@@ -284,7 +294,8 @@ func (s Source) validate() error {
 			return bad("source.token is required for a SCIM source")
 		}
 		return only(s.Type, map[string]string{"bindDN": s.BindDN, "bindPassword": s.BindPassword,
-			"baseDN": s.BaseDN, "userFilter": s.UserFilter, "groupFilter": s.GroupFilter})
+			"baseDN": s.BaseDN, "userFilter": s.UserFilter, "groupFilter": s.GroupFilter,
+			"directory": s.Directory, "anchor": s.Anchor, "delta": s.Delta})
 	case "":
 		return bad("source.type is required: %s or %s", SourceLDAP, SourceSCIM)
 	}

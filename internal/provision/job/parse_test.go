@@ -174,3 +174,22 @@ func TestRedacted(t *testing.T) {
 	require.NotContains(t, j.Redacted().Target.URL, "url-secret", "a password in a URL")
 	require.Contains(t, j.Redacted().Target.URL, "app.example.com/scim")
 }
+
+func TestActiveDirectorySource(t *testing.T) {
+	doc := `name: ad
+source: {type: ldap, url: 'ldaps://dc1.corp.example', bindDN: 'CN=svc,DC=corp', bindPassword: pw, baseDN: 'DC=corp', directory: activedirectory, delta: usn}
+target: {url: 'https://app.example/scim/v2', token: t}
+`
+	j, err := Parse([]byte(doc), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, ActiveDirectoryMappings(), j.EffectiveMappings(), "Active Directory's default mappings")
+	for _, bad := range []string{"directory: novell", "delta: dirsync"} {
+		_, err := Parse([]byte(strings.Replace(doc, "directory: activedirectory, delta: usn", bad, 1)), env(nil))
+		require.ErrorIs(t, err, ErrInvalid, bad)
+	}
+	_, err = Parse([]byte(`name: s
+source: {type: scim, url: 'https://s.example', token: t, delta: usn}
+target: {url: 'https://app.example/scim/v2', token: t}
+`), env(nil))
+	require.ErrorContains(t, err, "source.delta does not apply")
+}

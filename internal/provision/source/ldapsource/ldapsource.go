@@ -17,9 +17,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAnchor          = "entryUUID"
-	DefaultUserFilter      = "(objectClass=inetOrgPerson)"
-	DefaultGroupFilter     = "(objectClass=groupOfNames)"
+	DefaultAnchor      = "entryUUID"
+	DefaultUserFilter  = "(objectClass=inetOrgPerson)"
+	DefaultGroupFilter = "(objectClass=groupOfNames)"
+	// ADUserFilter and ADGroupFilter are Active Directory's users (people,
+	// not computers) and groups.
+	ADUserFilter           = "(&(objectCategory=person)(objectClass=user))"
+	ADGroupFilter          = "(objectClass=group)"
 	DefaultMemberAttribute = "member"
 	DefaultPageSize        = 500
 	DefaultTimeout         = 30 * time.Second
