@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/internal/provision/job"
-	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/provision/mapping"
+	"github.com/rosterhq/roster/internal/provision/report"
 )
 
 // maxJobDocument bounds what `job apply` reads, so a wrong file (or an
