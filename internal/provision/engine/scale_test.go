@@ -26,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
+	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
@@ -145,6 +146,9 @@ source: {type: ldap, url: %q, bindDN: %q, bindPassword: %q, baseDN: %q}
 target: {url: %q, token: %q, concurrency: 32}
 scope: all
 `, slapd.url, slapdtest.RootDN, slapdtest.RootPW, base, url, token)
+	if d := os.Getenv("ROSTER_ENGINE_DELTA"); d != "" {
+		doc = strings.Replace(doc, "baseDN: ", "delta: "+d+", baseDN: ", 1)
+	}
 	j, err := job.Parse([]byte(doc), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	_, _, err = job.New(st).Apply(ctx, j, "test")
@@ -184,7 +188,15 @@ scope: all
 	t.Logf("initial cycle: %v for %d users and %d groups (%.0f objects/s); CPU engine %v, target %v; peak heap in use %.1f MiB, live %.1f MiB; %+v",
 		took.Round(time.Millisecond), n, groups, float64(n+groups)/took.Seconds(), cpuOf(os.Getpid())-engCPU, cpuOf(targetPID)-tgtCPU,
 		float64(inUse)/(1<<20), float64(live)/(1<<20), rep.Stats)
-	require.EqualValues(t, n+groups, rep.Stats.Created, "%+v", rep.Stats)
+	perKind := map[string]int{}
+	require.NoError(t, st.Provisioning().Links(ctx, "e2e", "", func(l store.Link) error { perKind[l.Kind]++; return nil }))
+	if rep.Stats.Failed > 0 {
+		fails, _ := st.Provisioning().Logs(ctx, store.ProvisionLogQuery{Job: "e2e", Status: "Failure", Limit: 5})
+		for _, f := range fails {
+			t.Logf("failure: %s %s %s %s: %s", f.Kind, f.SourceName, f.Action, f.ErrorCode, f.Reason)
+		}
+	}
+	require.EqualValues(t, n+groups, rep.Stats.Created, "%+v; links %v", rep.Stats, perKind)
 	require.Zero(t, rep.Stats.Failed)
 
 	// 1,000 users change.
