@@ -73,10 +73,10 @@ func ofKind(anchors []string, by map[string]string) []string {
 
 func TestSyncreplChanges(t *testing.T) {
 	t.Parallel()
-	b := setup(t, ldapsource.Options{})
-	if m, err := b.src.Mechanism(context.Background()); err != nil || m != ldapsource.DeltaSyncrepl {
-		t.Fatalf("Mechanism = %q, %v; want syncrepl (slapdtest loads syncprov)", m, err)
+	if m, err := setup(t, ldapsource.Options{}).src.Mechanism(context.Background()); err != nil || m != ldapsource.DeltaTimestamp {
+		t.Fatalf("auto Mechanism = %q, %v; want timestamp: syncrepl is chosen only when configured", m, err)
 	}
+	b := setup(t, ldapsource.Options{Delta: ldapsource.DeltaSyncrepl})
 	byAnchor := map[string]string{}
 	users, groups := map[string]string{}, map[string]string{}
 	dns := map[string]string{}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -101,13 +100,15 @@ func (s *Source) Changes(ctx context.Context, kind source.Kind, watermark string
 	return s.changesByTimestamp(ctx, kind, watermark, fn)
 }
 
-// choose picks the auto mechanism from what the server offers.
+// choose picks the auto mechanism from what the server offers: uSNChanged
+// on Active Directory, else modifyTimestamp. Content synchronisation is
+// not chosen by itself: against slapd 2.5 an incremental refresh left out
+// one of 1,000 changes in about one run of three of the engine's scale
+// test (TestScale at 10,000 users), which a delta must never do; it stays
+// available as Delta "syncrepl" until that is understood.
 func (s *Source) choose(d *dse) string {
-	switch {
-	case d.hasUSN:
+	if d.hasUSN {
 		return DeltaUSN
-	case d.supports(oidSyncRequest) && strings.EqualFold(s.o.Anchor, "entryUUID"):
-		return DeltaSyncrepl
 	}
 	return DeltaTimestamp
 }
