@@ -117,8 +117,10 @@ type Source struct {
 	// Anchor overrides the attribute holding an entry's immutable id.
 	Anchor string `json:"anchor,omitempty"`
 	// Delta chooses how an LDAP source finds changes: "auto" (the default:
-	// uSNChanged on Active Directory, else modifyTimestamp), "syncrepl"
-	// (RFC 4533; opt-in, see docs/provisioning.md), "usn" or "timestamp".
+	// uSNChanged on Active Directory; modifyTimestamp for changes and RFC
+	// 4533 for deletes where offered; else modifyTimestamp),
+	// "timestampsync", "syncrepl" (opt-in, see docs/provisioning.md),
+	// "usn" or "timestamp".
 	Delta string `json:"delta,omitempty"`
 	// SCIM.
 	Token string `json:"token,omitempty"`

@@ -281,9 +281,9 @@ func (s Source) validate() error {
 			return bad("source.directory %q: use %s or %s", s.Directory, DirectoryOpenLDAP, DirectoryAD)
 		}
 		switch s.Delta {
-		case "", "auto", "syncrepl", "usn", "timestamp":
+		case "", "auto", "syncrepl", "usn", "timestamp", "timestampsync":
 		default:
-			return bad("source.delta %q: use auto, syncrepl, usn or timestamp", s.Delta)
+			return bad("source.delta %q: use auto, timestampsync, syncrepl, usn or timestamp", s.Delta)
 		}
 		return only(s.Type, map[string]string{"token": s.Token})
 	case SourceSCIM:

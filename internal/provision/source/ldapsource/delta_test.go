@@ -3,7 +3,9 @@ package ldapsource_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -73,8 +75,8 @@ func ofKind(anchors []string, by map[string]string) []string {
 
 func TestSyncreplChanges(t *testing.T) {
 	t.Parallel()
-	if m, err := setup(t, ldapsource.Options{}).src.Mechanism(context.Background()); err != nil || m != ldapsource.DeltaTimestamp {
-		t.Fatalf("auto Mechanism = %q, %v; want timestamp: syncrepl is chosen only when configured", m, err)
+	if m, err := setup(t, ldapsource.Options{}).src.Mechanism(context.Background()); err != nil || m != ldapsource.DeltaTimestampSync {
+		t.Fatalf("auto Mechanism = %q, %v; want timestampsync: syncrepl is chosen only when configured", m, err)
 	}
 	b := setup(t, ldapsource.Options{Delta: ldapsource.DeltaSyncrepl})
 	byAnchor := map[string]string{}
@@ -280,5 +282,72 @@ func TestSyncreplPresentPhase(t *testing.T) {
 	d, _ = b.delta(source.User, w)
 	if len(d.changed)+len(d.deleted) != 0 {
 		t.Errorf("nothing changed, yet %v changed and %v deleted", names(d.changed, byAnchor), names(d.deleted, byAnchor))
+	}
+}
+
+// TestTimestampSyncChanges: auto's mechanism on a server offering content
+// synchronisation reports changes by modifyTimestamp (each once) and
+// deletes, users' and groups', by the sync protocol.
+func TestTimestampSyncChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ldapsource.Options{})
+	alice := b.addUser("alice", "alice@example.com")
+	bob := b.addUser("bob", "bob@example.com")
+	dev := b.addGroup("dev", alice, bob)
+	anchors := map[source.Kind]map[string]string{
+		source.User:  {b.anchor(alice): "alice", b.anchor(bob): "bob"},
+		source.Group: {b.anchor(dev): "dev"},
+	}
+	changes := func(kind source.Kind, w string) (changed, deleted []string, next string) {
+		t.Helper()
+		next, err := b.src.Changes(context.Background(), kind, w, func(o source.Object) error {
+			name, ours := anchors[kind][o.Anchor]
+			switch {
+			case !ours:
+				// syncprov also reports, as deletes, entries of the other
+				// kind or outside this test's ou (see ofKind).
+			case o.Deleted:
+				deleted = append(deleted, name)
+			default:
+				changed = append(changed, name)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Changes: %v", err)
+		}
+		slices.Sort(changed)
+		return changed, deleted, next
+	}
+	got, _, uw := changes(source.User, "")
+	want(t, "first users", got, "alice", "bob")
+	got, _, gw := changes(source.Group, "")
+	want(t, "first groups", got, "dev")
+	if !strings.Contains(uw, `"m":"timestampsync"`) {
+		t.Errorf("watermark %s is not timestampsync's", uw)
+	}
+
+	time.Sleep(1100 * time.Millisecond) // modifyTimestamp has whole seconds
+	b.modify(alice, "mail", "alice@new.example.com")
+	for _, dn := range []string{bob, dev} {
+		if err := b.c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+			t.Fatalf("delete %s: %v", dn, err)
+		}
+	}
+	got, del, uw := changes(source.User, uw)
+	want(t, "changed users (the modified one, once)", got, "alice")
+	want(t, "deleted users (by the sync protocol)", del, "bob")
+	got, del, _ = changes(source.Group, gw)
+	want(t, "changed groups", got)
+	want(t, "deleted groups", del, "dev")
+	got, del, _ = changes(source.User, uw)
+	want(t, "changed users after nothing changed", got)
+	want(t, "deleted users after nothing changed", del)
+}
+
+func want(t *testing.T, what string, got []string, names ...string) {
+	t.Helper()
+	if !slices.Equal(got, names) {
+		t.Errorf("%s = %v, want %v", what, got, names)
 	}
 }

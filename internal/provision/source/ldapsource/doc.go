@@ -96,7 +96,11 @@
 //     request timeout: go-ldap drops an answer the consumer has not taken
 //     within the timeout, and the engine may take entries slowly; the
 //     context still ends it.
-//   - timestamp (auto's choice except on Active Directory). Changes searches
+//   - timestampsync (auto's choice where the sync control is offered and
+//     the anchor is entryUUID): changes exactly as timestamp below, and
+//     deletes from a content synchronisation that asks for no attributes
+//     and keeps only delete states, from the cookie in the watermark.
+//   - timestamp (auto's choice otherwise). Changes searches
 //     (&(filter)(modifyTimestamp>=T−overlap)), where T is the latest
 //     modifyTimestamp the previous delta saw and the overlap
 //     (Options.Overlap, default 1s) is read again on purpose:

@@ -135,12 +135,12 @@ func New(o Options) (*Source, error) {
 	case "":
 		o.Delta = DeltaAuto
 	case DeltaAuto, DeltaUSN, DeltaTimestamp:
-	case DeltaSyncrepl:
+	case DeltaSyncrepl, DeltaTimestampSync:
 		if !strings.EqualFold(o.Anchor, "entryUUID") {
-			return nil, fmt.Errorf("ldap source: the syncrepl delta reports deletes by entryUUID and needs it as the anchor, not %s", o.Anchor)
+			return nil, fmt.Errorf("ldap source: the %s delta reports deletes by entryUUID and needs it as the anchor, not %s", o.Delta, o.Anchor)
 		}
 	default:
-		return nil, fmt.Errorf("ldap source: delta %q is not one of auto, syncrepl, usn, timestamp", o.Delta)
+		return nil, fmt.Errorf("ldap source: delta %q is not one of auto, syncrepl, usn, timestamp, timestampsync", o.Delta)
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize

@@ -40,7 +40,7 @@ func (s *Source) changesBySync(ctx context.Context, kind source.Kind, m marked, 
 	if len(m.Cookie) == 0 {
 		return s.fullBySync(ctx, kind, fn)
 	}
-	objs, cookie, err := s.sync(ctx, kind, m.Cookie, true)
+	objs, cookie, err := s.sync(ctx, kind, m.Cookie, syncAll)
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultSyncRefreshRequired) || errors.Is(err, errTooManyChanges) {
 		return s.fullBySync(ctx, kind, fn)
 	}
@@ -57,7 +57,7 @@ func (s *Source) changesBySync(ctx context.Context, kind source.Kind, m marked, 
 
 // fullBySync takes a cookie and then lists every object.
 func (s *Source) fullBySync(ctx context.Context, kind source.Kind, fn func(source.Object) error) (string, error) {
-	_, cookie, err := s.sync(ctx, kind, nil, false)
+	_, cookie, err := s.sync(ctx, kind, nil, syncCookie)
 	if err != nil {
 		return "", err
 	}
@@ -69,11 +69,21 @@ func (s *Source) fullBySync(ctx context.Context, kind source.Kind, fn func(sourc
 	return marked{M: DeltaSyncrepl, Cookie: cookie}.String(), nil
 }
 
+// What a synchronisation returns besides the cookie.
+type syncMode int
+
+const (
+	syncCookie  syncMode = iota // nothing: only the cookie
+	syncDeletes                 // the deletes only
+	syncAll                     // every change
+)
+
 // sync runs one refreshOnly synchronisation from cookie (nil: from the
-// beginning) and returns the changes, read whole, and the server's last
-// cookie (the one it started from when the server sent none). Without
-// keep it asks for no attributes and returns only the cookie.
-func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, keep bool) ([]source.Object, []byte, error) {
+// beginning) and returns the changes mode asks for, read whole, and the
+// server's last cookie (the one it started from when the server sent
+// none). Unless mode is syncAll it asks for no attributes.
+func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, mode syncMode) ([]source.Object, []byte, error) {
+	keep := mode == syncAll
 	next := cookie
 	f, _ := s.filter(kind)
 	c, done, err := s.connect(ctx)
@@ -107,7 +117,7 @@ func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, keep
 	res := c.Syncrepl(sctx, req, syncBuffer, ldap.SyncRequestModeRefreshOnly, cookie, false)
 	var out []source.Object
 	add := func(o source.Object) error {
-		if !keep {
+		if mode == syncCookie {
 			return nil
 		}
 		if len(out) >= maxSyncChanges {
@@ -126,14 +136,14 @@ func (s *Source) sync(ctx context.Context, kind source.Kind, cookie []byte, keep
 				next = st.Cookie
 			}
 			switch {
-			case !keep:
-				continue
-			case st != nil && st.State == ldap.SyncStatePresent:
-				continue
 			case st != nil && st.State == ldap.SyncStateDelete:
 				if err := deleted(st.EntryUUID); err != nil {
 					return nil, next, err
 				}
+				continue
+			case !keep:
+				continue
+			case st != nil && st.State == ldap.SyncStatePresent:
 				continue
 			}
 			o, err := s.entryObject(e, kind, r)
@@ -215,4 +225,42 @@ func (s *Source) entryObject(e *ldap.Entry, kind source.Kind, r *resolver) (sour
 		return o, fmt.Errorf("ldap source: members of %s: %w", e.DN, err)
 	}
 	return o, nil
+}
+
+// changesByTimestampSync reports changes by modifyTimestamp and deletes by
+// content synchronisation (the "timestampsync" mechanism, auto's choice
+// for a server offering RFC 4533 with entryUUID anchors): the reliability
+// of the timestamp rule for what changed, the sync protocol's knowledge of
+// what was deleted. The first call takes a cookie before it reads, so that
+// no delete after it is missed; a cookie the server no longer accepts, or
+// more deletes than one synchronisation holds, leave those deletes to the
+// engine's periodic full read.
+func (s *Source) changesByTimestampSync(ctx context.Context, kind source.Kind, m marked, fn func(source.Object) error) (string, error) {
+	var deletes []source.Object
+	cookie := m.Cookie
+	if len(cookie) > 0 {
+		var err error
+		deletes, cookie, err = s.sync(ctx, kind, cookie, syncDeletes)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultSyncRefreshRequired) || errors.Is(err, errTooManyChanges) {
+			deletes, cookie = nil, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	if len(cookie) == 0 {
+		var err error
+		if _, cookie, err = s.sync(ctx, kind, nil, syncCookie); err != nil {
+			return "", err
+		}
+	}
+	window, err := s.changesByTimestamp(ctx, kind, m.Window, fn)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range deletes {
+		if err := fn(o); err != nil {
+			return "", err
+		}
+	}
+	return marked{M: DeltaTimestampSync, Window: window, Cookie: cookie}.String(), nil
 }
