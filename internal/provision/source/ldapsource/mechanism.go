@@ -76,9 +76,10 @@ func mechanismOf(w string) (string, marked, error) {
 // Changes reports the users or groups changed since the watermark
 // (source.DeltaLister) by the mechanism Options.Delta names, or, for
 // "auto", the best the server offers: uSNChanged where the rootDSE has
-// highestCommittedUSN (Active Directory), RFC 4533 content synchronisation
-// where it advertises the sync request control and the anchor is
-// entryUUID (OpenLDAP's syncprov, 389-ds), else modifyTimestamp. A
+// highestCommittedUSN (Active Directory); modifyTimestamp for changes and
+// RFC 4533 content synchronisation for deletes where it advertises the
+// sync request control and the anchor is entryUUID (OpenLDAP's syncprov,
+// 389-ds); else modifyTimestamp. A
 // watermark written by another mechanism (the server or the option
 // changed) is read as the empty one: every object is reported. See the
 // package documentation for each mechanism and how it finds deletes.
