@@ -292,7 +292,34 @@ cycle matches the object again; the job must be Off or Paused.`,
 	links.Flags().StringVar(&linkTarget, "target", "", "the target object's id")
 	links.Flags().BoolVar(&linkDelete, "delete", false, "delete the link")
 
-	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links}
+	allow := &cobra.Command{
+		Use:   "allow-deletes NAME",
+		Short: "Send the disables and deletes a job held because they exceeded its deletion threshold",
+		Long: `A cycle whose disables and deletes exceed the job's deletionThreshold (count,
+default 500, or percent of its linked objects) sends none of them: it logs
+them as StagedDelete and pauses the job. allow-deletes sends exactly those
+held actions, in a cycle of its own, and records who allowed them. The job
+stays paused: start it again to resume its schedule.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				eng := engine.New(engine.Config{Store: e.store})
+				rep, err := eng.AllowDeletes(e.ctx, args[0], actor())
+				if err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return notFoundHint(err, "job")
+					}
+					return err
+				}
+				return e.print(rep, func(w io.Writer) {
+					printReport(w, rep)
+					fmt.Fprintf(w, "Next:\troster job start %s\n", args[0])
+				})
+			})
+		},
+	}
+
+	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links, allow}
 }
 
 func okText(ok bool) string {
@@ -325,6 +352,9 @@ func printReport(w io.Writer, r engine.Report) {
 		s.Created, s.Updated, s.Linked, s.Disabled, s.Deleted, s.Unchanged, s.Skipped, s.Failed)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "Warning:\t%s\n", warn)
+	}
+	if r.Held > 0 {
+		fmt.Fprintf(w, "Held:\t%d disables and deletes; the job is paused: roster job allow-deletes %s\n", r.Held, r.Job)
 	}
 	if s.Failed > 0 {
 		fmt.Fprintf(w, "See:\troster job logs %s --cycle %s --status Failure\n", r.Job, r.Cycle)

@@ -155,6 +155,13 @@ type cycle struct {
 	// membersMoved is set when a user was created, enabled, disabled or
 	// deleted: unchanged groups may then have other members in the target.
 	membersMoved atomic.Bool
+	// staged are the cycle's deprovisioning actions, sent or held at its
+	// end (held.go); held says why they were held, if they were.
+	staged []staged
+	held   string
+	// linkedAtStart counts the job's links when the cycle began, for the
+	// threshold's percentage.
+	linkedAtStart int
 	// pending are references to write once the objects they name exist.
 	pending []pendingRef
 	// warnings are the cycle's job-level warnings.
@@ -184,7 +191,7 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	// Without a watermark (a cycle with failures keeps none) the users are
 	// read in full, but linked, unchanged objects are still skipped: only
 	// an initial cycle evaluates every object again.
-	c.initial = o.Initial || j.NeedsInitial
+	c.initial = (o.Initial || j.NeedsInitial) && !o.release
 	m := j.EffectiveMappings()
 	var err error
 	if c.users, err = mapping.Compile("User", m.Users); err != nil {
@@ -283,7 +290,11 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 				st.Watermarks = map[string]string{}
 			}
 			for k, v := range marks {
-				st.Watermarks[k] = v
+				if v == "" {
+					delete(st.Watermarks, k)
+				} else {
+					st.Watermarks[k] = v
+				}
 			}
 		}
 		st.Cycle, st.Updated = c.id, rep.Ended
@@ -297,6 +308,13 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		if err := c.e.jobs.InitialDone(wctx, c.job); err != nil {
 			runErr = err
 		}
+	}
+	if runErr == nil && c.held != "" {
+		// The job stops with the reason, as Entra's does.
+		if _, err := c.e.jobs.SetStatus(wctx, c.job.Name, job.StatusPaused, "engine: "+c.held); err != nil {
+			runErr = err
+		}
+		rep.Held = len(c.staged)
 	}
 	c.e.log.Info("provisioning cycle", "job", c.job.Name, "cycle", c.id, "initial", c.initial, "dryRun", c.dry,
 		"status", rep.Status, "created", rep.Stats.Created, "updated", rep.Stats.Updated, "disabled", rep.Stats.Disabled,
@@ -330,6 +348,9 @@ func (c *cycle) progress() (stop func()) {
 
 // phases runs the cycle's steps and returns the watermarks to keep.
 func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
+	if c.opts.release {
+		return c.release(ctx)
+	}
 	marks := map[string]string{}
 	if err := c.loadLinks(ctx); err != nil {
 		return nil, err
@@ -383,6 +404,11 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if mark != "" && c.failedGroups.Load() == 0 {
 		marks[string(source.Group)] = mark
 	}
+	held, err := c.settle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	marks[heldKey] = heldString(held)
 	return marks, ctx.Err()
 }
 
@@ -394,6 +420,7 @@ func (c *cycle) loadLinks(ctx context.Context) error {
 			return nil
 		}
 		m[keyOf(l.SourceAnchor)] = held{target: keyOf(l.TargetID), hash: hashKey(l.Hash), disabled: l.State == linkDisabled}
+		c.linkedAtStart++
 		return nil
 	})
 }

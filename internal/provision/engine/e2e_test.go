@@ -572,3 +572,68 @@ func TestOneCyclePerJob(t *testing.T) {
 	require.Zero(t, rep.Stats.Created+rep.Stats.Failed)
 	require.Len(t, w.users(), 40)
 }
+
+// TestDeletionThreshold: a cycle whose disables exceed the job's threshold
+// sends none, logs them as StagedDelete and pauses the job; AllowDeletes
+// sends exactly those; a cycle within the threshold sends its own.
+func TestDeletionThreshold(t *testing.T) {
+	w := newWorld(t)
+	var dns []string
+	for _, uid := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		dns = append(dns, w.addUser(uid, nil))
+	}
+	w.addGroup("app-users", dns...)
+	w.apply("scope: assigned\nassignments: [{group: app-users}]\ndeletionThreshold: {count: 2}\n")
+	rep := w.run(engine.RunOptions{})
+	require.EqualValues(t, 6, rep.Stats.Created, "%+v", rep.Stats)
+
+	// Three users leave the assignment: one more than the threshold.
+	w.modify("cn=app-users,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("member", dns[:2]) })
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Equal(t, 3, rep.Held)
+	require.Zero(t, rep.Stats.Disabled)
+	for _, u := range []string{"u3", "u4", "u5"} {
+		require.Equal(t, true, w.users()[u]["active"], "%s not disabled while held", u)
+		l := w.outcome(rep.Cycle, u)
+		require.Equal(t, "StagedDelete", l.ErrorCode)
+		require.Equal(t, engine.ActionDisable, l.Action)
+	}
+	j, err := w.jobs.Get(context.Background(), "e2e")
+	require.NoError(t, err)
+	require.Equal(t, job.StatusPaused, j.Status, "the job stops with the reason")
+
+	// Another cycle meanwhile does not send them either, nor hold them twice.
+	rep = w.run(engine.RunOptions{})
+	require.Equal(t, 3, rep.Held)
+	held, err := w.eng.Held(context.Background(), "e2e")
+	require.NoError(t, err)
+	require.Len(t, held, 3)
+
+	rep, err = w.eng.AllowDeletes(context.Background(), "e2e", "test:admin")
+	require.NoError(t, err)
+	require.EqualValues(t, 3, rep.Stats.Disabled, "%+v", rep.Stats)
+	for _, u := range []string{"u3", "u4", "u5"} {
+		require.Equal(t, false, w.users()[u]["active"], u)
+	}
+	held, err = w.eng.Held(context.Background(), "e2e")
+	require.NoError(t, err)
+	require.Empty(t, held)
+	_, err = w.eng.AllowDeletes(context.Background(), "e2e", "test:admin")
+	require.ErrorIs(t, err, engine.ErrNothingHeld)
+
+	// Within the threshold: sent at once.
+	w.modify("cn=app-users,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("member", dns[:1]) })
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Zero(t, rep.Held)
+	require.EqualValues(t, 1, rep.Stats.Disabled)
+	require.Equal(t, false, w.users()["u2"]["active"])
+	evs, err := w.st.Audit().List(context.Background(), store.AuditQuery{})
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range evs {
+		actions = append(actions, e.Action+" "+e.Actor)
+	}
+	require.Contains(t, actions, "job.allow-deletes test:admin")
+}

@@ -126,6 +126,9 @@ type RunOptions struct {
 	// Progress, if set, is called about once a second with the counts so
 	// far, and once at the end.
 	Progress func(Stats)
+	// release makes the cycle send the held deprovisioning actions and
+	// nothing else (AllowDeletes).
+	release bool
 }
 
 // Stats count a cycle's outcomes.
@@ -167,6 +170,9 @@ type Report struct {
 	// Warnings are the cycle's job-level warnings (an assignment that named
 	// no group, a mapped attribute the target does not advertise).
 	Warnings []string
+	// Held counts the disables and deletes the cycle held because they
+	// exceeded the job's deletion threshold; the job is then paused.
+	Held int `json:",omitempty"`
 }
 
 // leaseName is the job's lease in the store's lease table.

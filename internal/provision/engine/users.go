@@ -472,7 +472,8 @@ func mapsActive(changes []mapping.Change, values mapping.Values) bool {
 	return false
 }
 
-// deprovision disables or deletes a linked user that left the scope.
+// deprovision disables or deletes a linked user that left the scope; the
+// action is staged and counted against the deletion threshold (held.go).
 func (c *cycle) deprovision(ctx context.Context, en *entry, anchor string, l *link, why string) {
 	en.e.TargetID = l.target
 	if c.job.Actions.Deprovision == job.DeprovisionDelete {
@@ -483,6 +484,11 @@ func (c *cycle) deprovision(ctx context.Context, en *entry, anchor string, l *li
 		c.finish(en, ActionDisable, StatusSkipped, "ActionNotAllowed", "left the scope, but the job does not update objects (actions.update is off)")
 		return
 	}
+	c.stage(staged{en: en, kind: source.User, anchor: anchor, l: *l, why: why})
+}
+
+// disable sends a staged disable.
+func (c *cycle) disable(ctx context.Context, en *entry, anchor string, l *link, why string) {
 	change := []mapping.Change{mapping.SetActive(true, false)}
 	en.modified = append(en.modified, Modified{Name: "active", Old: true, New: false})
 	if c.dry {
@@ -529,11 +535,18 @@ func (c *cycle) sourceDeleted(ctx context.Context, en *entry, kind source.Kind, 
 	c.delete(ctx, en, kind, anchor, l, "deleted at the source")
 }
 
+// delete deletes a linked object in the target; the action is staged and
+// counted against the deletion threshold (held.go).
 func (c *cycle) delete(ctx context.Context, en *entry, kind source.Kind, anchor string, l *link, why string) {
 	if !c.job.Actions.Delete {
 		c.finish(en, ActionDelete, StatusSkipped, "ActionNotAllowed", why+", but the job does not delete objects (actions.delete is off)")
 		return
 	}
+	c.stage(staged{en: en, kind: kind, anchor: anchor, l: *l, why: why, del: true})
+}
+
+// remove sends a staged delete.
+func (c *cycle) remove(ctx context.Context, en *entry, kind source.Kind, anchor string, l *link, why string) {
 	if c.dry {
 		en.step("Action", StatusSkipped, "dry run: DELETE %s/%s not sent", endpoint(kind), l.target)
 		c.finish(en, ActionDelete, StatusSkipped, "DryRun", "dry run: the object would be deleted: "+why)

@@ -83,6 +83,9 @@ type Job struct {
 	Mappings Mappings `json:"mappings"`
 	Schedule Schedule `json:"schedule"`
 	Actions  Actions  `json:"actions"`
+	// DeletionThreshold holds a cycle's disables and deletes when there are
+	// too many (accidental-deletion prevention).
+	DeletionThreshold DeletionThreshold `json:"deletionThreshold"`
 
 	// The state below is kept by the store, not written in the document.
 
@@ -262,6 +265,21 @@ const (
 	DeprovisionDelete  = "delete"
 )
 
+// DeletionThreshold bounds the disables and deletes one cycle may send;
+// beyond it they are held until `roster job allow-deletes` (Entra's
+// accidental deletions threshold, Okta's import safeguard).
+type DeletionThreshold struct {
+	// Count is the most a cycle sends; 0 turns the count off. Default
+	// DefaultDeletionThreshold, Entra's.
+	Count int `json:"count"`
+	// Percent, when set, also holds more than this share of the job's
+	// linked objects, from 100 links on (Okta's default is 20).
+	Percent float64 `json:"percent,omitempty"`
+}
+
+// DefaultDeletionThreshold is Entra's default count.
+const DefaultDeletionThreshold = 500
+
 // Duration is a time.Duration written as text ("40m", "1h30m").
 type Duration time.Duration
 
@@ -289,6 +307,8 @@ func defaults() Job {
 		Scope:    ScopeAssigned,
 		Schedule: Schedule{Interval: Duration(DefaultInterval)},
 		Actions:  Actions{Create: true, Update: true, Delete: true, Deprovision: DeprovisionDisable},
+		// The count is on unless a document sets it to 0.
+		DeletionThreshold: DeletionThreshold{Count: DefaultDeletionThreshold},
 	}
 }
 

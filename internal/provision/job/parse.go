@@ -219,6 +219,9 @@ func (j *Job) Validate() error {
 	if err := j.Target.validate(); err != nil {
 		return err
 	}
+	if t := j.DeletionThreshold; t.Count < 0 || t.Percent < 0 || t.Percent > 100 {
+		return bad("deletionThreshold: count must be 0 (off) or more, percent between 0 (off) and 100")
+	}
 	switch j.Actions.Deprovision {
 	case "":
 		j.Actions.Deprovision = DeprovisionDisable

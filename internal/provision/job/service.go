@@ -108,6 +108,7 @@ func changedKeys(old, cur Job) []string {
 	add("mappings", old.Mappings, cur.Mappings)
 	add("schedule", old.Schedule, cur.Schedule)
 	add("actions", old.Actions, cur.Actions)
+	add("deletionThreshold", old.DeletionThreshold, cur.DeletionThreshold)
 	return out
 }
 
@@ -264,5 +265,15 @@ func (s *Service) DeleteLink(ctx context.Context, name, kind, anchor, actor stri
 		}
 		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.link.delete", Target: name,
 			Detail: map[string]any{"kind": kind, "sourceAnchor": anchor}})
+	})
+}
+
+// RecordAllowDeletes records that actor released the deprovisioning
+// actions a job held (n of them, sent by the given cycle).
+func (s *Service) RecordAllowDeletes(ctx context.Context, name, actor string, n int, cycle string) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error {
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.allow-deletes", Target: name,
+			Detail: map[string]any{"actions": n, "cycle": cycle}})
 	})
 }

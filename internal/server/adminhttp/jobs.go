@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/internal/admin"
+	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/mapping"
 	"github.com/rosterhq/roster/internal/provision/report"
@@ -25,6 +26,8 @@ func (h *Handler) jobRoutes() {
 	h.handle("POST /admin/api/jobs/{name}/stop", admin.ManageJobs, h.setJobStatus(job.StatusOff))
 	h.handle("POST /admin/api/jobs/{name}/pause", admin.ManageJobs, h.setJobStatus(job.StatusPaused))
 	h.handle("POST /admin/api/jobs/{name}/run", admin.ManageJobs, h.runJob)
+	h.handle("GET /admin/api/jobs/{name}/held", admin.ReadJobs, h.heldActions)
+	h.handle("POST /admin/api/jobs/{name}/allow-deletes", admin.ManageJobs, h.allowDeletes)
 	h.handle("POST /admin/api/jobs/{name}/test-connection", admin.ManageJobs, h.testJobConnection)
 	h.handle("GET /admin/api/jobs/{name}/cycles", admin.ReadJobs, h.listCycles)
 	h.handle("GET /admin/api/jobs/{name}/cycles/{id}", admin.ReadJobs, h.showCycle)
@@ -194,6 +197,33 @@ func (h *Handler) runJob(w http.ResponseWriter, c *call) error {
 	return writeJSON(w, http.StatusAccepted, map[string]any{
 		"job": name, "message": "the job's next cycle is due now; a running roster serve starts it within 15 seconds",
 	})
+}
+
+// heldActions lists the disables and deletes a job holds because they
+// exceeded its deletion threshold.
+func (h *Handler) heldActions(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	held, err := h.cfg.Engine.Held(c.Context(), name)
+	if err != nil {
+		return jobNotFound(err, name)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"held": held})
+}
+
+// allowDeletes sends exactly the held actions, synchronously, and answers
+// the report of the cycle that sent them; 409 when nothing is held.
+func (h *Handler) allowDeletes(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	rep, err := h.cfg.Engine.AllowDeletes(c.Context(), name, c.actor())
+	switch {
+	case errors.Is(err, engine.ErrNothingHeld):
+		return &apiError{http.StatusConflict, "conflict", fmt.Sprintf("job %s holds no disables or deletes", name)}
+	case errors.Is(err, engine.ErrBusy):
+		return &apiError{http.StatusConflict, "conflict", fmt.Sprintf("a cycle of job %s is running; try again when it ends", name)}
+	case err != nil:
+		return jobNotFound(err, name)
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }
 
 // testJobConnection answers 200 with the outcome, passed or not: the

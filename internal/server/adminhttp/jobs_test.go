@@ -176,6 +176,14 @@ func TestAdminAPIJobLifecycle(t *testing.T) {
 	require.Equal(t, 202, r.status, "%v", r.json)
 	require.Contains(t, r.json["message"], "due now")
 
+	// Nothing held: an empty list, and nothing to allow.
+	r = e.call("GET", "/admin/api/jobs/hr/held", root, "")
+	require.Equal(t, 200, r.status, "%v", r.json)
+	require.Empty(t, r.json["held"])
+	r = e.call("POST", "/admin/api/jobs/hr/allow-deletes", root, "")
+	require.Equal(t, 409, r.status, "%v", r.json)
+	require.Contains(t, r.json["message"], "holds no")
+
 	for _, q := range []string{"", "?confirm=", "?confirm=other"} {
 		r = e.call("DELETE", "/admin/api/jobs/hr"+q, root, "")
 		require.Equal(t, 400, r.status, "%s: %v", q, r.json)
@@ -474,6 +482,8 @@ func TestAdminAPIJobUnknown(t *testing.T) {
 		{"GET", "/admin/api/jobs/nope/logs"},
 		{"GET", "/admin/api/jobs/nope/links"},
 		{"DELETE", "/admin/api/jobs/nope/links/user/u1"},
+		{"GET", "/admin/api/jobs/nope/held"},
+		{"POST", "/admin/api/jobs/nope/allow-deletes"},
 	} {
 		r := e.call(c.method, c.path, root, "")
 		require.Equal(t, 404, r.status, "%s %s: %v", c.method, c.path, r.json)
