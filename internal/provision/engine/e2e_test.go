@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/internal/app"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
 	"github.com/rosterhq/roster/internal/scimclient"
 	"github.com/rosterhq/roster/internal/store"
@@ -636,4 +638,23 @@ func TestDeletionThreshold(t *testing.T) {
 		actions = append(actions, e.Action+" "+e.Actor)
 	}
 	require.Contains(t, actions, "job.allow-deletes test:admin")
+}
+
+// TestCycleThatCannotStart: a job whose source cannot be opened gets a
+// Failed cycle saying why, and its next run one interval away.
+func TestCycleThatCannotStart(t *testing.T) {
+	w := newWorld(t)
+	w.apply("scope: all\n")
+	eng := engine.New(engine.Config{Store: w.st, OpenSource: func(job.Source) (source.Source, error) {
+		return nil, errors.New("no such directory")
+	}})
+	rep, err := eng.Run(context.Background(), "e2e", engine.RunOptions{})
+	require.ErrorContains(t, err, "no such directory")
+	require.Equal(t, engine.CycleFailed, rep.Status)
+	c, err := w.st.Provisioning().Cycle(context.Background(), rep.Cycle)
+	require.NoError(t, err)
+	require.Contains(t, c.Error, "no such directory")
+	st, err := w.st.Provisioning().State(context.Background(), "e2e")
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now().Add(40*time.Minute), st.NextRun, time.Minute)
 }

@@ -264,7 +264,27 @@ func (e *Engine) run(ctx context.Context, name string, o RunOptions) (Report, er
 	}
 	c, err := newCycle(ctx, e, j, state, id.String(), o)
 	if err != nil {
-		return Report{}, fmt.Errorf("job %s: %w", name, err)
+		// A job whose source or target cannot be opened (a configuration
+		// the parser let through, an unreachable name) still gets a cycle
+		// record saying why, and its next run one interval away, so that
+		// the scheduler does not retry it every pass.
+		now := e.cfg.Now().UTC()
+		rec := store.ProvisionCycle{ID: id.String(), Job: name, DryRun: o.DryRun, Started: now, Ended: now,
+			Status: CycleFailed, Error: err.Error()}
+		werr := e.st.Write(ctx, func(w store.Writer) error {
+			if err := w.Provisioning().PutCycle(ctx, rec); err != nil {
+				return err
+			}
+			if o.DryRun {
+				return nil
+			}
+			st := state
+			st.Cycle, st.Updated = rec.ID, now
+			st.NextRun = now.Add(time.Duration(j.Schedule.Interval))
+			return w.Provisioning().PutState(ctx, st)
+		})
+		rep := Report{Cycle: rec.ID, Job: name, DryRun: o.DryRun, Status: CycleFailed, Started: now, Ended: now}
+		return rep, errors.Join(fmt.Errorf("job %s: %w", name, err), werr)
 	}
 	return c.run(ctx)
 }
