@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
@@ -122,6 +123,17 @@ assignments: [{group: app-users, role: User}]
 	cliJSON(t, &rep, "job", "run", "hr", "--once", "--db", db)
 	require.Zero(t, rep.Stats.Created+rep.Stats.Failed, "%+v", rep)
 	require.ElementsMatch(t, []string{"alice", "bob"}, listUsers(t, s.tenantURL))
+
+	// Provision on demand: carol is not assigned, and the answer says so.
+	var carol string
+	res, err := admin.Search(ldap.NewSearchRequest(dns[2], ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"entryUUID"}, nil))
+	require.NoError(t, err)
+	carol = res.Entries[0].GetAttributeValue("entryUUID")
+	out = cli(t, 0, "", "job", "provision", "hr", "--user", carol, "--db", db)
+	require.Contains(t, out, "carol")
+	require.Contains(t, out, "Skipped")
+	require.Contains(t, out, "Scope:")
+	require.Contains(t, cliErr(t, 2, "job", "provision", "hr", "--db", db), "--user")
 
 	// A run that cannot run exits 1 and says why.
 	bad := strings.Replace(doc, "name: hr", "name: wrong-token", 1)

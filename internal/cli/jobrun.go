@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/report"
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -319,7 +321,67 @@ stays paused: start it again to resume its schedule.`,
 		},
 	}
 
-	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links, allow}
+	var onUser, onGroup string
+	provision := &cobra.Command{
+		Use:   "provision NAME --user ANCHOR | --group ANCHOR",
+		Short: "Provision one user, or one group with up to 5 members, now (Entra's provision on demand)",
+		Long: `Reads one object from the job's source by its anchor (entryUUID, objectGUID
+or SCIM id), scopes, maps, matches and writes it as a cycle would, now and
+whatever the job's status, and shows each step (Import, Scope and why, Match,
+Action) with the properties sent. A group comes with up to 5 of its members.
+The job's schedule and watermarks are left alone.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, anchor := source.User, onUser
+			switch {
+			case onUser != "" && onGroup != "", onUser == "" && onGroup == "":
+				return usageError{errors.New("give one of --user and --group")}
+			case onGroup != "":
+				kind, anchor = source.Group, onGroup
+			}
+			return f.run(cmd, func(e *env) error {
+				eng := engine.New(engine.Config{Store: e.store})
+				rep, logs, err := eng.ProvisionOnDemand(e.ctx, args[0], kind, anchor)
+				if err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return notFoundHint(err, "job")
+					}
+					return err
+				}
+				views := make([]report.Log, 0, len(logs))
+				for _, l := range logs {
+					views = append(views, report.LogOf(l))
+				}
+				v := struct {
+					Cycle   string       `json:"cycle"`
+					Entries []report.Log `json:"entries"`
+				}{rep.Cycle, views}
+				return e.print(v, func(w io.Writer) {
+					for _, l := range logs {
+						fmt.Fprintf(w, "%s %s (%s):\t%s %s", l.Kind, l.SourceName, l.SourceAnchor, l.Action, l.Status)
+						if l.Reason != "" {
+							fmt.Fprintf(w, ": %s", l.Reason)
+						}
+						fmt.Fprintln(w)
+						var steps []engine.Step
+						_ = json.Unmarshal(l.Steps, &steps)
+						for _, st := range steps {
+							fmt.Fprintf(w, "  %s:\t%s\t%s\n", st.Name, st.Status, st.Detail)
+						}
+						var mods []engine.Modified
+						_ = json.Unmarshal(l.Modified, &mods)
+						for _, m := range mods {
+							fmt.Fprintf(w, "  %s:\t%v → %v\n", m.Name, m.Old, m.New)
+						}
+					}
+				})
+			})
+		},
+	}
+	provision.Flags().StringVar(&onUser, "user", "", "the user's anchor in the source")
+	provision.Flags().StringVar(&onGroup, "group", "", "the group's anchor in the source")
+
+	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links, allow, provision}
 }
 
 func okText(ok bool) string {

@@ -191,7 +191,7 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 	// Without a watermark (a cycle with failures keeps none) the users are
 	// read in full, but linked, unchanged objects are still skipped: only
 	// an initial cycle evaluates every object again.
-	c.initial = (o.Initial || j.NeedsInitial) && !o.release
+	c.initial = (o.Initial || j.NeedsInitial) && !o.release && o.onDemand == nil
 	m := j.EffectiveMappings()
 	var err error
 	if c.users, err = mapping.Compile("User", m.Users); err != nil {
@@ -230,7 +230,7 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		if err := w.Provisioning().PutCycle(ctx, rec); err != nil {
 			return err
 		}
-		if c.dry {
+		if c.dry || c.opts.onDemand != nil {
 			return nil
 		}
 		st := c.state
@@ -276,7 +276,8 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		if err := w.Provisioning().PutCycle(wctx, rec); err != nil {
 			return err
 		}
-		if c.dry {
+		if c.dry || c.opts.onDemand != nil {
+			// On demand leaves the schedule and watermarks alone.
 			return nil
 		}
 		st, err := w.Provisioning().State(wctx, c.job.Name)
@@ -350,6 +351,9 @@ func (c *cycle) progress() (stop func()) {
 func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if c.opts.release {
 		return c.release(ctx)
+	}
+	if c.opts.onDemand != nil {
+		return nil, c.provisionOne(ctx, *c.opts.onDemand)
 	}
 	marks := map[string]string{}
 	if err := c.loadLinks(ctx); err != nil {

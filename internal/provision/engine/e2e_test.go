@@ -658,3 +658,64 @@ func TestCycleThatCannotStart(t *testing.T) {
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now().Add(40*time.Minute), st.NextRun, time.Minute)
 }
+
+// TestProvisionOnDemand provisions one user and one group now, with each
+// step's outcome, leaving the job's schedule and watermarks alone.
+func TestProvisionOnDemand(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	alice := w.addUser("alice", map[string][]string{"title": {"Engineer"}})
+	bob := w.addUser("bob", nil)
+	carol := w.addUser("carol", nil)
+	group := w.addGroup("app-users", alice, carol)
+	w.apply("scope: assigned\nassignments: [{group: app-users}]\n")
+	anchor := func(dn string) string {
+		t.Helper()
+		res, err := w.ldap.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"entryUUID"}, nil))
+		require.NoError(t, err)
+		return res.Entries[0].GetAttributeValue("entryUUID")
+	}
+
+	rep, logs, err := w.eng.ProvisionOnDemand(ctx, "e2e", source.User, anchor(alice))
+	require.NoError(t, err)
+	require.Len(t, logs, 1)
+	require.Equal(t, engine.ActionCreate, logs[0].Action)
+	require.Equal(t, engine.StatusSuccess, logs[0].Status)
+	require.Contains(t, string(logs[0].Steps), `"step":"Scope"`)
+	require.Contains(t, string(logs[0].Modified), "Engineer")
+	require.Equal(t, "Engineer", w.users()["alice"]["title"])
+	require.EqualValues(t, 1, rep.Stats.Created)
+
+	// Out of scope: the answer says why, and nothing is sent.
+	_, logs, err = w.eng.ProvisionOnDemand(ctx, "e2e", source.User, anchor(bob))
+	require.NoError(t, err)
+	require.Len(t, logs, 1)
+	require.Equal(t, engine.StatusSkipped, logs[0].Status)
+	require.Contains(t, logs[0].Reason, "not assigned")
+	require.NotContains(t, w.users(), "bob")
+
+	// Again: up to date, still answered.
+	_, logs, err = w.eng.ProvisionOnDemand(ctx, "e2e", source.User, anchor(alice))
+	require.NoError(t, err)
+	require.Len(t, logs, 1)
+	require.Contains(t, logs[0].Reason, "up to date")
+
+	// A group, with its members.
+	_, logs, err = w.eng.ProvisionOnDemand(ctx, "e2e", source.Group, anchor(group))
+	require.NoError(t, err)
+	require.Len(t, logs, 3, "carol, alice (up to date) and the group")
+	us := w.users()
+	require.ElementsMatch(t, []string{"alice", "carol"}, memberNames(w.groups()["app-users"], us))
+
+	// Unknown anchor: an error, nothing sent.
+	_, _, err = w.eng.ProvisionOnDemand(ctx, "e2e", source.User, "00000000-1111-2222-3333-444444444444")
+	require.ErrorIs(t, err, source.ErrNotFound)
+
+	j, err := w.jobs.Get(ctx, "e2e")
+	require.NoError(t, err)
+	require.True(t, j.NeedsInitial, "on demand is not the initial cycle")
+	st, err := w.st.Provisioning().State(ctx, "e2e")
+	require.NoError(t, err)
+	require.True(t, st.NextRun.IsZero(), "the schedule is left alone")
+	require.Empty(t, st.Watermarks)
+}

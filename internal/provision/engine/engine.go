@@ -129,6 +129,14 @@ type RunOptions struct {
 	// release makes the cycle send the held deprovisioning actions and
 	// nothing else (AllowDeletes).
 	release bool
+	// onDemand makes the cycle provision one object (ProvisionOnDemand).
+	onDemand *target1
+}
+
+// target1 names the one object of a provision on demand.
+type target1 struct {
+	kind   source.Kind
+	anchor string
 }
 
 // Stats count a cycle's outcomes.

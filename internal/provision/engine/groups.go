@@ -135,7 +135,7 @@ func (c *cycle) group(ctx context.Context, o source.Object) error {
 		switch {
 		case linked:
 			c.delete(ctx, en, source.Group, o.Anchor, l, "left the scope: "+why)
-		case c.initial:
+		case c.everyObject():
 			c.finish(en, ActionOther, StatusSkipped, "NotInScope", why)
 		}
 		return ctx.Err()
@@ -155,7 +155,7 @@ func (c *cycle) group(ctx context.Context, o source.Object) error {
 	}
 	hash := hex.EncodeToString(h.Sum(nil)[:16])
 	if linked {
-		if !c.initial && l.unchanged(hash) {
+		if !c.everyObject() && l.unchanged(hash) {
 			c.n.unchanged.Add(1)
 			return nil
 		}
@@ -305,6 +305,8 @@ func (c *cycle) updateGroup(ctx context.Context, en *entry, anchor string, value
 		c.setLink(source.Group, anchor, id, en.e.SourceName, hash, false)
 		if en.hasStep("Match", "matched") {
 			c.finish(en, ActionOther, StatusSuccess, "", "linked to the matching target group; nothing to change")
+		} else if c.opts.onDemand != nil {
+			c.finish(en, ActionOther, StatusSuccess, "", "the target group is up to date; nothing to change")
 		} else {
 			c.n.unchanged.Add(1)
 		}

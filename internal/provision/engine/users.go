@@ -190,7 +190,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 		en.step("Scope", StatusSkipped, "%s", why)
 		if linked && !l.disabled {
 			c.deprovision(ctx, en, o.Anchor, l, why)
-		} else if !linked && c.initial {
+		} else if !linked && c.everyObject() {
 			c.finish(en, ActionOther, StatusSkipped, "NotInScope", why)
 		} else {
 			c.n.unchanged.Add(1)
@@ -216,7 +216,7 @@ func (c *cycle) user(ctx context.Context, o source.Object) error {
 	}
 	hash := values.Hash()
 	if linked {
-		if !c.initial && l.unchanged(hash) && !l.disabled {
+		if !c.everyObject() && l.unchanged(hash) && !l.disabled {
 			c.n.unchanged.Add(1)
 			return nil
 		}
@@ -421,6 +421,8 @@ func (c *cycle) update(ctx context.Context, en *entry, kind source.Kind, anchor 
 		c.setLink(kind, anchor, id, en.e.SourceName, hash, false)
 		if en.hasStep("Match", "matched") {
 			c.finish(en, ActionOther, StatusSuccess, "", "linked to the matching target object; nothing to change")
+		} else if c.opts.onDemand != nil {
+			c.finish(en, ActionOther, StatusSuccess, "", "the target object is up to date; nothing to change")
 		} else {
 			c.n.unchanged.Add(1)
 		}

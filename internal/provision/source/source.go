@@ -108,3 +108,9 @@ type Referencer interface {
 	// are absent from the map.
 	Resolve(ctx context.Context, values []string) (map[string]string, error)
 }
+
+// Getter reads one object by its anchor, for provisioning on demand. A
+// missing object (or one the source's filters exclude) is ErrNotFound.
+type Getter interface {
+	Get(ctx context.Context, kind Kind, anchor string) (Object, error)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/mapping"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/store"
@@ -28,6 +29,7 @@ func (h *Handler) jobRoutes() {
 	h.handle("POST /admin/api/jobs/{name}/run", admin.ManageJobs, h.runJob)
 	h.handle("GET /admin/api/jobs/{name}/held", admin.ReadJobs, h.heldActions)
 	h.handle("POST /admin/api/jobs/{name}/allow-deletes", admin.ManageJobs, h.allowDeletes)
+	h.handle("POST /admin/api/jobs/{name}/provision", admin.ManageJobs, h.provisionOnDemand)
 	h.handle("POST /admin/api/jobs/{name}/test-connection", admin.ManageJobs, h.testJobConnection)
 	h.handle("GET /admin/api/jobs/{name}/cycles", admin.ReadJobs, h.listCycles)
 	h.handle("GET /admin/api/jobs/{name}/cycles/{id}", admin.ReadJobs, h.showCycle)
@@ -224,6 +226,41 @@ func (h *Handler) allowDeletes(w http.ResponseWriter, c *call) error {
 		return jobNotFound(err, name)
 	}
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+// provisionOnDemand provisions one user, or one group with up to five
+// members, now: body {"user": anchor} or {"group": anchor}; the answer
+// is the cycle's log entries, each with its steps and properties sent.
+func (h *Handler) provisionOnDemand(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	var body struct {
+		User  string `json:"user"`
+		Group string `json:"group"`
+	}
+	if err := decode(c.Request, &body); err != nil {
+		return err
+	}
+	kind, anchor := source.User, body.User
+	switch {
+	case (body.User == "") == (body.Group == ""):
+		return &apiError{http.StatusBadRequest, "invalid_request", "give one of user and group: the object's anchor in the source"}
+	case body.Group != "":
+		kind, anchor = source.Group, body.Group
+	}
+	rep, logs, err := h.cfg.Engine.ProvisionOnDemand(c.Context(), name, kind, anchor)
+	switch {
+	case errors.Is(err, engine.ErrBusy):
+		return &apiError{http.StatusConflict, "conflict", fmt.Sprintf("a cycle of job %s is running; try again when it ends", name)}
+	case errors.Is(err, source.ErrNotFound):
+		return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("the source of job %s has no %s %s", name, kind, anchor)}
+	case err != nil:
+		return jobNotFound(err, name)
+	}
+	entries := make([]report.Log, 0, len(logs))
+	for _, l := range logs {
+		entries = append(entries, report.LogOf(l))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"cycle": rep.Cycle, "entries": entries})
 }
 
 // testJobConnection answers 200 with the outcome, passed or not: the

@@ -184,6 +184,15 @@ func TestAdminAPIJobLifecycle(t *testing.T) {
 	require.Equal(t, 409, r.status, "%v", r.json)
 	require.Contains(t, r.json["message"], "holds no")
 
+	// Provision on demand: one of user and group, an anchor the source has.
+	r = e.call("POST", "/admin/api/jobs/hr/provision", root, `{}`)
+	require.Equal(t, 400, r.status, "%v", r.json)
+	r = e.call("POST", "/admin/api/jobs/hr/provision", root, `{"user":"a","group":"b"}`)
+	require.Equal(t, 400, r.status, "%v", r.json)
+	r = e.call("POST", "/admin/api/jobs/hr/provision", root, `{"user":"no-such-user"}`)
+	require.Equal(t, 404, r.status, "%v", r.json)
+	require.Contains(t, r.json["message"], "has no user no-such-user")
+
 	for _, q := range []string{"", "?confirm=", "?confirm=other"} {
 		r = e.call("DELETE", "/admin/api/jobs/hr"+q, root, "")
 		require.Equal(t, 400, r.status, "%s: %v", q, r.json)

@@ -125,6 +125,39 @@ func (s *Source) Members(ctx context.Context, group string, fn func(source.Membe
 	return nil
 }
 
+// Get reads one user or group by its anchor (source.Getter), a group with
+// its members resolved; an entry the kind's filter excludes is
+// source.ErrNotFound, as a missing one.
+func (s *Source) Get(ctx context.Context, kind source.Kind, anchor string) (source.Object, error) {
+	f, err := s.filter(kind)
+	if err != nil {
+		return source.Object{}, err
+	}
+	af, err := s.anchorFilter(anchor)
+	if err != nil {
+		return source.Object{}, err
+	}
+	c, done, err := s.connect(ctx)
+	if err != nil {
+		return source.Object{}, err
+	}
+	defer done()
+	req := ldap.NewSearchRequest(s.o.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		2, 0, false, "(&"+f+af+")", s.attributes(), nil)
+	res, err := c.Search(req)
+	if err != nil {
+		return source.Object{}, fmt.Errorf("ldap source: read %s %s: %w", kind, anchor, ctxErr(ctx, err))
+	}
+	if len(res.Entries) == 0 {
+		return source.Object{}, fmt.Errorf("ldap source: %s %s: %w", kind, anchor, source.ErrNotFound)
+	}
+	var r *resolver
+	if kind == source.Group {
+		r = newResolver(s, c)
+	}
+	return s.entryObject(res.Entries[0], kind, r)
+}
+
 // Resolve maps DNs (a manager attribute's values) to the anchors of the
 // users and groups they name (source.Referencer), on one connection.
 func (s *Source) Resolve(ctx context.Context, dns []string) (map[string]string, error) {

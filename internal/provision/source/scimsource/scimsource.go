@@ -177,6 +177,36 @@ func (s *Source) walk(ctx context.Context, kind source.Kind, filter string, keep
 	return nil
 }
 
+// Get reads one user or group by its id (source.Getter), a group with its
+// members.
+func (s *Source) Get(ctx context.Context, kind source.Kind, anchor string) (source.Object, error) {
+	ep, err := endpoint(kind)
+	if err != nil {
+		return source.Object{}, err
+	}
+	a := scimclient.Attributes{}
+	if kind == source.Group {
+		a.ExcludedAttributes = []string{"members"}
+	}
+	r, err := s.client.Get(ctx, ep, anchor, a)
+	if scimclient.IsNotFound(err) {
+		return source.Object{}, fmt.Errorf("scim source: %s %s: %w", kind, anchor, source.ErrNotFound)
+	}
+	if err != nil {
+		return source.Object{}, fmt.Errorf("scim source: read %s %s: %w", kind, anchor, err)
+	}
+	o, _, err := decode(kind, r.Raw)
+	if err != nil {
+		return source.Object{}, fmt.Errorf("scim source: %s %s: %w", kind, anchor, err)
+	}
+	if kind == source.Group {
+		if o.Members, err = s.members(ctx, anchor); err != nil {
+			return source.Object{}, fmt.Errorf("scim source: members of group %s: %w", anchor, err)
+		}
+	}
+	return o, nil
+}
+
 // Members streams the members of one group (source.GroupExpander). SCIM
 // has no paging of a group's members, so the group's member list is read
 // in one response (bounded by scimclient's MaxResponseBytes) and then
