@@ -12,9 +12,9 @@ import (
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
-	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/mapping"
 	"github.com/rosterhq/roster/internal/provision/report"
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
 )
 
