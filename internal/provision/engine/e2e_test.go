@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,15 +15,13 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/require"
 
-	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/app/apptest"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource/slapdtest"
 	"github.com/rosterhq/roster/internal/scimclient"
 	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/pgtest"
-	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
 // The package's slapd, or why there is none.
@@ -82,32 +78,16 @@ func newWorldOn(t *testing.T, backend string) *world {
 	if slapd.skip != "" {
 		t.Skip(slapd.skip)
 	}
-	ctx := context.Background()
 	c := slapdtest.Admin(t, slapd.url)
 	ou := fmt.Sprintf("%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()), runs.Add(1))
 	base := "ou=" + ou + "," + slapdtest.Suffix
 	require.NoError(t, c.Add(slapdtest.Entry(base, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {ou}})))
 
-	var st store.Store
-	if backend == "postgres" {
-		st = pgtest.Open(t)
-	} else {
-		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { sq.Close() })
-		st = sq
-	}
-	r, err := app.New(ctx, app.Config{}, st)
+	srv := apptest.Start(t, backend, nil)
+	st, tenant := srv.Store, srv.TenantURL
+	client, err := scimclient.New(tenant, scimclient.Options{Token: srv.Token})
 	require.NoError(t, err)
-	t.Cleanup(r.Close)
-	_, issued, err := r.Tenants.Bootstrap(ctx, "default", "")
-	require.NoError(t, err)
-	srv := httptest.NewServer(r.Handler)
-	t.Cleanup(srv.Close)
-	tenant := srv.URL + "/scim/v2/default"
-	client, err := scimclient.New(tenant, scimclient.Options{Token: issued.Plaintext})
-	require.NoError(t, err)
-	return &world{t: t, ldap: c, base: base, target: tenant, token: issued.Plaintext, client: client, st: st,
+	return &world{t: t, ldap: c, base: base, target: tenant, token: srv.Token, client: client, st: st,
 		eng: engine.New(engine.Config{Store: st, FlushEvery: 20 * time.Millisecond}), jobs: job.New(st)}
 }
 

@@ -4,25 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/app/apptest"
 	"github.com/rosterhq/roster/internal/provision/target"
 	"github.com/rosterhq/roster/internal/scimclient"
-	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/pgtest"
-	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
 // backends are the stores Roster runs on as the target; PostgreSQL skips
 // unless ROSTER_TEST_PG_DSN is set.
-var backends = []string{"sqlite", "postgres"}
+var backends = apptest.Backends
 
 // roster is a real Roster on a fresh store, reached over HTTP.
 type roster struct {
@@ -33,24 +28,8 @@ type roster struct {
 
 func setupRoster(t *testing.T, backend string) *roster {
 	t.Helper()
-	ctx := context.Background()
-	var st store.Store
-	if backend == "postgres" {
-		st = pgtest.Open(t)
-	} else {
-		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { sq.Close() })
-		st = sq
-	}
-	r, err := app.New(ctx, app.Config{}, st)
-	require.NoError(t, err)
-	t.Cleanup(r.Close)
-	_, issued, err := r.Tenants.Bootstrap(ctx, "default", "")
-	require.NoError(t, err)
-	srv := httptest.NewServer(r.Handler)
-	t.Cleanup(srv.Close)
-	return &roster{base: srv.URL, tenant: srv.URL + "/scim/v2/default", token: issued.Plaintext}
+	srv := apptest.Start(t, backend, nil)
+	return &roster{base: srv.URL, tenant: srv.TenantURL, token: srv.Token}
 }
 
 // exchanges counts captured attempts by method and path.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,13 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/app/apptest"
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/scimsource"
 	"github.com/rosterhq/roster/internal/scimclient"
-	"github.com/rosterhq/roster/internal/store"
-	"github.com/rosterhq/roster/internal/store/pgtest"
-	"github.com/rosterhq/roster/internal/store/sqlite"
 )
 
 // roster is a real Roster on a fresh SQLite file, reached over HTTP, with a
@@ -37,37 +33,16 @@ type roster struct {
 
 // backends are the stores the source is tested over; PostgreSQL skips
 // unless ROSTER_TEST_PG_DSN is set.
-var backends = []string{"sqlite", "postgres"}
+var backends = apptest.Backends
 
 // setupRoster starts a Roster on the backend; wrap, if not nil, wraps its
 // handler (to make it behave like a server with fewer features).
 func setupRoster(t *testing.T, backend string, wrap func(http.Handler) http.Handler) *roster {
 	t.Helper()
-	ctx := context.Background()
-	var st store.Store
-	if backend == "postgres" {
-		st = pgtest.Open(t)
-	} else {
-		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { sq.Close() })
-		st = sq
-	}
-	r, err := app.New(ctx, app.Config{}, st)
+	srv := apptest.Start(t, backend, wrap)
+	c, err := scimclient.New(srv.TenantURL, scimclient.Options{Token: srv.Token})
 	require.NoError(t, err)
-	t.Cleanup(r.Close)
-	_, issued, err := r.Tenants.Bootstrap(ctx, "default", "")
-	require.NoError(t, err)
-	h := r.Handler
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	tenant := srv.URL + "/scim/v2/default"
-	c, err := scimclient.New(tenant, scimclient.Options{Token: issued.Plaintext})
-	require.NoError(t, err)
-	return &roster{base: srv.URL, tenant: tenant, token: issued.Plaintext, client: c, handler: r.Handler}
+	return &roster{base: srv.URL, tenant: srv.TenantURL, token: srv.Token, client: c, handler: srv.Handler}
 }
 
 func (r *roster) source(t *testing.T, o scimsource.Options) *scimsource.Source {
