@@ -43,8 +43,55 @@ type ProvisionState struct {
 	// NextRun is when the next scheduled cycle is due; zero means at once.
 	NextRun time.Time
 	// Cycle is the id of the cycle running or last run, or empty.
-	Cycle   string
-	Updated time.Time
+	Cycle string
+	// Quarantine is set while the job is quarantined: nil otherwise.
+	Quarantine *Quarantine
+	// Notified records what the job's notifications last said, by subject
+	// ("quarantine": the reason notified; "held": set once a hold of
+	// deletions was notified), so that each state change is notified once
+	// however many cycles see it.
+	Notified map[string]string
+	Updated  time.Time
+}
+
+// Quarantine is why and since when a job is quarantined: its cycles failed
+// as a whole (credentials refused, the target unreachable) or too many of
+// its objects failed, so it runs less often until a cycle succeeds.
+type Quarantine struct {
+	// Reason is the machine-readable cause, Entra's where it has one.
+	Reason string `json:"reason"`
+	// Detail says what happened in a sentence.
+	Detail string    `json:"detail"`
+	Since  time.Time `json:"since"`
+	// Runs counts the cycles that ran while quarantined: each one waits
+	// longer before the next.
+	Runs int `json:"runs"`
+}
+
+// Escrow is an object of a job whose provisioning failed: the engine
+// retries it in later cycles, less and less often, until it succeeds or
+// the escrow expires (Entra's escrow).
+type Escrow struct {
+	Job          string
+	Kind         string // "user" or "group"
+	SourceAnchor string
+	// Display names the object for people.
+	Display string
+	// Reference marks the failure to write a reference (a manager, a
+	// group's members) rather than the object: Entra's quarantine
+	// thresholds count those apart.
+	Reference bool
+	// Failures counts the consecutive failed attempts.
+	Failures    int
+	FirstFailed time.Time
+	LastFailed  time.Time
+	// NextRetry is when a cycle next retries the object even if the source
+	// did not change it.
+	NextRetry time.Time
+	// Action, ErrorCode and Reason are the last failure's, as logged.
+	Action    string
+	ErrorCode string
+	Reason    string
 }
 
 // ProvisionCycle is one run of a job.
@@ -132,6 +179,9 @@ type ProvisionStore interface {
 	Cycles(ctx context.Context, job string, limit int) ([]ProvisionCycle, error)
 	// Logs returns log entries in Seq order.
 	Logs(ctx context.Context, q ProvisionLogQuery) ([]ProvisionLog, error)
+	// Escrows calls fn for each escrow entry of a job, ordered by kind and
+	// source anchor.
+	Escrows(ctx context.Context, job string, fn func(Escrow) error) error
 	// PurgeLogs deletes log entries, and ended cycles, older than before,
 	// at most limit rows per call (0 means 10,000), and returns how many
 	// it deleted; the retention sweeper calls it until it returns 0.
@@ -155,8 +205,16 @@ type ProvisionWriter interface {
 	PutCycle(ctx context.Context, c ProvisionCycle) error
 	// AppendLogs appends log entries, setting their Seq.
 	AppendLogs(ctx context.Context, logs []ProvisionLog) error
+	// PutEscrows creates or replaces escrow entries, keyed by (Job, Kind,
+	// SourceAnchor).
+	PutEscrows(ctx context.Context, es []Escrow) error
+	// DeleteEscrows removes a job's escrow entries of a kind by source
+	// anchor, ignoring anchors without one, and returns how many it removed.
+	DeleteEscrows(ctx context.Context, job, kind string, anchors []string) (int, error)
+	// ClearEscrows removes every escrow entry of a job (a restart).
+	ClearEscrows(ctx context.Context, job string) error
 	// DeleteJob removes everything the engine kept for a job: its state,
-	// links, cycles and logs. The job service calls it when a job is
+	// links, escrow, cycles and logs. The job service calls it when a job is
 	// deleted.
 	DeleteJob(ctx context.Context, job string) error
 }

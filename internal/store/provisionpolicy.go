@@ -48,6 +48,35 @@ func (s *ProvisionState) Prepare(now time.Time) error {
 	return nil
 }
 
+// PrepareEscrows checks escrow entries before they are stored and returns
+// them with a zero LastFailed set to now, and a zero FirstFailed or
+// NextRetry to LastFailed (retried by the next cycle); of entries with the same key the last wins. The caller's
+// slice is left as it is.
+func PrepareEscrows(es []Escrow, now time.Time) ([]Escrow, error) {
+	out := make([]Escrow, 0, len(es))
+	type key struct{ job, kind, anchor string }
+	at := make(map[key]int, len(es))
+	for _, e := range es {
+		if e.Job == "" || e.Kind == "" || e.SourceAnchor == "" {
+			return nil, errMissing("put escrow", "an escrow entry needs a job, a kind and a source anchor")
+		}
+		if e.Failures < 1 {
+			return nil, errMissing("put escrow", "an escrow entry counts at least one failure")
+		}
+		e.LastFailed = orNow(e.LastFailed, now)
+		e.FirstFailed = orNow(e.FirstFailed, e.LastFailed)
+		e.NextRetry = orNow(e.NextRetry, e.LastFailed)
+		k := key{e.Job, e.Kind, e.SourceAnchor}
+		if i, dup := at[k]; dup {
+			out[i] = e
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // PrepareLinks checks links before they are stored and returns them with
 // a zero Updated set to now and a zero Created to Updated. Of links with
 // the same key the last wins, as if they were written one after the other;

@@ -22,15 +22,15 @@ import (
 
 const (
 	linkCols  = "job, kind, source_anchor, target_id, display, state, hash, created, updated"
-	stateCols = "job, watermarks, next_run, cycle, updated"
+	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified"
 	cycleCols = "id, job, initial, dry_run, started, ended, status, stats, error"
 	logCols   = "seq, job, cycle, change, time, kind, source_anchor, source_name, target_id, action, status, " +
 		"steps, modified, error_code, reason, duration"
 
 	provisionStateSQL = "SELECT " + stateCols + " FROM provision_state WHERE job = $1"
-	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES ($1, $2, $3, $4, $5) " +
+	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7) " +
 		"ON CONFLICT (job) DO UPDATE SET watermarks = excluded.watermarks, next_run = excluded.next_run, " +
-		"cycle = excluded.cycle, updated = excluded.updated"
+		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified"
 	linksSQL = "SELECT " + linkCols + " FROM provision_links WHERE job = $1 ORDER BY kind, source_anchor"
 	// putLinksSQL upserts the links of nine parallel arrays; PrepareLinks
 	// has removed duplicate keys, which ON CONFLICT may not meet twice.
@@ -67,7 +67,8 @@ const (
 	// in one round trip.
 	deleteProvisionJobSQL = `WITH l AS (DELETE FROM provision_links WHERE job = $1),
 		s AS (DELETE FROM provision_state WHERE job = $1),
-		c AS (DELETE FROM provision_cycles WHERE job = $1)
+		c AS (DELETE FROM provision_cycles WHERE job = $1),
+		e AS (DELETE FROM provision_escrow WHERE job = $1)
 	DELETE FROM provision_logs WHERE job = $1`
 )
 
@@ -242,7 +243,12 @@ func (pw provisionWriter) PutState(ctx context.Context, s store.ProvisionState) 
 	if !s.NextRun.IsZero() {
 		nextRun = &s.NextRun
 	}
-	return pw.w.exec(ctx, "put provisioning state of job "+s.Job, putStateSQL, s.Job, marks, nextRun, s.Cycle, s.Updated)
+	notified := s.Notified
+	if notified == nil {
+		notified = map[string]string{}
+	}
+	return pw.w.exec(ctx, "put provisioning state of job "+s.Job, putStateSQL, s.Job, marks, nextRun, s.Cycle, s.Updated,
+		s.Quarantine, notified)
 }
 
 // PutLinks creates or replaces links in one statement.
@@ -378,7 +384,7 @@ func scanState(s *Store, job string, row pgx.Row) (store.ProvisionState, error) 
 		st      store.ProvisionState
 		nextRun *time.Time
 	)
-	err := row.Scan(&st.Job, &st.Watermarks, &nextRun, &st.Cycle, &st.Updated)
+	err := row.Scan(&st.Job, &st.Watermarks, &nextRun, &st.Cycle, &st.Updated, &st.Quarantine, &st.Notified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ProvisionState{Job: job}, nil
 	}
@@ -387,6 +393,12 @@ func scanState(s *Store, job string, row pgx.Row) (store.ProvisionState, error) 
 	}
 	if len(st.Watermarks) == 0 {
 		st.Watermarks = nil
+	}
+	if len(st.Notified) == 0 {
+		st.Notified = nil
+	}
+	if st.Quarantine != nil {
+		st.Quarantine.Since = st.Quarantine.Since.UTC()
 	}
 	if nextRun != nil {
 		st.NextRun = nextRun.UTC()

@@ -25,7 +25,7 @@ const provisionChunk = 100
 
 const (
 	linkCols  = "job, kind, source_anchor, target_id, display, state, hash, created, updated"
-	stateCols = "job, watermarks, next_run, cycle, updated"
+	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified"
 	cycleCols = "id, job, initial, dry_run, started, ended, status, stats, error"
 	logCols   = "seq, job, cycle, change, time, kind, source_anchor, source_name, target_id, action, status, " +
 		"steps, modified, error_code, reason, duration"
@@ -34,9 +34,9 @@ const (
 		"action, status, steps, modified, error_code, reason, duration"
 
 	provisionStateSQL = "SELECT " + stateCols + " FROM provision_state WHERE job = ?1"
-	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES (?1, ?2, ?3, ?4, ?5) " +
+	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) " +
 		"ON CONFLICT (job) DO UPDATE SET watermarks = excluded.watermarks, next_run = excluded.next_run, " +
-		"cycle = excluded.cycle, updated = excluded.updated"
+		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified"
 	linkSQL         = "SELECT " + linkCols + " FROM provision_links WHERE job = ?1 AND kind = ?2 AND source_anchor = ?3"
 	linkByTargetSQL = "SELECT " + linkCols + " FROM provision_links WHERE job = ?1 AND kind = ?2 AND target_id = ?3 " +
 		"ORDER BY source_anchor LIMIT 1"
@@ -70,6 +70,7 @@ var deleteProvisionJobSQL = [...]string{
 	"DELETE FROM provision_state WHERE job = ?1",
 	"DELETE FROM provision_cycles WHERE job = ?1",
 	"DELETE FROM provision_logs WHERE job = ?1",
+	"DELETE FROM provision_escrow WHERE job = ?1",
 }
 
 // Provisioning returns the store of the provisioning engine's state.
@@ -254,8 +255,20 @@ func (pw provisionWriter) PutState(ctx context.Context, s store.ProvisionState) 
 	if err != nil {
 		return fmt.Errorf("put provisioning state of job %s: %w", s.Job, err)
 	}
+	notified, err := watermarksJSON(s.Notified)
+	if err != nil {
+		return fmt.Errorf("put provisioning state of job %s: %w", s.Job, err)
+	}
+	quarantine := ""
+	if s.Quarantine != nil {
+		b, err := json.Marshal(s.Quarantine)
+		if err != nil {
+			return fmt.Errorf("put provisioning state of job %s: %w", s.Job, err)
+		}
+		quarantine = string(b)
+	}
 	return pw.w.exec(ctx, "put provisioning state of job "+s.Job, pw.w.s.ws.putProvisionState,
-		s.Job, marks, formatTime(s.NextRun), s.Cycle, formatTime(s.Updated))
+		s.Job, marks, formatTime(s.NextRun), s.Cycle, formatTime(s.Updated), quarantine, notified)
 }
 
 // PutLinks creates or replaces links, provisionChunk per statement.
@@ -430,7 +443,8 @@ func chunks[T any](s []T, n int) func(yield func([]T) bool) {
 	}
 }
 
-// watermarksJSON encodes a state's watermarks as a JSON object.
+// watermarksJSON encodes a state's watermarks (or notifications) as a JSON
+// object.
 func watermarksJSON(m map[string]string) (string, error) {
 	if len(m) == 0 {
 		return "{}", nil
@@ -452,11 +466,13 @@ func scanStateRow(s *Store, job string, row *sql.Row) (store.ProvisionState, err
 	const op = "get provisioning state"
 	var (
 		st      store.ProvisionState
-		marks   string
-		nextRun sql.NullString
-		updated string
+		marks      string
+		nextRun    sql.NullString
+		updated    string
+		quarantine string
+		notified   string
 	)
-	err := row.Scan(&st.Job, &marks, &nextRun, &st.Cycle, &updated)
+	err := row.Scan(&st.Job, &marks, &nextRun, &st.Cycle, &updated, &quarantine, &notified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ProvisionState{Job: job}, nil
 	}
@@ -466,6 +482,17 @@ func scanStateRow(s *Store, job string, row *sql.Row) (store.ProvisionState, err
 	if marks != "{}" {
 		if err := json.Unmarshal([]byte(marks), &st.Watermarks); err != nil {
 			return store.ProvisionState{}, fmt.Errorf("%s of job %s: watermarks: %w", op, job, err)
+		}
+	}
+	if notified != "{}" {
+		if err := json.Unmarshal([]byte(notified), &st.Notified); err != nil {
+			return store.ProvisionState{}, fmt.Errorf("%s of job %s: notified: %w", op, job, err)
+		}
+	}
+	if quarantine != "" {
+		st.Quarantine = new(store.Quarantine)
+		if err := json.Unmarshal([]byte(quarantine), st.Quarantine); err != nil {
+			return store.ProvisionState{}, fmt.Errorf("%s of job %s: quarantine: %w", op, job, err)
 		}
 	}
 	if st.NextRun, err = parseTime(nextRun.String); err != nil {

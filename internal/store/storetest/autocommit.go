@@ -257,3 +257,15 @@ func (p autoProvision) AppendLogs(ctx context.Context, logs []store.ProvisionLog
 func (p autoProvision) DeleteJob(ctx context.Context, job string) error {
 	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().DeleteJob(ctx, job) })
 }
+
+func (p autoProvision) PutEscrows(ctx context.Context, es []store.Escrow) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().PutEscrows(ctx, es) })
+}
+
+func (p autoProvision) DeleteEscrows(ctx context.Context, job, kind string, anchors []string) (int, error) {
+	return get(ctx, p.a, func(w store.Writer) (int, error) { return w.Provisioning().DeleteEscrows(ctx, job, kind, anchors) })
+}
+
+func (p autoProvision) ClearEscrows(ctx context.Context, job string) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().ClearEscrows(ctx, job) })
+}

@@ -25,8 +25,12 @@ func testProvisionState(t *testing.T, s store.Store) {
 
 	first := store.ProvisionState{Job: "hr", Watermarks: map[string]string{"user": "u-mark", "group": `{"t":"2024-03-10"}`},
 		NextRun: base.Add(time.Hour), Cycle: "c1", Updated: base}
-	second := store.ProvisionState{Job: "hr", Cycle: "c2", Updated: base.Add(time.Minute)}
-	for _, want := range []store.ProvisionState{first, second} {
+	second := store.ProvisionState{Job: "hr", Cycle: "c2", Updated: base.Add(time.Minute),
+		Quarantine: &store.Quarantine{Reason: "EncounteredQuarantineException", Detail: "the target refused the credentials (401)",
+			Since: base.Add(30 * time.Second), Runs: 2},
+		Notified: map[string]string{"quarantine": "EncounteredQuarantineException", "held": "1"}}
+	third := store.ProvisionState{Job: "hr", Cycle: "c3", Updated: base.Add(2 * time.Minute)}
+	for _, want := range []store.ProvisionState{first, second, third} {
 		require.NoError(t, Write(s).Provisioning().PutState(ctx, want))
 		got, err := s.Provisioning().State(ctx, "hr")
 		require.NoError(t, err)
@@ -41,7 +45,7 @@ func testProvisionState(t *testing.T, s store.Store) {
 	require.True(t, got.Updated.After(before), "updated %v", got.Updated)
 	got, err = s.Provisioning().State(ctx, "hr")
 	require.NoError(t, err)
-	require.Equal(t, "c2", got.Cycle, "another job's state is its own")
+	require.Equal(t, "c3", got.Cycle, "another job's state is its own")
 }
 
 func requireState(t *testing.T, want, got store.ProvisionState) {
@@ -51,6 +55,96 @@ func requireState(t *testing.T, want, got store.ProvisionState) {
 	require.True(t, want.NextRun.Equal(got.NextRun), "next run %v, want %v", got.NextRun, want.NextRun)
 	require.Equal(t, want.Cycle, got.Cycle)
 	require.True(t, want.Updated.Equal(got.Updated), "updated %v, want %v", got.Updated, want.Updated)
+	require.Equal(t, want.Notified, got.Notified)
+	if want.Quarantine == nil {
+		require.Nil(t, got.Quarantine, "not quarantined")
+		return
+	}
+	require.NotNil(t, got.Quarantine, "quarantined")
+	q, gq := *want.Quarantine, *got.Quarantine
+	require.True(t, q.Since.Equal(gq.Since), "quarantined since %v, want %v", gq.Since, q.Since)
+	q.Since, gq.Since = time.Time{}, time.Time{}
+	require.Equal(t, q, gq)
+}
+
+// escrow returns an escrow entry of job hr.
+func escrow(kind, anchor string, failures int) store.Escrow {
+	return store.Escrow{Job: "hr", Kind: kind, SourceAnchor: anchor, Display: "name of " + anchor, Failures: failures,
+		FirstFailed: base, LastFailed: base.Add(time.Duration(failures) * time.Hour),
+		NextRetry: base.Add(time.Duration(failures) * 6 * time.Hour), Action: "Create", ErrorCode: "HTTP500",
+		Reason: "the target answered 500"}
+}
+
+// escrows reads a job's escrow entries.
+func escrows(t *testing.T, s store.Store, job string) []store.Escrow {
+	t.Helper()
+	var out []store.Escrow
+	require.NoError(t, s.Provisioning().Escrows(context.Background(), job, func(e store.Escrow) error {
+		out = append(out, e)
+		return nil
+	}))
+	return out
+}
+
+// testProvisionEscrow pins the escrow: put creates and replaces by (job,
+// kind, anchor), entries come back ordered with every field, deletes by
+// anchor ignore unknown ones, clear removes a job's entries only, and
+// entries are checked before they are stored.
+func testProvisionEscrow(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	require.Empty(t, escrows(t, s, "hr"), "no escrow yet")
+	for _, bad := range []store.Escrow{{Kind: "user", SourceAnchor: "a", Failures: 1}, {Job: "hr", SourceAnchor: "a", Failures: 1},
+		{Job: "hr", Kind: "user", Failures: 1}, {Job: "hr", Kind: "user", SourceAnchor: "a"}} {
+		require.Error(t, Write(s).Provisioning().PutEscrows(ctx, []store.Escrow{bad}), "%+v", bad)
+	}
+
+	ref := escrow("user", "m", 1)
+	ref.Reference, ref.Action, ref.ErrorCode = true, "Update", "ReferenceFailed"
+	other := escrow("user", "a", 1)
+	other.Job = "crm"
+	put := []store.Escrow{escrow("user", "b", 1), escrow("group", "g", 3), escrow("user", "a", 1), ref, other,
+		escrow("user", "b", 2)} // the second b replaces the first
+	require.NoError(t, Write(s).Provisioning().PutEscrows(ctx, put))
+	want := []store.Escrow{escrow("group", "g", 3), escrow("user", "a", 1), escrow("user", "b", 2), ref}
+	requireEscrows(t, want, escrows(t, s, "hr"))
+
+	// Replace one (a second failure) and keep the others.
+	again := escrow("user", "a", 2)
+	again.Reason = "the target answered 503"
+	require.NoError(t, Write(s).Provisioning().PutEscrows(ctx, []store.Escrow{again}))
+	want[1] = again
+	requireEscrows(t, want, escrows(t, s, "hr"))
+
+	n, err := Write(s).Provisioning().DeleteEscrows(ctx, "hr", "user", []string{"a", "zz", "g"})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only user a is in escrow among a, zz and g")
+	requireEscrows(t, []store.Escrow{want[0], want[2], want[3]}, escrows(t, s, "hr"))
+
+	require.NoError(t, Write(s).Provisioning().ClearEscrows(ctx, "hr"))
+	require.Empty(t, escrows(t, s, "hr"))
+	require.Len(t, escrows(t, s, "crm"), 1, "another job's escrow is its own")
+
+	// Many at once, as a cycle against a failing target writes them.
+	var many []store.Escrow
+	for i := range 1234 {
+		many = append(many, escrow("user", fmt.Sprintf("u%05d", i), 1))
+	}
+	require.NoError(t, Write(s).Provisioning().PutEscrows(ctx, many))
+	require.Len(t, escrows(t, s, "hr"), 1234)
+}
+
+func requireEscrows(t *testing.T, want, got []store.Escrow) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		w, g := want[i], got[i]
+		for _, ts := range [][2]time.Time{{w.FirstFailed, g.FirstFailed}, {w.LastFailed, g.LastFailed}, {w.NextRetry, g.NextRetry}} {
+			require.True(t, ts[0].Equal(ts[1]), "entry %d: time %v, want %v", i, ts[1], ts[0])
+		}
+		w.FirstFailed, w.LastFailed, w.NextRetry = time.Time{}, time.Time{}, time.Time{}
+		g.FirstFailed, g.LastFailed, g.NextRetry = time.Time{}, time.Time{}, time.Time{}
+		require.Equal(t, w, g, "entry %d", i)
+	}
 }
 
 // link returns a link of job hr.
@@ -436,6 +530,7 @@ func testProvisionDeleteJob(t *testing.T, s store.Store) {
 				p.PutLinks(ctx, []store.Link{l}),
 				p.PutCycle(ctx, store.ProvisionCycle{ID: "c-" + job, Job: job, Started: base}),
 				p.AppendLogs(ctx, []store.ProvisionLog{e}),
+				p.PutEscrows(ctx, []store.Escrow{{Job: job, Kind: "user", SourceAnchor: "b", Failures: 1}}),
 			)
 		}))
 	}
@@ -456,6 +551,7 @@ func testProvisionDeleteJob(t *testing.T, s store.Store) {
 		logs, err := s.Provisioning().Logs(ctx, store.ProvisionLogQuery{Job: tc.job})
 		require.NoError(t, err)
 		require.Equal(t, tc.kept, len(logs) == 1, "log of %s", tc.job)
+		require.Equal(t, tc.kept, len(escrows(t, s, tc.job)) == 1, "escrow of %s", tc.job)
 	}
 }
 
