@@ -465,7 +465,7 @@ func jsonText(b json.RawMessage) any {
 func scanStateRow(s *Store, job string, row *sql.Row) (store.ProvisionState, error) {
 	const op = "get provisioning state"
 	var (
-		st      store.ProvisionState
+		st         store.ProvisionState
 		marks      string
 		nextRun    sql.NullString
 		updated    string
