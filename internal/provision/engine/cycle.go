@@ -133,6 +133,22 @@ type cycle struct {
 
 	n   counters
 	rec *recorder
+	// ctx is the cycle's context; cancel stops the cycle with a cause
+	// (the target refused the credentials mid-cycle).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// escrow are the job's objects in escrow by kind and anchor
+	// (escrow.go), escrowN how many; escrowPut and escrowDrop are what the
+	// cycle's end writes of them.
+	escrow     map[source.Kind]map[key]*escrowed
+	escrowN    atomic.Int64
+	escrowPut  []store.Escrow
+	escrowDrop map[source.Kind][]string
+	// usersComplete is set when the cycle read every user of the source.
+	usersComplete bool
+	// downFailures counts the objects that failed for want of the target
+	// (no answer, a server error), for the unreachable-target rule.
+	downFailures atomic.Int64
 	// failedUsers and failedGroups count the objects that failed: while
 	// any did, the kind's watermark stays where it was, so that the next
 	// cycle reads them again (the others are skipped as unchanged).
@@ -187,6 +203,7 @@ func newChangeID() string {
 func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionState, id string, o RunOptions) (*cycle, error) {
 	c := &cycle{e: e, job: j, state: state, id: id, dry: o.DryRun, opts: o, started: e.cfg.Now().UTC(),
 		links:   map[source.Kind]map[key]held{source.User: {}, source.Group: {}},
+		escrow:  map[source.Kind]map[key]*escrowed{source.User: {}, source.Group: {}},
 		claimed: map[uint64]key{}}
 	// Without a watermark (a cycle with failures keeps none) the users are
 	// read in full, but linked, unchanged objects are still skipped: only
@@ -224,6 +241,9 @@ func newCycle(ctx context.Context, e *Engine, j job.Job, state store.ProvisionSt
 
 // run runs the cycle and records its outcome.
 func (c *cycle) run(ctx context.Context) (Report, error) {
+	ctx, c.cancel = context.WithCancelCause(ctx)
+	defer c.cancel(nil)
+	c.ctx = ctx
 	rep := Report{Cycle: c.id, Job: c.job.Name, Initial: c.initial, DryRun: c.dry, Started: c.started}
 	rec := store.ProvisionCycle{ID: c.id, Job: c.job.Name, Initial: c.initial, DryRun: c.dry, Started: c.started, Status: CycleRunning}
 	err := c.e.st.Write(ctx, func(w store.Writer) error {
@@ -244,6 +264,10 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 	stopProgress := c.progress()
 
 	marks, runErr := c.phases(ctx)
+	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		runErr = cause
+	}
+	c.escrowPut, c.escrowDrop = c.settleEscrow(map[source.Kind]bool{source.User: runErr == nil && c.usersComplete})
 
 	stopProgress()
 	if err := c.rec.close(); err != nil && runErr == nil {
@@ -263,6 +287,17 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		}
 	}
 	rep.Status = rec.Status
+	// Quarantine is judged by the cycles that run the job's schedule: not
+	// a dry run, a provision on demand or a release of held deletions.
+	judged := !c.dry && c.opts.onDemand == nil && !c.opts.release
+	failures, references := c.escrowFigures(c.escrowDrop)
+	quarantine, wait := c.quarantineAfter(runErr, rep.Stats, failures, references, c.inStep(failures))
+	rep.Escrow = failures + references
+	if judged {
+		rep.Quarantine = quarantine
+	} else {
+		rep.Quarantine = c.state.Quarantine
+	}
 	stats, _ := json.Marshal(struct {
 		Stats
 		Warnings []string `json:"warnings,omitempty"`
@@ -279,6 +314,16 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		if c.dry || c.opts.onDemand != nil {
 			// On demand leaves the schedule and watermarks alone.
 			return nil
+		}
+		if c.keepsEscrow() {
+			if err := w.Provisioning().PutEscrows(wctx, c.escrowPut); err != nil {
+				return err
+			}
+			for kind, anchors := range c.escrowDrop {
+				if _, err := w.Provisioning().DeleteEscrows(wctx, c.job.Name, string(kind), anchors); err != nil {
+					return err
+				}
+			}
 		}
 		st, err := w.Provisioning().State(wctx, c.job.Name)
 		if err != nil {
@@ -299,7 +344,12 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 			}
 		}
 		st.Cycle, st.Updated = c.id, rep.Ended
-		st.NextRun = rep.Ended.Add(time.Duration(c.job.Schedule.Interval) + jitter(time.Duration(c.job.Schedule.Interval)))
+		if judged {
+			st.Quarantine = quarantine
+			st.NextRun = rep.Ended.Add(wait)
+		} else {
+			st.NextRun = rep.Ended.Add(time.Duration(c.job.Schedule.Interval) + jitter(time.Duration(c.job.Schedule.Interval)))
+		}
 		return w.Provisioning().PutState(wctx, st)
 	})
 	if err != nil && runErr == nil {
@@ -316,6 +366,12 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 			runErr = err
 		}
 		rep.Held = len(c.staged)
+	}
+	if runErr == nil || judged {
+		c.afterQuarantine(wctx, quarantine, judged)
+	}
+	if !c.dry && c.opts.onDemand == nil {
+		c.e.notify(wctx, c.job.Name, c.id)
 	}
 	c.e.log.Info("provisioning cycle", "job", c.job.Name, "cycle", c.id, "initial", c.initial, "dryRun", c.dry,
 		"status", rep.Status, "created", rep.Stats.Created, "updated", rep.Stats.Updated, "disabled", rep.Stats.Disabled,
@@ -359,6 +415,11 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err := c.loadLinks(ctx); err != nil {
 		return nil, err
 	}
+	if c.keepsEscrow() {
+		if err := c.loadEscrow(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.checkTarget(ctx); err != nil {
 		return nil, err
 	}
@@ -392,7 +453,13 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mark != "" && c.failedUsers.Load() == 0 {
+	c.usersComplete = fullUsers && complete
+	if err := c.retryEscrow(ctx, source.User); err != nil {
+		return nil, err
+	}
+	// Objects that failed are retried from the escrow; a source that
+	// cannot read one object again reads the window again instead.
+	if mark != "" && (c.failedUsers.Load() == 0 || c.keepsEscrow()) {
 		marks[string(source.User)] = mark
 	}
 	if err := c.sweepUsers(ctx, fullUsers && complete); err != nil {
@@ -405,7 +472,10 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mark != "" && c.failedGroups.Load() == 0 {
+	if err := c.retryEscrow(ctx, source.Group); err != nil {
+		return nil, err
+	}
+	if mark != "" && (c.failedGroups.Load() == 0 || c.keepsEscrow()) {
 		marks[string(source.Group)] = mark
 	}
 	held, err := c.settle(ctx)
@@ -438,7 +508,7 @@ func (c *cycle) checkTarget(ctx context.Context) error {
 		match = keys[0]
 	}
 	if err := c.tgt.Test(ctx, match); err != nil {
-		return fmt.Errorf("target: %w", err)
+		return &targetDown{reason: downReason(err), err: fmt.Errorf("target: %w", err)}
 	}
 	if !c.initial {
 		return nil

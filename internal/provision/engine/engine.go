@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/notify"
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/provision/source/ldapsource"
 	"github.com/rosterhq/roster/internal/provision/source/scimsource"
@@ -52,6 +53,18 @@ type Config struct {
 	FlushEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Notifier, if set, is told of a job's state changes — quarantine
+	// entered or its reason changed, deletions held, recovery — once
+	// each, however many cycles see them.
+	Notifier notify.Notifier
+	// EscrowBackoff, EscrowExpiry, EscrowThresholds, QuarantineBackoff and
+	// QuarantineLimit tune escrow and quarantine; the defaults are
+	// Entra's (DefaultEscrowBackoff and the others).
+	EscrowBackoff     []time.Duration
+	EscrowExpiry      time.Duration
+	EscrowThresholds  EscrowThresholds
+	QuarantineBackoff []time.Duration
+	QuarantineLimit   time.Duration
 }
 
 // Engine runs cycles of provisioning jobs.
@@ -85,6 +98,21 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.EscrowBackoff == nil {
+		cfg.EscrowBackoff = DefaultEscrowBackoff
+	}
+	if cfg.EscrowExpiry <= 0 {
+		cfg.EscrowExpiry = DefaultEscrowExpiry
+	}
+	if cfg.EscrowThresholds == (EscrowThresholds{}) {
+		cfg.EscrowThresholds = DefaultEscrowThresholds
+	}
+	if cfg.QuarantineBackoff == nil {
+		cfg.QuarantineBackoff = DefaultQuarantineBackoff
+	}
+	if cfg.QuarantineLimit <= 0 {
+		cfg.QuarantineLimit = DefaultQuarantineLimit
 	}
 	return &Engine{cfg: cfg, st: cfg.Store, jobs: job.New(cfg.Store), log: cfg.Logger}
 }
@@ -181,6 +209,10 @@ type Report struct {
 	// Held counts the disables and deletes the cycle held because they
 	// exceeded the job's deletion threshold; the job is then paused.
 	Held int `json:",omitempty"`
+	// Quarantine is set when the job is quarantined after the cycle.
+	Quarantine *store.Quarantine `json:",omitempty"`
+	// Escrow counts the job's objects in escrow after the cycle.
+	Escrow int `json:",omitempty"`
 }
 
 // leaseName is the job's lease in the store's lease table.

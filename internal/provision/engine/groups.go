@@ -116,6 +116,7 @@ func (c *cycle) memberIDs(o source.Object) (ids, anchors []string) {
 
 // group works on one group read from the source.
 func (c *cycle) group(ctx context.Context, o source.Object) error {
+	c.evaluated(source.Group, o.Anchor)
 	l, linked := c.getLink(source.Group, o.Anchor)
 	if o.Deleted {
 		if linked {

@@ -210,7 +210,10 @@ type Modified struct {
 
 // entry builds one object's log entry.
 type entry struct {
-	started  time.Time
+	// reference marks the entry of a reference written after its object
+	// (a manager): its failure is a reference failure (escrow.go).
+	reference bool
+	started   time.Time
 	e        store.ProvisionLog
 	steps    []Step
 	modified []Modified
@@ -261,6 +264,7 @@ func (c *cycle) finish(en *entry, action, status, code, reason string) {
 	}
 	switch status {
 	case StatusFailure:
+		c.escrowFailure(en)
 		c.n.failed.Add(1)
 		if en.e.Kind == string(source.Group) {
 			c.failedGroups.Add(1)

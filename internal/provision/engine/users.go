@@ -163,6 +163,7 @@ func (c *cycle) inScope(o source.Object) (bool, string) {
 // engine's own storage or a cancelled context is returned; what goes wrong
 // with the object is logged and counted.
 func (c *cycle) user(ctx context.Context, o source.Object) error {
+	c.evaluated(source.User, o.Anchor)
 	if c.dns != nil && !o.Deleted {
 		if v, ok := o.Get("dn"); ok && len(v) > 0 {
 			if dn, ok := v[0].(string); ok {
@@ -574,8 +575,12 @@ func (c *cycle) failed(en *entry, action string, err error) {
 	if s := scimclient.StatusOf(err); s != 0 {
 		code = fmt.Sprintf("HTTP%d", s)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		code = "Canceled"
+	}
+	c.refused(err)
+	if isDown(err) {
+		c.downFailures.Add(1)
 	}
 	c.finish(en, action, StatusFailure, code, err.Error())
 }
@@ -664,7 +669,7 @@ func (c *cycle) writePending(ctx context.Context) error {
 			return ctx.Err()
 		}
 		en := c.newEntry(string(source.User), p.anchor, p.anchor)
-		en.e.TargetID = p.targetID
+		en.e.TargetID, en.reference = p.targetID, true
 		changes, still := mapping.Resolved(p.entries, resolve)
 		for _, e := range still {
 			en.step("Action", StatusWarning, "%s names %v, which is not provisioned", e.Path, e.Value)

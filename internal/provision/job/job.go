@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/provision/notify"
 	"github.com/rosterhq/roster/internal/provision/scope"
 )
 
@@ -86,6 +87,8 @@ type Job struct {
 	// DeletionThreshold holds a cycle's disables and deletes when there are
 	// too many (accidental-deletion prevention).
 	DeletionThreshold DeletionThreshold `json:"deletionThreshold"`
+	// Notifications say who hears of the job's state changes.
+	Notifications Notifications `json:"notifications"`
 
 	// The state below is kept by the store, not written in the document.
 
@@ -99,6 +102,19 @@ type Job struct {
 	NeedsInitial bool      `json:"-"`
 	Created      time.Time `json:"-"`
 	Updated      time.Time `json:"-"`
+}
+
+// Notifications are who hears when the job enters quarantine, holds
+// deletions, or recovers: e-mail addresses, and a tenant whose events
+// (webhooks, feed) carry them.
+type Notifications struct {
+	Emails []string `json:"emails,omitempty"`
+	Tenant string   `json:"tenant,omitempty"`
+}
+
+// Recipients returns the notifications as the notifier takes them.
+func (n Notifications) Recipients() notify.Recipients {
+	return notify.Recipients{Emails: n.Emails, Tenant: n.Tenant}
 }
 
 // Source is where a job reads identities: an LDAP directory or a SCIM

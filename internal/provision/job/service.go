@@ -277,3 +277,40 @@ func (s *Service) RecordAllowDeletes(ctx context.Context, name, actor string, n 
 			Detail: map[string]any{"actions": n, "cycle": cycle}})
 	})
 }
+
+// Restart clears what the engine keeps of a job between cycles — its
+// watermarks (and with them the held deletions), escrow and quarantine —
+// and sets NeedsInitial, with the next run due now, and records it; the
+// links stay, so provisioned objects are matched, not created again.
+// The engine calls it holding the job's lease (engine.Restart).
+func (s *Service) Restart(ctx context.Context, name, actor string) error {
+	now := s.now().UTC()
+	return s.store.Write(ctx, func(w store.Writer) error {
+		cur, err := w.Jobs().Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		st, err := w.Provisioning().State(ctx, name)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		was := map[string]any{}
+		if st.Quarantine != nil {
+			was["quarantine"] = st.Quarantine.Reason
+		}
+		st.Watermarks, st.Quarantine, st.NextRun, st.Updated = nil, nil, time.Time{}, now
+		if err := w.Provisioning().PutState(ctx, st); err != nil {
+			return fmt.Errorf("job %s: restart: %w", name, err)
+		}
+		if err := w.Provisioning().ClearEscrows(ctx, name); err != nil {
+			return fmt.Errorf("job %s: restart: %w", name, err)
+		}
+		if !cur.NeedsInitial {
+			cur.NeedsInitial, cur.Revision, cur.Updated = true, cur.Revision+1, now
+			if err := w.Jobs().Update(ctx, cur); err != nil {
+				return fmt.Errorf("job %s: restart: %w", name, err)
+			}
+		}
+		return audit.Record(ctx, w, now, audit.Action{Actor: actor, Action: "job.restart", Target: name, Detail: was})
+	})
+}
