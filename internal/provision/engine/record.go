@@ -214,9 +214,9 @@ type entry struct {
 	// (a manager): its failure is a reference failure (escrow.go).
 	reference bool
 	started   time.Time
-	e        store.ProvisionLog
-	steps    []Step
-	modified []Modified
+	e         store.ProvisionLog
+	steps     []Step
+	modified  []Modified
 }
 
 func (c *cycle) newEntry(kind, anchor, name string) *entry {
