@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -507,7 +508,7 @@ func (c *cycle) checkTarget(ctx context.Context) error {
 	if keys := c.users.Matching(); len(keys) > 0 {
 		match = keys[0]
 	}
-	if err := c.tgt.Test(ctx, match); err != nil {
+	if err := c.testTarget(ctx, match); err != nil {
 		return &targetDown{reason: downReason(err), err: fmt.Errorf("target: %w", err)}
 	}
 	if !c.initial {
@@ -527,6 +528,28 @@ func (c *cycle) checkTarget(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// testTarget runs the target's connection test, again after a pause when
+// the target answered 429 or a server error, or not in time: a busy target
+// at the start of a cycle is not a broken one.
+func (c *cycle) testTarget(ctx context.Context, match string) error {
+	var err error
+	for attempt, pause := range []time.Duration{0, time.Second, 3 * time.Second} {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(pause):
+			}
+		}
+		err = c.tgt.Test(ctx, match)
+		var te *source.TestError
+		if err == nil || !errors.As(err, &te) || (te.Status != http.StatusTooManyRequests && te.Status < 500 && te.Cause != source.CauseTimeout) {
+			return err
+		}
+	}
+	return err
 }
 
 func (c *cycle) warn(format string, args ...any) {

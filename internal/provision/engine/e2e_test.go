@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -73,7 +74,11 @@ func newWorld(t *testing.T) *world { return newWorldOn(t, "sqlite") }
 
 // newWorldOn is newWorld on a backend: "sqlite", or "postgres" (which
 // skips unless ROSTER_TEST_PG_DSN is set).
-func newWorldOn(t *testing.T, backend string) *world {
+func newWorldOn(t *testing.T, backend string) *world { return newWorldWith(t, backend, nil, nil) }
+
+// newWorldWith is newWorldOn with the target's handler wrapped (faults)
+// and the engine's configuration changed.
+func newWorldWith(t *testing.T, backend string, wrap func(http.Handler) http.Handler, config func(*engine.Config)) *world {
 	t.Helper()
 	if slapd.skip != "" {
 		t.Skip(slapd.skip)
@@ -83,12 +88,16 @@ func newWorldOn(t *testing.T, backend string) *world {
 	base := "ou=" + ou + "," + slapdtest.Suffix
 	require.NoError(t, c.Add(slapdtest.Entry(base, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {ou}})))
 
-	srv := apptest.Start(t, backend, nil)
+	srv := apptest.Start(t, backend, wrap)
 	st, tenant := srv.Store, srv.TenantURL
 	client, err := scimclient.New(tenant, scimclient.Options{Token: srv.Token})
 	require.NoError(t, err)
+	cfg := engine.Config{Store: st, FlushEvery: 20 * time.Millisecond}
+	if config != nil {
+		config(&cfg)
+	}
 	return &world{t: t, ldap: c, base: base, target: tenant, token: srv.Token, client: client, st: st,
-		eng: engine.New(engine.Config{Store: st, FlushEvery: 20 * time.Millisecond}), jobs: job.New(st)}
+		eng: engine.New(cfg), jobs: job.New(st)}
 }
 
 // apply creates or updates the test's job from YAML; extra is appended

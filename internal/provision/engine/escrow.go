@@ -75,8 +75,10 @@ func (c *cycle) evaluated(kind source.Kind, anchor string) {
 // escrowFailure puts an object that failed into escrow, or counts one
 // more failure of an object already there, and schedules its retry.
 func (c *cycle) escrowFailure(en *entry) {
-	if !c.keepsEscrow() || en.e.ErrorCode == "Canceled" {
-		// A request the cycle's own end cut off did not fail.
+	var down *targetDown
+	if !c.keepsEscrow() || en.e.ErrorCode == "Canceled" || errors.As(context.Cause(c.ctx), &down) {
+		// A request the cycle's own end cut off did not fail, and when
+		// the target refused the job as a whole no object is to blame.
 		return
 	}
 	kind, anchor := source.Kind(en.e.Kind), en.e.SourceAnchor

@@ -110,11 +110,18 @@ func (c *cycle) refused(err error) {
 		err: fmt.Errorf("target: the target refused the job's credentials (401) during the cycle: %w", err)})
 }
 
-// unreachable reports whether the cycle failed every object it tried and
-// every failure was the target's: no connection, a timeout or a 5xx.
+// minUnreachable is how many objects must fail for want of the target,
+// and none succeed, for a cycle that passed its connection test to count
+// as one that could not reach the target: one lost answer in a small
+// delta is the object's failure, not the job's.
+const minUnreachable = 10
+
+// unreachable reports whether the cycle failed every object it tried,
+// enough of them, and every failure was the target's: no connection, a
+// timeout or a 5xx.
 func (c *cycle) unreachable(s Stats) bool {
 	done := s.Created + s.Updated + s.Linked + s.Disabled + s.Deleted
-	return done == 0 && s.Failed > 0 && c.downFailures.Load() == s.Failed
+	return done == 0 && s.Failed >= minUnreachable && c.downFailures.Load() == s.Failed
 }
 
 // isDown reports whether err is the target's as a whole rather than the

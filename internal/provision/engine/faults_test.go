@@ -1,0 +1,335 @@
+package engine_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rosterhq/roster/internal/provision/engine"
+	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/notify"
+	"github.com/rosterhq/roster/internal/provision/target"
+	"github.com/rosterhq/roster/internal/store"
+)
+
+// fault is how the target misbehaves for the requests a rule matches.
+type fault string
+
+const (
+	fail500  fault = "500"  // answers 500 without doing anything
+	fail400  fault = "400"  // refuses the request as invalid
+	slow429  fault = "429"  // answers 429 with Retry-After: 1
+	lost     fault = "lost" // does the request, then answers too late
+	refuse   fault = "401"  // refuses the credentials
+	passThru fault = ""
+)
+
+// faults sits in front of a real Roster and misbehaves on command: each
+// rule applies to the next n requests (n < 0: all) of a method and path
+// prefix, and the requests it spoiled are counted.
+type faults struct {
+	mu     sync.Mutex
+	rules  []*rule
+	served map[fault]int
+}
+
+type rule struct {
+	method, path string
+	f            fault
+	n            int
+}
+
+// timeout is the engine's per-request timeout in these tests; a lost
+// answer comes later than that.
+const timeout = time.Second
+
+func (fs *faults) set(rs ...*rule) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.rules, fs.served = rs, map[fault]int{}
+}
+
+func (fs *faults) count(f fault) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.served[f]
+}
+
+func (fs *faults) pick(r *http.Request) fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, ru := range fs.rules {
+		if ru.n == 0 || (ru.method != "" && ru.method != r.Method) || !strings.Contains(r.URL.Path, ru.path) {
+			continue
+		}
+		if ru.n > 0 {
+			ru.n--
+		}
+		fs.served[ru.f]++
+		return ru.f
+	}
+	return passThru
+}
+
+func (fs *faults) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch fs.pick(r) {
+		case fail500:
+			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500"}`, http.StatusInternalServerError)
+		case fail400:
+			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue"}`, http.StatusBadRequest)
+		case slow429:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429"}`, http.StatusTooManyRequests)
+		case refuse:
+			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401"}`, http.StatusUnauthorized)
+		case lost:
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			time.Sleep(timeout + 500*time.Millisecond)
+			w.WriteHeader(rec.Code)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// notices records what the engine notifies.
+type notices struct {
+	mu  sync.Mutex
+	got []notify.Notice
+	to  []notify.Recipients
+}
+
+func (n *notices) Notify(_ context.Context, to notify.Recipients, x notify.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got, n.to = append(n.got, x), append(n.to, to)
+	return nil
+}
+
+func (n *notices) kinds() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, x := range n.got {
+		out = append(out, string(x.Kind)+" "+x.Reason)
+	}
+	return out
+}
+
+func newFaultWorld(t *testing.T, thresholds engine.EscrowThresholds) (*world, *faults, *notices) {
+	fs, ns := &faults{}, &notices{}
+	w := newWorldWith(t, "sqlite", fs.wrap, func(c *engine.Config) {
+		c.Notifier = ns
+		c.EscrowThresholds = thresholds
+		c.QuarantineBackoff = []time.Duration{time.Hour, 2 * time.Hour}
+		c.OpenTarget = func(t job.Target) (*target.Target, error) {
+			o, err := target.FromJob(t)
+			if err != nil {
+				return nil, err
+			}
+			o.Timeout = timeout
+			return target.New(o)
+		}
+	})
+	return w, fs, ns
+}
+
+func (w *world) escrow() map[string]store.Escrow {
+	w.t.Helper()
+	out := map[string]store.Escrow{}
+	require.NoError(w.t, w.st.Provisioning().Escrows(context.Background(), "e2e", func(e store.Escrow) error {
+		out[e.Display] = e
+		return nil
+	}))
+	return out
+}
+
+func (w *world) state() store.ProvisionState {
+	w.t.Helper()
+	st, err := w.st.Provisioning().State(context.Background(), "e2e")
+	require.NoError(w.t, err)
+	return st
+}
+
+// runFailing runs a cycle that is expected to fail as a whole.
+func (w *world) runFailing() engine.Report {
+	w.t.Helper()
+	rep, err := w.eng.Run(context.Background(), "e2e", engine.RunOptions{})
+	require.Error(w.t, err)
+	require.Equal(w.t, engine.CycleFailed, rep.Status)
+	return rep
+}
+
+// TestFaults runs a job against a target that answers 500, 429 with
+// Retry-After, loses an answer past the timeout, and refuses the
+// credentials, in that order: requests are retried where that is safe,
+// failed objects go to escrow and are retried by later cycles, the job is
+// quarantined and notified once, recovers with one notice, and the
+// target ends with every user exactly once.
+func TestFaults(t *testing.T) {
+	w, fs, ns := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5", "u6"} {
+		w.addUser(u, nil)
+	}
+	w.apply("scope: all\nschedule: {interval: 1m}\nnotifications: {emails: [ops@example.com], tenant: default}\n")
+
+	// 500: the first two creates fail and go to escrow; the first two
+	// queries are retried within the cycle and succeed.
+	fs.set(&rule{method: "POST", path: "/Users", f: fail500, n: 2},
+		&rule{method: "GET", path: "/Users", n: 1}, // Test Connection, sent once
+		&rule{method: "GET", path: "/Users", f: fail500, n: 2})
+	rep := w.run(engine.RunOptions{})
+	require.EqualValues(t, 4, rep.Stats.Created, "%+v", rep.Stats)
+	require.EqualValues(t, 2, rep.Stats.Failed)
+	require.Equal(t, 4, fs.count(fail500), "two creates and two queries answered 500")
+	require.Equal(t, 2, rep.Escrow)
+	require.Nil(t, rep.Quarantine, "two failures are below the thresholds")
+	esc := w.escrow()
+	require.Len(t, esc, 2)
+	for name, e := range esc {
+		require.Equal(t, 1, e.Failures, name)
+		require.Equal(t, "HTTP500", e.ErrorCode, name)
+		require.Equal(t, engine.ActionCreate, e.Action, name)
+		require.False(t, e.NextRetry.After(time.Now()), "retried by the next cycle")
+	}
+	require.NotEmpty(t, w.state().Watermarks["user"], "the watermark moves on past the escrowed users")
+	fs.set()
+	require.Len(t, w.users(), 4)
+
+	// 429 with Retry-After: the next cycle retries the escrowed users
+	// (the source did not change them), waiting as told.
+	fs.set(&rule{path: "/Users", f: slow429, n: 2})
+	tick()
+	start := time.Now()
+	rep = w.run(engine.RunOptions{})
+	require.EqualValues(t, 2, rep.Stats.Created, "%+v %+v", rep.Stats, w.logs(rep.Cycle))
+	require.Zero(t, rep.Stats.Failed)
+	require.Equal(t, 2, fs.count(slow429))
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "Retry-After: 1 was honoured")
+	require.Empty(t, w.escrow(), "out of escrow once provisioned")
+	fs.set()
+	require.Len(t, w.users(), 6)
+
+	// A create whose answer is lost (the target created the user, the
+	// answer came after the timeout): escrowed, then found by matching,
+	// not created twice.
+	w.addUser("u7", nil)
+	tick()
+	fs.set(&rule{method: "POST", path: "/Users", f: lost, n: 1})
+	rep = w.run(engine.RunOptions{})
+	require.EqualValues(t, 1, rep.Stats.Failed, "%+v", w.logs(rep.Cycle))
+	require.Equal(t, 1, fs.count(lost))
+	require.Contains(t, w.escrow(), "u7")
+	fs.set()
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Zero(t, rep.Stats.Created, "%+v", w.logs(rep.Cycle))
+	require.EqualValues(t, 1, rep.Stats.Linked, "the lost create is matched")
+	require.Empty(t, w.escrow())
+	require.Len(t, w.users(), 7)
+
+	// 401 in the middle of a cycle: the cycle stops, the job is
+	// quarantined and notified once.
+	w.modify("uid=u2,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("title", []string{"Lead"}) })
+	tick()
+	fs.set(&rule{method: "PATCH", f: refuse, n: -1})
+	rep = w.runFailing()
+	require.NotNil(t, rep.Quarantine)
+	require.Equal(t, engine.ReasonCredentials, rep.Quarantine.Reason)
+	require.Empty(t, w.escrow(), "a refused credential is the job's failure, not the object's")
+	st := w.state()
+	require.NotNil(t, st.Quarantine)
+	require.WithinDuration(t, time.Now().Add(time.Hour), st.NextRun, time.Minute, "a quarantined job waits the backoff")
+	require.Equal(t, []string{"quarantined " + engine.ReasonCredentials}, ns.kinds())
+	require.Equal(t, []string{"ops@example.com"}, ns.to[0].Emails)
+
+	// 401 on everything, twice more: still quarantined, nothing more sent.
+	fs.set(&rule{f: refuse, n: -1})
+	for range 2 {
+		rep = w.runFailing()
+		require.Equal(t, engine.ReasonCredentials, rep.Quarantine.Reason)
+	}
+	st = w.state()
+	require.Equal(t, 3, st.Quarantine.Runs)
+	require.WithinDuration(t, time.Now().Add(2*time.Hour), st.NextRun, time.Minute, "the backoff grows")
+	require.Len(t, ns.kinds(), 1, "one notice per state change, not per cycle")
+
+	// The credentials work again: the first cycle that succeeds ends the
+	// quarantine, with one notice, and sends what was pending.
+	fs.set()
+	rep = w.run(engine.RunOptions{})
+	require.Nil(t, rep.Quarantine)
+	require.Nil(t, w.state().Quarantine)
+	require.Equal(t, []string{"quarantined " + engine.ReasonCredentials, "recovered "}, ns.kinds())
+	us := w.users()
+	require.Len(t, us, 7, "every user exactly once")
+	require.Equal(t, "Lead", us["u2"]["title"], "nothing lost")
+	require.WithinDuration(t, time.Now().Add(time.Minute), w.state().NextRun, 10*time.Second, "back on the schedule")
+}
+
+// TestEscrowQuarantine: objects failing past the escrow thresholds
+// quarantine the job (EncounteredEscrowProportionThreshold); a restart
+// clears escrow, quarantine and watermarks and runs an initial cycle
+// that matches what exists instead of creating it again.
+func TestEscrowQuarantine(t *testing.T) {
+	w, fs, ns := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
+	for _, u := range []string{"a1", "a2", "a3", "a4"} {
+		w.addUser(u, nil)
+	}
+	w.apply("scope: all\nschedule: {interval: 1m}\n")
+	w.run(engine.RunOptions{})
+
+	for _, u := range []string{"b1", "b2", "b3", "b4", "b5", "b6"} {
+		w.addUser(u, nil)
+	}
+	tick()
+	fs.set(&rule{method: "POST", path: "/Users", f: fail400, n: -1})
+	rep := w.run(engine.RunOptions{})
+	require.EqualValues(t, 6, rep.Stats.Failed)
+	require.NotNil(t, rep.Quarantine, "6 of 10 objects failing is past 40 %%")
+	require.Equal(t, engine.ReasonEscrow, rep.Quarantine.Reason)
+	require.Equal(t, []string{"quarantined " + engine.ReasonEscrow}, ns.kinds())
+	require.Len(t, w.escrow(), 6)
+
+	// The failures persist: they are retried, counted, and the job stays
+	// quarantined without another notice.
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.EqualValues(t, 6, rep.Stats.Failed, "escrowed users retried")
+	for name, e := range w.escrow() {
+		require.Equal(t, 2, e.Failures, name)
+		require.WithinDuration(t, time.Now().Add(6*time.Hour), e.NextRetry, time.Minute, "%s: the second failure waits 6 h", name)
+	}
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Zero(t, rep.Stats.Failed, "not due again for 6 h")
+	require.Len(t, ns.kinds(), 1)
+
+	// Restart: escrow, quarantine and watermarks cleared; the initial
+	// cycle that follows creates the six and matches nothing twice.
+	fs.set()
+	require.NoError(t, w.eng.Restart(context.Background(), "e2e", "test:admin"))
+	st := w.state()
+	require.Nil(t, st.Quarantine)
+	require.Empty(t, st.Watermarks)
+	require.True(t, st.NextRun.IsZero(), "due now")
+	require.Empty(t, w.escrow())
+	j, err := w.jobs.Get(context.Background(), "e2e")
+	require.NoError(t, err)
+	require.True(t, j.NeedsInitial)
+	rep = w.run(engine.RunOptions{})
+	require.True(t, rep.Initial)
+	require.EqualValues(t, 6, rep.Stats.Created, "%+v", rep.Stats)
+	require.Zero(t, rep.Stats.Failed)
+	require.Len(t, w.users(), 10)
+	require.Equal(t, []string{"quarantined " + engine.ReasonEscrow, "recovered "}, ns.kinds())
+}
