@@ -360,3 +360,19 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// Merge imports a schema into the job cur: its mappings, scoping filters
+// and actions replaced by the schema's, everything else (source, target,
+// secrets, schedule) kept. The result is validated as a job document; the
+// changes say what the import changed.
+func Merge(cur job.Job, s Schema) (job.Job, []string, error) {
+	im, err := Import(s)
+	if err != nil {
+		return job.Job{}, nil, err
+	}
+	j, changes := im.Apply(cur)
+	if err := j.Validate(); err != nil {
+		return job.Job{}, nil, fmt.Errorf("the imported mappings do not make a valid job: %w", err)
+	}
+	return j, changes, nil
+}
