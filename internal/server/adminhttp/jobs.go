@@ -37,6 +37,8 @@ func (h *Handler) jobRoutes() {
 	h.handle("GET /admin/api/jobs/{name}/logs", admin.ReadHistory, h.jobLogs)
 	h.handle("GET /admin/api/jobs/{name}/links", admin.ReadJobs, h.listLinks)
 	h.handle("DELETE /admin/api/jobs/{name}/links/{kind}/{anchor...}", admin.ManageJobs, h.deleteLink)
+	h.handle("GET /admin/api/jobs/{name}/schema", admin.ReadJobs, h.exportSchema)
+	h.handle("PUT /admin/api/jobs/{name}/schema", admin.ManageJobs, h.importSchema)
 }
 
 // jobView is a job as the admin API shows it: as the CLI does
