@@ -13,9 +13,9 @@ import (
 // TestEscrowThresholds checks Entra's worked examples (IDP-NOTES §1.7).
 func TestEscrowThresholds(t *testing.T) {
 	for _, tc := range []struct {
-		name                      string
+		name                     string
 		failures, references, ok int
-		want                      bool
+		want                     bool
 	}{
 		{"4,000 failures: below the minimum", 4000, 0, 0, false},
 		{"45,000 failures: past 40,000", 45000, 0, 1_000_000, true},
