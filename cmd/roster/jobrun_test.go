@@ -146,6 +146,19 @@ assignments: [{group: app-users, role: User}]
 	require.Equal(t, "credentials", conn.Target.Cause, "%+v", conn)
 	require.Contains(t, cliErr(t, 1, "job", "test-connection", "wrong-token", "--db", db), "test connection failed")
 	require.Contains(t, cliErr(t, 1, "job", "run", "wrong-token", "--once", "--db", db), "token")
+
+	// The refused credentials quarantined the job; show says why and how
+	// to clear it, the escrow is empty (no object is to blame), and a
+	// restart clears the quarantine.
+	show = cli(t, 0, "", "job", "show", "wrong-token", "--db", db)
+	require.Regexp(t, `Quarantine:\s+EncounteredQuarantineException since .*, 1 cycles: target: `, show)
+	require.Contains(t, show, "roster job restart wrong-token")
+	var escrow []map[string]any
+	cliJSON(t, &escrow, "job", "escrow", "wrong-token", "--db", db)
+	require.Empty(t, escrow)
+	require.Contains(t, cli(t, 0, "", "job", "restart", "wrong-token", "--db", db), "initial and due now")
+	require.NotContains(t, cli(t, 0, "", "job", "show", "wrong-token", "--db", db), "Quarantine:")
+	require.Contains(t, cliErr(t, 1, "job", "restart", "nope", "--db", db), "nope")
 }
 
 // listUsers returns the userNames a Tenant URL holds.

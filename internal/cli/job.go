@@ -258,6 +258,13 @@ func printState(w io.Writer, j job.Job, st report.State) {
 	default:
 		fmt.Fprintf(w, "Next run:\t%s\n", st.NextRun.Local().Format(time.DateTime))
 	}
+	if q := st.Quarantine; q != nil {
+		fmt.Fprintf(w, "Quarantine:\t%s since %s, %d cycles: %s\n", q.Reason, q.Since.Local().Format(time.DateTime), q.Cycles, q.Detail)
+		fmt.Fprintf(w, "  Clear:\troster job restart %s\n", j.Name)
+	}
+	if st.Escrow > 0 {
+		fmt.Fprintf(w, "Escrow:\t%d objects failed and are retried: roster job escrow %s\n", st.Escrow, j.Name)
+	}
 	c := st.LastCycle
 	if c == nil {
 		fmt.Fprintln(w, "Last cycle:\tnone")

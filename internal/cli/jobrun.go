@@ -381,7 +381,64 @@ The job's schedule and watermarks are left alone.`,
 	provision.Flags().StringVar(&onUser, "user", "", "the user's anchor in the source")
 	provision.Flags().StringVar(&onGroup, "group", "", "the group's anchor in the source")
 
-	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links, allow, provision}
+	restart := &cobra.Command{
+		Use:   "restart NAME",
+		Short: "Clear a job's watermarks, escrow and quarantine; its next cycle is initial, due now",
+		Long: `Entra's "Restart provisioning": the engine forgets where the job's source
+was read up to, the objects in escrow and the job's quarantine (with the
+disables and deletes it held), and the job's next cycle is an initial one,
+due now. Links stay: provisioned objects are matched, not created again.
+A running cycle must end first.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				eng := engine.New(engine.Config{Store: e.store})
+				if err := eng.Restart(e.ctx, args[0], actor()); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return notFoundHint(err, "job")
+					}
+					return err
+				}
+				return e.print(map[string]string{"job": args[0], "restarted": "true"}, func(w io.Writer) {
+					fmt.Fprintf(w, "Restarted:\t%s: its next cycle is initial and due now\n", args[0])
+				})
+			})
+		},
+	}
+
+	escrow := &cobra.Command{
+		Use:   "escrow NAME",
+		Short: "List a job's objects in escrow: those that failed, with when they are retried",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, func(e *env) error {
+				var all []report.Escrow
+				err := report.New(e.store).Escrow(e.ctx, args[0], func(x report.Escrow) error {
+					all = append(all, x)
+					return nil
+				})
+				if err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return notFoundHint(err, "job")
+					}
+					return err
+				}
+				return e.print(all, func(w io.Writer) {
+					fmt.Fprintln(w, "KIND\tNAME\tSOURCE ANCHOR\tFAILURES\tSINCE\tNEXT RETRY\tACTION\tERROR")
+					for _, x := range all {
+						kind := x.Kind
+						if x.Reference {
+							kind += " (reference)"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s: %s\n", kind, x.Display, x.SourceAnchor, x.Failures,
+							x.FirstFailed.Local().Format(time.DateTime), x.NextRetry.Local().Format(time.DateTime), x.Action, x.ErrorCode, x.Reason)
+					}
+				})
+			})
+		},
+	}
+
+	return []*cobra.Command{start, stop, pause, test, run, logs, cycles, links, allow, provision, restart, escrow}
 }
 
 func okText(ok bool) string {
@@ -417,6 +474,12 @@ func printReport(w io.Writer, r engine.Report) {
 	}
 	if r.Held > 0 {
 		fmt.Fprintf(w, "Held:\t%d disables and deletes; the job is paused: roster job allow-deletes %s\n", r.Held, r.Job)
+	}
+	if r.Escrow > 0 {
+		fmt.Fprintf(w, "Escrow:\t%d objects failed and are retried by later cycles: roster job escrow %s\n", r.Escrow, r.Job)
+	}
+	if q := r.Quarantine; q != nil {
+		fmt.Fprintf(w, "Quarantine:\t%s: %s\n", q.Reason, q.Detail)
 	}
 	if s.Failed > 0 {
 		fmt.Fprintf(w, "See:\troster job logs %s --cycle %s --status Failure\n", r.Job, r.Cycle)

@@ -135,6 +135,49 @@ type State struct {
 	NextRun time.Time `json:"nextRun"`
 	// LastCycle is the cycle running or last run, if any.
 	LastCycle *Cycle `json:"lastCycle,omitempty"`
+	// Quarantine is set while the job is quarantined.
+	Quarantine *Quarantine `json:"quarantine,omitempty"`
+	// Escrow counts the job's objects in escrow: failed, to be retried.
+	Escrow int `json:"escrow"`
+}
+
+// Quarantine is why and since when a job is quarantined.
+type Quarantine struct {
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail"`
+	Since  time.Time `json:"since"`
+	// Cycles counts the cycles run while quarantined.
+	Cycles int `json:"cycles"`
+}
+
+// Escrow is an object in a job's escrow as Roster shows it.
+type Escrow struct {
+	Kind         string    `json:"kind"`
+	SourceAnchor string    `json:"sourceAnchor"`
+	Display      string    `json:"display"`
+	Reference    bool      `json:"reference,omitempty"`
+	Failures     int       `json:"failures"`
+	FirstFailed  time.Time `json:"firstFailed"`
+	LastFailed   time.Time `json:"lastFailed"`
+	NextRetry    time.Time `json:"nextRetry"`
+	Action       string    `json:"action"`
+	ErrorCode    string    `json:"errorCode"`
+	Reason       string    `json:"reason"`
+}
+
+// EscrowOf returns the view of an escrow entry.
+func EscrowOf(e store.Escrow) Escrow {
+	return Escrow{Kind: e.Kind, SourceAnchor: e.SourceAnchor, Display: e.Display, Reference: e.Reference,
+		Failures: e.Failures, FirstFailed: e.FirstFailed, LastFailed: e.LastFailed, NextRetry: e.NextRetry,
+		Action: e.Action, ErrorCode: e.ErrorCode, Reason: e.Reason}
+}
+
+// Escrow calls fn for each object in a job's escrow.
+func (r *Reader) Escrow(ctx context.Context, name string, fn func(Escrow) error) error {
+	if err := r.exists(ctx, name); err != nil {
+		return err
+	}
+	return r.st.Provisioning().Escrows(ctx, name, func(e store.Escrow) error { return fn(EscrowOf(e)) })
 }
 
 // Reader reads the engine's records of jobs. Each method reports
@@ -166,6 +209,12 @@ func (r *Reader) State(ctx context.Context, name string) (State, error) {
 		return State{}, err
 	}
 	out := State{NextRun: st.NextRun}
+	if q := st.Quarantine; q != nil {
+		out.Quarantine = &Quarantine{Reason: q.Reason, Detail: q.Detail, Since: q.Since, Cycles: q.Runs}
+	}
+	if err := p.Escrows(ctx, name, func(store.Escrow) error { out.Escrow++; return nil }); err != nil {
+		return State{}, err
+	}
 	if st.Cycle != "" {
 		c, err := p.Cycle(ctx, st.Cycle)
 		switch {

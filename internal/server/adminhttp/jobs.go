@@ -29,6 +29,8 @@ func (h *Handler) jobRoutes() {
 	h.handle("POST /admin/api/jobs/{name}/run", admin.ManageJobs, h.runJob)
 	h.handle("GET /admin/api/jobs/{name}/held", admin.ReadJobs, h.heldActions)
 	h.handle("POST /admin/api/jobs/{name}/allow-deletes", admin.ManageJobs, h.allowDeletes)
+	h.handle("POST /admin/api/jobs/{name}/restart", admin.ManageJobs, h.restartJob)
+	h.handle("GET /admin/api/jobs/{name}/escrow", admin.ReadJobs, h.escrow)
 	h.handle("POST /admin/api/jobs/{name}/provision", admin.ManageJobs, h.provisionOnDemand)
 	h.handle("POST /admin/api/jobs/{name}/test-connection", admin.ManageJobs, h.testJobConnection)
 	h.handle("GET /admin/api/jobs/{name}/cycles", admin.ReadJobs, h.listCycles)
@@ -212,6 +214,36 @@ func (h *Handler) heldActions(w http.ResponseWriter, c *call) error {
 		return jobNotFound(err, name)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"held": held})
+}
+
+// restartJob clears the job's watermarks, escrow and quarantine (Entra's
+// "Restart provisioning"); 409 while a cycle runs.
+func (h *Handler) restartJob(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	err := h.cfg.Engine.Restart(c.Context(), name, c.actor())
+	switch {
+	case errors.Is(err, engine.ErrBusy):
+		return &apiError{http.StatusConflict, "conflict", fmt.Sprintf("a cycle of job %s is running; try again when it ends", name)}
+	case err != nil:
+		return jobNotFound(err, name)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"job": name, "message": "watermarks, escrow and quarantine cleared; the next cycle is initial and due now",
+	})
+}
+
+// escrow lists the job's objects in escrow.
+func (h *Handler) escrow(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	out := []report.Escrow{}
+	err := h.cfg.Reports.Escrow(c.Context(), name, func(x report.Escrow) error {
+		out = append(out, x)
+		return nil
+	})
+	if err != nil {
+		return jobNotFound(err, name)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"escrow": out})
 }
 
 // allowDeletes sends exactly the held actions, synchronously, and answers

@@ -184,6 +184,17 @@ func TestAdminAPIJobLifecycle(t *testing.T) {
 	require.Equal(t, 409, r.status, "%v", r.json)
 	require.Contains(t, r.json["message"], "holds no")
 
+	// Escrow: empty; restart clears the engine's state and makes the job
+	// initial, due now.
+	r = e.call("GET", "/admin/api/jobs/hr/escrow", root, "")
+	require.Equal(t, 200, r.status, "%v", r.json)
+	require.Equal(t, []any{}, r.json["escrow"])
+	r = e.call("POST", "/admin/api/jobs/hr/restart", root, "")
+	require.Equal(t, 200, r.status, "%v", r.json)
+	r = e.call("GET", "/admin/api/jobs/hr", root, "")
+	require.Equal(t, 200, r.status, "%v", r.json)
+	require.Equal(t, true, r.json["needsInitial"], "%v", r.json)
+
 	// Provision on demand: one of user and group, an anchor the source has.
 	r = e.call("POST", "/admin/api/jobs/hr/provision", root, `{}`)
 	require.Equal(t, 400, r.status, "%v", r.json)
@@ -214,7 +225,7 @@ func TestAdminAPIJobLifecycle(t *testing.T) {
 			require.Equal(t, "root", ev["actor"])
 		}
 	}
-	require.Equal(t, []string{"job.create", "job.update", "job.status", "job.status", "job.status", "job.status", "job.delete"}, actions)
+	require.Equal(t, []string{"job.create", "job.update", "job.status", "job.status", "job.status", "job.status", "job.restart", "job.delete"}, actions)
 	status, _, body = e.rawCall("GET", "/admin/api/audit?limit=1000", root, "", "", nil)
 	require.Equal(t, 200, status)
 	noSecrets(body)
@@ -493,6 +504,8 @@ func TestAdminAPIJobUnknown(t *testing.T) {
 		{"DELETE", "/admin/api/jobs/nope/links/user/u1"},
 		{"GET", "/admin/api/jobs/nope/held"},
 		{"POST", "/admin/api/jobs/nope/allow-deletes"},
+		{"POST", "/admin/api/jobs/nope/restart"},
+		{"GET", "/admin/api/jobs/nope/escrow"},
 	} {
 		r := e.call(c.method, c.path, root, "")
 		require.Equal(t, 404, r.status, "%s %s: %v", c.method, c.path, r.json)
@@ -521,6 +534,7 @@ func TestAdminAPIJobPermissions(t *testing.T) {
 		{"GET", "/admin/api/jobs/hr/cycles", "", read},
 		{"GET", "/admin/api/jobs/hr/cycles/hr-c1", "", read},
 		{"GET", "/admin/api/jobs/hr/links", "", read},
+		{"GET", "/admin/api/jobs/hr/escrow", "", read},
 		{"GET", "/admin/api/jobs/hr/logs", "", history},
 		{"GET", "/admin/api/jobs/hr/logs?format=csv", "", history},
 		{"PUT", "/admin/api/jobs/new", e.doc(e.dstURL, nil), manage},
@@ -529,6 +543,7 @@ func TestAdminAPIJobPermissions(t *testing.T) {
 		{"POST", "/admin/api/jobs/hr/pause", "", manage},
 		{"POST", "/admin/api/jobs/hr/stop", "", manage},
 		{"POST", "/admin/api/jobs/hr/test-connection", "", manage},
+		{"POST", "/admin/api/jobs/hr/restart", "", manage},
 		{"DELETE", "/admin/api/jobs/hr/links/user/u1", "", manage},
 		{"DELETE", "/admin/api/jobs/new?confirm=new", "", manage},
 	}
