@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -332,4 +333,51 @@ func TestEscrowQuarantine(t *testing.T) {
 	require.Zero(t, rep.Stats.Failed)
 	require.Len(t, w.users(), 10)
 	require.Equal(t, []string{"quarantined " + engine.ReasonEscrow, "recovered "}, ns.kinds())
+}
+
+// TestDefaultDeletionThreshold: 600 users leaving the scope at once pass
+// Entra's default threshold of 500: all 600 are held, one notice says so
+// however many cycles see it, and allow-deletes disables exactly those.
+func TestDefaultDeletionThreshold(t *testing.T) {
+	w, _, ns := newFaultWorld(t, engine.DefaultEscrowThresholds)
+	keep := w.addUser("keeper", nil)
+	dns := []string{keep}
+	for i := range 600 {
+		dns = append(dns, w.addUser(fmt.Sprintf("leaver%03d", i), nil))
+	}
+	w.addGroup("app-users", dns...)
+	j := w.apply("scope: assigned\nassignments: [{group: app-users}]\nnotifications: {emails: [ops@example.com]}\n")
+	require.Equal(t, 500, j.DeletionThreshold.Count, "Entra's default")
+	rep := w.run(engine.RunOptions{})
+	require.EqualValues(t, 602, rep.Stats.Created, "%+v", rep.Stats)
+
+	w.modify("cn=app-users,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("member", []string{keep}) })
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Equal(t, 600, rep.Held)
+	require.Zero(t, rep.Stats.Disabled)
+	require.Equal(t, []string{"deletesHeld DeletionThresholdExceeded"}, ns.kinds())
+	require.Equal(t, 600, ns.got[0].Held)
+	active := 0
+	for _, u := range w.users() {
+		if u["active"] == true {
+			active++
+		}
+	}
+	require.Equal(t, 601, active, "nothing disabled while held")
+
+	rep = w.run(engine.RunOptions{})
+	require.Equal(t, 600, rep.Held, "still held, not twice")
+	require.Len(t, ns.kinds(), 1, "one notice per state change")
+
+	rep, err := w.eng.AllowDeletes(context.Background(), "e2e", "test:admin")
+	require.NoError(t, err)
+	require.EqualValues(t, 600, rep.Stats.Disabled, "%+v", rep.Stats)
+	us := w.users()
+	require.Equal(t, true, us["keeper"]["active"])
+	for i := range 600 {
+		require.Equal(t, false, us[fmt.Sprintf("leaver%03d", i)]["active"])
+	}
+	require.Len(t, ns.kinds(), 1, "releasing is the admin's act: no notice")
+	require.Empty(t, w.state().Notified, "a later hold is notified again")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/rosterhq/roster/internal/provision/job"
@@ -233,7 +234,7 @@ func (e *Engine) notify(ctx context.Context, jobName string, cycle string) {
 			return err
 		}
 		ns, done := notices(st, len(held), jobName, cycle, e.cfg.Now().UTC())
-		if len(ns) == 0 {
+		if len(ns) == 0 && maps.Equal(done, st.Notified) {
 			return nil
 		}
 		for _, n := range ns {
