@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,8 @@ const (
 	slow429  fault = "429"  // answers 429 with Retry-After: 1
 	lost     fault = "lost" // does the request, then answers too late
 	refuse   fault = "401"  // refuses the credentials
+	nullMems fault = "nullMembers" // does the request, answers members: null
+	garbage  fault = "garbage"     // answers 200 with a body that is not JSON
 	passThru fault = ""
 )
 
@@ -91,6 +94,24 @@ func (fs *faults) wrap(next http.Handler) http.Handler {
 			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429"}`, http.StatusTooManyRequests)
 		case refuse:
 			http.Error(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401"}`, http.StatusUnauthorized)
+		case garbage:
+			w.Header().Set("Content-Type", "application/scim+json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("<html>proxy error</html>"))
+		case nullMems:
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err == nil {
+				body["members"] = nil
+				b, _ := json.Marshal(body)
+				w.Header().Set("Content-Type", "application/scim+json")
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(b)
+				return
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
 		case lost:
 			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
@@ -380,4 +401,40 @@ func TestDefaultDeletionThreshold(t *testing.T) {
 	}
 	require.Len(t, ns.kinds(), 1, "releasing is the admin's act: no notice")
 	require.Empty(t, w.state().Notified, "a later hold is notified again")
+}
+
+// TestBadResponses: answers a SCIM client does not expect (a group with
+// members: null, a 200 that is not JSON) fail at most the object they
+// concern, never the cycle.
+func TestBadResponses(t *testing.T) {
+	w, fs, _ := newFaultWorld(t, engine.DefaultEscrowThresholds)
+	a, b := w.addUser("ann", nil), w.addUser("ben", nil)
+	w.addUser("cat", nil)
+	w.addGroup("team", a)
+	w.apply("scope: all\nschedule: {interval: 1m}\n")
+	w.run(engine.RunOptions{})
+
+	// The group gains a member; the target answers the group with
+	// members: null. ben's user is changed too, and read back as garbage.
+	w.modify("cn=team,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("member", []string{a, b}) })
+	w.modify("uid=cat,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("title", []string{"Chief"}) })
+	w.modify("uid=ben,"+w.base, func(m *ldap.ModifyRequest) { m.Replace("title", []string{"Builder"}) })
+	tick()
+	benID := w.users()["ben"]["id"].(string)
+	fs.set(&rule{method: "GET", path: "/Groups/", f: nullMems, n: -1}, &rule{method: "GET", path: "/Users/" + benID, f: garbage, n: -1})
+	rep := w.run(engine.RunOptions{})
+	require.Equal(t, engine.CycleSucceeded, rep.Status)
+	require.Positive(t, fs.count(nullMems))
+	require.Positive(t, fs.count(garbage))
+	fs.set()
+	us := w.users()
+	require.Equal(t, "Chief", us["cat"]["title"], "the others are provisioned")
+	require.ElementsMatch(t, []string{"ann", "ben"}, memberNames(w.groups()["team"], us), "members: null read as no members")
+	require.Contains(t, w.escrow(), "ben", "the garbled object is retried later")
+
+	tick()
+	rep = w.run(engine.RunOptions{})
+	require.Zero(t, rep.Stats.Failed, "%+v", w.logs(rep.Cycle))
+	require.Equal(t, "Builder", w.users()["ben"]["title"])
+	require.Empty(t, w.escrow())
 }
