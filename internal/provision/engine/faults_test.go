@@ -25,11 +25,11 @@ import (
 type fault string
 
 const (
-	fail500  fault = "500"  // answers 500 without doing anything
-	fail400  fault = "400"  // refuses the request as invalid
-	slow429  fault = "429"  // answers 429 with Retry-After: 1
-	lost     fault = "lost" // does the request, then answers too late
-	refuse   fault = "401"  // refuses the credentials
+	fail500  fault = "500"         // answers 500 without doing anything
+	fail400  fault = "400"         // refuses the request as invalid
+	slow429  fault = "429"         // answers 429 with Retry-After: 1
+	lost     fault = "lost"        // does the request, then answers too late
+	refuse   fault = "401"         // refuses the credentials
 	nullMems fault = "nullMembers" // does the request, answers members: null
 	garbage  fault = "garbage"     // answers 200 with a body that is not JSON
 	passThru fault = ""
