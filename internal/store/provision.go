@@ -45,6 +45,10 @@ type ProvisionState struct {
 	// Cycle is the id of the cycle running or last run, or empty.
 	Cycle   string
 	Updated time.Time
+	// Totals are the job's statistics to date, as JSON in the engine's
+	// shape (cumulative counts, the last successful cycle); empty until
+	// its first cycle ends.
+	Totals json.RawMessage
 }
 
 // ProvisionCycle is one run of a job.

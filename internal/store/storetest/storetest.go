@@ -72,6 +72,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProvisionPurge", testProvisionPurge},
 		{"ProvisionDeleteJob", testProvisionDeleteJob},
 		{"ProvisionInWrite", testProvisionInWrite},
+		{"ProvisionTotals", testProvisionTotals},
 		{"ClearMembers", testClearMembers},
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
 		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
