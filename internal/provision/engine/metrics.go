@@ -148,8 +148,6 @@ func (c *cycle) observeEnd(rep Report) {
 	c.e.metrics.cycleEnded(rep, c.steady.Load() && c.held == "")
 }
 
-
-
 // newMetrics returns the engine's collectors, registered with
 // Config.Metrics; a registration that fails is logged, and the engine
 // counts on unregistered.
