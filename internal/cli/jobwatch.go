@@ -107,7 +107,7 @@ func progressLine(c *report.Cycle, p *report.Progress, width int) string {
 		}
 		fmt.Fprintf(&b, "%3.0f%% %d/%d", pc, p.Processed, p.Total)
 	} else {
-		fmt.Fprintf(&b, "%d/? ", p.Processed)
+		fmt.Fprintf(&b, "%d/?", p.Processed)
 	}
 	fmt.Fprintf(&b, " %s, %s cycle, %.1f/s, elapsed %s", p.Phase, c.Kind, p.RatePerSecond,
 		(time.Duration(p.ElapsedSeconds) * time.Second).String())
