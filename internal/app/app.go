@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rosterhq/roster/internal/admin"
 	"github.com/rosterhq/roster/internal/audit"
 	"github.com/rosterhq/roster/internal/background"
@@ -98,6 +100,9 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiling endpoints (/debug/pprof/)
 	// on a separate listener, never on the public one.
 	DebugAddr string
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// separate listener, never on the public one.
+	MetricsAddr string
 	// HistoryRetention and EventRetention are how long revision history
 	// (and the provisioning log) and outbox events are kept; 0 keeps them
 	// forever.
@@ -198,6 +203,8 @@ type Roster struct {
 	// Provisioning runs the provisioning jobs' cycles on their schedules
 	// once Run starts the jobs host.
 	Provisioning *engine.Engine
+	// Metrics holds the Prometheus collectors --metrics-addr serves.
+	Metrics *prometheus.Registry
 
 	cfg   Config
 	store store.Store
@@ -377,7 +384,8 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		host.Close()
 		return nil, err
 	}
-	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger})
+	metrics := newMetricsRegistry()
+	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger, Metrics: metrics})
 	if err := prov.Register(host, cfg.ProvisioningCycles); err != nil {
 		host.Close()
 		return nil, err
@@ -396,7 +404,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		Provisioning: prov, cfg: cfg, store: st, jobs: host,
+		Provisioning: prov, Metrics: metrics, cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 
@@ -517,6 +525,15 @@ func Serve(ctx context.Context, cfg Config) error {
 			err := http.ListenAndServe(cfg.DebugAddr, dbg)
 			cfg.Logger.Warn("debug listener stopped", "err", err)
 		}()
+	}
+	if cfg.MetricsAddr != "" {
+		addr, stopMetrics, err := serveMetrics(cfg.MetricsAddr, roster.Metrics, cfg.Logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
+		fmt.Fprintf(cfg.Out, "Metrics: http://%s/metrics\n", addr)
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	runDone := make(chan struct{})

@@ -118,6 +118,7 @@ that first token yourself (for automation).`,
 	f.DurationVar(&cfg.QueryBudget, "query-timeout", app.DefaultQueryBudget, "longest a list or search query may run before it is stopped and refused with 400 tooMany (0: no limit)")
 	f.StringVar(&cfg.Prefix, "prefix", app.DefaultPrefix, "path prefix of the SCIM endpoints")
 	f.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090 (default: off)")
 	f.DurationVar(&cfg.HistoryRetention, "history-retention", app.DefaultHistoryRetention, "how long the revision history and provisioning log are kept (0: forever)")
 	f.DurationVar(&cfg.EventRetention, "event-retention", app.DefaultEventRetention, "how long change events stay readable in the pull feed (0: forever)")
 	f.DurationVar(&cfg.Webhook.Timeout, "webhook-timeout", webhook.DefaultTimeout, "how long a webhook request may take before it counts as failed")

@@ -106,12 +106,16 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 		},
 	}
 
+	var watch bool
 	show := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a provisioning job, its secrets redacted",
+		Use:   "show NAME [--watch]",
+		Short: "Show a provisioning job, its secrets redacted; --watch follows its running cycle's progress",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
+				if watch {
+					return watchJob(e.ctx, e, args[0], isTerminal(cmd.OutOrStdout()))
+				}
 				j, err := job.New(e.store).Get(e.ctx, args[0])
 				if err != nil {
 					return notFoundHint(err, "job")
@@ -131,6 +135,8 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 			})
 		},
 	}
+
+	show.Flags().BoolVar(&watch, "watch", false, "follow the running cycle (or wait for the next one) with a live progress bar until it ends")
 
 	var confirm string
 	del := &cobra.Command{
@@ -277,4 +283,5 @@ func printState(w io.Writer, j job.Job, st report.State) {
 	if c.Error != "" {
 		fmt.Fprintf(w, "  Error:\t%s\n", c.Error)
 	}
+	printProgress(w, st)
 }

@@ -52,6 +52,10 @@ type ProvisionState struct {
 	// however many cycles see it.
 	Notified map[string]string
 	Updated  time.Time
+	// Totals are the job's statistics to date, as JSON in the engine's
+	// shape (cumulative counts, the last successful cycle); empty until
+	// its first cycle ends.
+	Totals json.RawMessage
 }
 
 // Quarantine is why and since when a job is quarantined: its cycles failed

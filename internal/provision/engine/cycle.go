@@ -183,6 +183,10 @@ type cycle struct {
 	pending []pendingRef
 	// warnings are the cycle's job-level warnings.
 	warnings []string
+	// track follows the cycle's progress (progress.go).
+	track tracker
+	// steady is set when the cycle's end leaves the job steady.
+	steady atomic.Bool
 }
 
 // dupID marks an index entry held by several target objects.
@@ -263,6 +267,7 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 	}
 	c.rec = newRecorder(c.e.st, c.e.cfg.FlushEvery, c.dry)
 	stopProgress := c.progress()
+	stopTracking := c.trackProgress(ctx)
 
 	marks, runErr := c.phases(ctx)
 	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, context.Canceled) {
@@ -271,6 +276,7 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 	c.escrowPut, c.escrowDrop = c.settleEscrow(map[source.Kind]bool{source.User: runErr == nil && c.usersComplete})
 
 	stopProgress()
+	stopTracking()
 	if err := c.rec.close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("write links and logs: %w", err)
 	}
@@ -351,6 +357,7 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 		} else {
 			st.NextRun = rep.Ended.Add(time.Duration(c.job.Schedule.Interval) + jitter(time.Duration(c.job.Schedule.Interval)))
 		}
+		st.Totals = c.addTotals(st.Totals, rec)
 		return w.Provisioning().PutState(wctx, st)
 	})
 	if err != nil && runErr == nil {
@@ -377,6 +384,7 @@ func (c *cycle) run(ctx context.Context) (Report, error) {
 	c.e.log.Info("provisioning cycle", "job", c.job.Name, "cycle", c.id, "initial", c.initial, "dryRun", c.dry,
 		"status", rep.Status, "created", rep.Stats.Created, "updated", rep.Stats.Updated, "disabled", rep.Stats.Disabled,
 		"deleted", rep.Stats.Deleted, "failed", rep.Stats.Failed, "took", rep.Ended.Sub(rep.Started).Round(time.Millisecond))
+	c.observeEnd(rep)
 	return rep, runErr
 }
 
@@ -450,6 +458,7 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 		}
 	}
 
+	c.setPhase(phaseUsers, fullUsers)
 	mark, complete, err := c.readUsers(ctx, fullUsers)
 	if err != nil {
 		return nil, err
@@ -463,12 +472,15 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if mark != "" && (c.failedUsers.Load() == 0 || c.keepsEscrow()) {
 		marks[string(source.User)] = mark
 	}
+	c.setPhase(phaseDeprovisioning, false)
 	if err := c.sweepUsers(ctx, fullUsers && complete); err != nil {
 		return nil, err
 	}
+	c.setPhase(phaseReferences, false)
 	if err := c.writePending(ctx); err != nil {
 		return nil, err
 	}
+	c.setPhase(phaseGroups, false)
 	mark, err = c.readGroups(ctx, fullUsers)
 	if err != nil {
 		return nil, err
@@ -479,6 +491,7 @@ func (c *cycle) phases(ctx context.Context) (map[string]string, error) {
 	if mark != "" && (c.failedGroups.Load() == 0 || c.keepsEscrow()) {
 		marks[string(source.Group)] = mark
 	}
+	c.setPhase(phaseDeprovisioning, false)
 	held, err := c.settle(ctx)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/notify"
@@ -65,6 +66,8 @@ type Config struct {
 	EscrowThresholds  EscrowThresholds
 	QuarantineBackoff []time.Duration
 	QuarantineLimit   time.Duration
+	// Metrics, if set, receives the engine's Prometheus collectors.
+	Metrics prometheus.Registerer
 }
 
 // Engine runs cycles of provisioning jobs.
@@ -73,6 +76,8 @@ type Engine struct {
 	st   store.Store
 	jobs *job.Service
 	log  *slog.Logger
+	// metrics are the engine's Prometheus collectors (metrics.go).
+	metrics *metrics
 }
 
 // New returns an engine over the store.
@@ -114,7 +119,9 @@ func New(cfg Config) *Engine {
 	if cfg.QuarantineLimit <= 0 {
 		cfg.QuarantineLimit = DefaultQuarantineLimit
 	}
-	return &Engine{cfg: cfg, st: cfg.Store, jobs: job.New(cfg.Store), log: cfg.Logger}
+	e := &Engine{cfg: cfg, st: cfg.Store, jobs: job.New(cfg.Store), log: cfg.Logger}
+	e.metrics = e.newMetrics()
+	return e
 }
 
 // OpenSource connects to a job's source with the connector of its type.
@@ -321,9 +328,11 @@ func (e *Engine) run(ctx context.Context, name string, o RunOptions) (Report, er
 			st := state
 			st.Cycle, st.Updated = rec.ID, now
 			st.NextRun = now.Add(time.Duration(j.Schedule.Interval))
+			st.Totals = addTotals(st.Totals, rec, Stats{}, false, false)
 			return w.Provisioning().PutState(ctx, st)
 		})
 		rep := Report{Cycle: rec.ID, Job: name, DryRun: o.DryRun, Status: CycleFailed, Started: now, Ended: now}
+		e.metrics.cycleEnded(rep, false)
 		return rep, errors.Join(fmt.Errorf("job %s: %w", name, err), werr)
 	}
 	return c.run(ctx)

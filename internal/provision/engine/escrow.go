@@ -143,7 +143,7 @@ func (c *cycle) retryEscrow(ctx context.Context, kind source.Kind) error {
 	if kind == source.Group {
 		work = c.group
 	}
-	p := newPool(ctx, c.workers(), work)
+	p := newPool(ctx, c.workers(), c.counted(work))
 	for _, anchor := range due {
 		o, err := g.Get(ctx, kind, anchor)
 		switch {

@@ -26,7 +26,7 @@ import (
 // since the watermark. After a complete read, linked groups not seen are
 // deleted in the target: they left the assignments or the source.
 func (c *cycle) readGroups(ctx context.Context, fullUsers bool) (mark string, err error) {
-	p := newPool(ctx, c.workers(), c.group)
+	p := newPool(ctx, c.workers(), c.counted(c.group))
 	feed := func(o source.Object) error {
 		c.n.read.Add(1)
 		return p.add(o)

@@ -276,6 +276,7 @@ func (c *cycle) finish(en *entry, action, status, code, reason string) {
 	case StatusWarning:
 		c.n.warnings.Add(1)
 	}
+	c.e.metrics.object(c.job.Name, c.dry, action, status)
 	c.rec.log(en.e)
 }
 

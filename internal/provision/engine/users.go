@@ -100,7 +100,7 @@ func (p *pool) wait() error {
 // the watermark) and works on each. It returns the next watermark ("" if
 // the source has none) and whether a full read completed.
 func (c *cycle) readUsers(ctx context.Context, full bool) (mark string, complete bool, err error) {
-	p := newPool(ctx, c.workers(), c.user)
+	p := newPool(ctx, c.workers(), c.counted(c.user))
 	feed := func(o source.Object) error {
 		c.n.read.Add(1)
 		return p.add(o)

@@ -102,6 +102,8 @@ type Cycle struct {
 	Ended   time.Time       `json:"ended,omitzero"`
 	Stats   json.RawMessage `json:"stats,omitempty"`
 	Error   string          `json:"error,omitempty"`
+	// Progress is a running cycle's progress, as last written.
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // CycleOf returns the view of a cycle.
@@ -110,7 +112,11 @@ func CycleOf(c store.ProvisionCycle) Cycle {
 	if c.Initial {
 		kind = "initial"
 	}
-	return Cycle{ID: c.ID, Kind: kind, DryRun: c.DryRun, Status: c.Status, Started: c.Started, Ended: c.Ended, Stats: c.Stats, Error: c.Error}
+	v := Cycle{ID: c.ID, Kind: kind, DryRun: c.DryRun, Status: c.Status, Started: c.Started, Ended: c.Ended, Stats: c.Stats, Error: c.Error}
+	if c.Status == "Running" {
+		v.Progress = ProgressOf(c.Stats)
+	}
+	return v
 }
 
 // Link is a link as Roster shows it.
@@ -135,6 +141,16 @@ type State struct {
 	NextRun time.Time `json:"nextRun"`
 	// LastCycle is the cycle running or last run, if any.
 	LastCycle *Cycle `json:"lastCycle,omitempty"`
+	// Progress is the running cycle's progress; absent when none runs.
+	Progress *Progress `json:"progress,omitempty"`
+	// Totals are the job's statistics to date.
+	Totals Totals `json:"statisticsToDate"`
+	// SteadyState reports that the job provisions by increments: it is On,
+	// no initial cycle is pending, and its last ended cycle was an
+	// incremental one that succeeded with no object failed and nothing
+	// held (Totals.SteadySince says since when). A cycle running now does
+	// not change it until it ends.
+	SteadyState bool `json:"steadyState"`
 	// Quarantine is set while the job is quarantined.
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
 	// Escrow counts the job's objects in escrow: failed, to be retried.
@@ -200,15 +216,17 @@ func (r *Reader) exists(ctx context.Context, name string) error {
 
 // State returns a job's engine state with its latest cycle.
 func (r *Reader) State(ctx context.Context, name string) (State, error) {
-	if err := r.exists(ctx, name); err != nil {
-		return State{}, err
+	j, err := r.jobs.Get(ctx, name)
+	if err != nil {
+		return State{}, fmt.Errorf("job %s: %w", name, err)
 	}
 	p := r.st.Provisioning()
 	st, err := p.State(ctx, name)
 	if err != nil {
 		return State{}, err
 	}
-	out := State{NextRun: st.NextRun}
+	out := State{NextRun: st.NextRun, Totals: TotalsOf(st.Totals)}
+	out.SteadyState = Steady(j, out.Totals)
 	if q := st.Quarantine; q != nil {
 		out.Quarantine = &Quarantine{Reason: q.Reason, Detail: q.Detail, Since: q.Since, Cycles: q.Runs}
 	}
@@ -220,7 +238,7 @@ func (r *Reader) State(ctx context.Context, name string) (State, error) {
 		switch {
 		case err == nil:
 			v := CycleOf(c)
-			out.LastCycle = &v
+			out.LastCycle, out.Progress = &v, v.Progress
 		case !errors.Is(err, store.ErrNotFound): // purged by retention: no last cycle
 			return State{}, err
 		}

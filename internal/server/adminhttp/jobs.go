@@ -33,6 +33,7 @@ func (h *Handler) jobRoutes() {
 	h.handle("GET /admin/api/jobs/{name}/escrow", admin.ReadJobs, h.escrow)
 	h.handle("POST /admin/api/jobs/{name}/provision", admin.ManageJobs, h.provisionOnDemand)
 	h.handle("POST /admin/api/jobs/{name}/test-connection", admin.ManageJobs, h.testJobConnection)
+	h.handle("GET /admin/api/jobs/{name}/progress", admin.ReadJobs, h.jobProgress)
 	h.handle("GET /admin/api/jobs/{name}/cycles", admin.ReadJobs, h.listCycles)
 	h.handle("GET /admin/api/jobs/{name}/cycles/{id}", admin.ReadJobs, h.showCycle)
 	// The log holds attribute values, as the history does.

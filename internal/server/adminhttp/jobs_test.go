@@ -497,6 +497,7 @@ func TestAdminAPIJobUnknown(t *testing.T) {
 		{"POST", "/admin/api/jobs/nope/pause"},
 		{"POST", "/admin/api/jobs/nope/run"},
 		{"POST", "/admin/api/jobs/nope/test-connection"},
+		{"GET", "/admin/api/jobs/nope/progress"},
 		{"GET", "/admin/api/jobs/nope/cycles"},
 		{"GET", "/admin/api/jobs/nope/cycles/c1"},
 		{"GET", "/admin/api/jobs/nope/logs"},
@@ -531,6 +532,7 @@ func TestAdminAPIJobPermissions(t *testing.T) {
 	}{
 		{"GET", "/admin/api/jobs", "", read},
 		{"GET", "/admin/api/jobs/hr", "", read},
+		{"GET", "/admin/api/jobs/hr/progress", "", read},
 		{"GET", "/admin/api/jobs/hr/cycles", "", read},
 		{"GET", "/admin/api/jobs/hr/cycles/hr-c1", "", read},
 		{"GET", "/admin/api/jobs/hr/links", "", read},

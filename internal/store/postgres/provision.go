@@ -22,15 +22,16 @@ import (
 
 const (
 	linkCols  = "job, kind, source_anchor, target_id, display, state, hash, created, updated"
-	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified"
+	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified, totals"
 	cycleCols = "id, job, initial, dry_run, started, ended, status, stats, error"
 	logCols   = "seq, job, cycle, change, time, kind, source_anchor, source_name, target_id, action, status, " +
 		"steps, modified, error_code, reason, duration"
 
 	provisionStateSQL = "SELECT " + stateCols + " FROM provision_state WHERE job = $1"
-	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7) " +
+	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json) " +
 		"ON CONFLICT (job) DO UPDATE SET watermarks = excluded.watermarks, next_run = excluded.next_run, " +
-		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified"
+		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified, " +
+		"totals = excluded.totals"
 	linksSQL = "SELECT " + linkCols + " FROM provision_links WHERE job = $1 ORDER BY kind, source_anchor"
 	// putLinksSQL upserts the links of nine parallel arrays; PrepareLinks
 	// has removed duplicate keys, which ON CONFLICT may not meet twice.
@@ -248,7 +249,7 @@ func (pw provisionWriter) PutState(ctx context.Context, s store.ProvisionState) 
 		notified = map[string]string{}
 	}
 	return pw.w.exec(ctx, "put provisioning state of job "+s.Job, putStateSQL, s.Job, marks, nextRun, s.Cycle, s.Updated,
-		s.Quarantine, notified)
+		s.Quarantine, notified, jsonText(s.Totals))
 }
 
 // PutLinks creates or replaces links in one statement.
@@ -383,8 +384,9 @@ func scanState(s *Store, job string, row pgx.Row) (store.ProvisionState, error) 
 	var (
 		st      store.ProvisionState
 		nextRun *time.Time
+		totals  *string
 	)
-	err := row.Scan(&st.Job, &st.Watermarks, &nextRun, &st.Cycle, &st.Updated, &st.Quarantine, &st.Notified)
+	err := row.Scan(&st.Job, &st.Watermarks, &nextRun, &st.Cycle, &st.Updated, &st.Quarantine, &st.Notified, &totals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ProvisionState{Job: job}, nil
 	}
@@ -404,6 +406,9 @@ func scanState(s *Store, job string, row pgx.Row) (store.ProvisionState, error) 
 		st.NextRun = nextRun.UTC()
 	}
 	st.Updated = st.Updated.UTC()
+	if totals != nil {
+		st.Totals = json.RawMessage(*totals)
+	}
 	return st, nil
 }
 

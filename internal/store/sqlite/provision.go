@@ -25,7 +25,7 @@ const provisionChunk = 100
 
 const (
 	linkCols  = "job, kind, source_anchor, target_id, display, state, hash, created, updated"
-	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified"
+	stateCols = "job, watermarks, next_run, cycle, updated, quarantine, notified, totals"
 	cycleCols = "id, job, initial, dry_run, started, ended, status, stats, error"
 	logCols   = "seq, job, cycle, change, time, kind, source_anchor, source_name, target_id, action, status, " +
 		"steps, modified, error_code, reason, duration"
@@ -34,9 +34,10 @@ const (
 		"action, status, steps, modified, error_code, reason, duration"
 
 	provisionStateSQL = "SELECT " + stateCols + " FROM provision_state WHERE job = ?1"
-	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) " +
+	putStateSQL       = "INSERT INTO provision_state (" + stateCols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) " +
 		"ON CONFLICT (job) DO UPDATE SET watermarks = excluded.watermarks, next_run = excluded.next_run, " +
-		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified"
+		"cycle = excluded.cycle, updated = excluded.updated, quarantine = excluded.quarantine, notified = excluded.notified, " +
+		"totals = excluded.totals"
 	linkSQL         = "SELECT " + linkCols + " FROM provision_links WHERE job = ?1 AND kind = ?2 AND source_anchor = ?3"
 	linkByTargetSQL = "SELECT " + linkCols + " FROM provision_links WHERE job = ?1 AND kind = ?2 AND target_id = ?3 " +
 		"ORDER BY source_anchor LIMIT 1"
@@ -268,7 +269,7 @@ func (pw provisionWriter) PutState(ctx context.Context, s store.ProvisionState) 
 		quarantine = string(b)
 	}
 	return pw.w.exec(ctx, "put provisioning state of job "+s.Job, pw.w.s.ws.putProvisionState,
-		s.Job, marks, formatTime(s.NextRun), s.Cycle, formatTime(s.Updated), quarantine, notified)
+		s.Job, marks, formatTime(s.NextRun), s.Cycle, formatTime(s.Updated), quarantine, notified, jsonText(s.Totals))
 }
 
 // PutLinks creates or replaces links, provisionChunk per statement.
@@ -471,8 +472,9 @@ func scanStateRow(s *Store, job string, row *sql.Row) (store.ProvisionState, err
 		updated    string
 		quarantine string
 		notified   string
+		totals     sql.NullString
 	)
-	err := row.Scan(&st.Job, &marks, &nextRun, &st.Cycle, &updated, &quarantine, &notified)
+	err := row.Scan(&st.Job, &marks, &nextRun, &st.Cycle, &updated, &quarantine, &notified, &totals)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ProvisionState{Job: job}, nil
 	}
@@ -500,6 +502,9 @@ func scanStateRow(s *Store, job string, row *sql.Row) (store.ProvisionState, err
 	}
 	if st.Updated, err = parseTime(updated); err != nil {
 		return store.ProvisionState{}, fmt.Errorf("%s of job %s: %w", op, job, err)
+	}
+	if totals.Valid {
+		st.Totals = json.RawMessage(totals.String)
 	}
 	return st, nil
 }

@@ -73,6 +73,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProvisionDeleteJob", testProvisionDeleteJob},
 		{"ProvisionEscrow", testProvisionEscrow},
 		{"ProvisionInWrite", testProvisionInWrite},
+		{"ProvisionTotals", testProvisionTotals},
 		{"ClearMembers", testClearMembers},
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
 		{"ControlPlaneWithAudit", testControlPlaneWithAudit},
