@@ -26,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/notify/delivery"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
@@ -108,6 +109,9 @@ type Config struct {
 	// ProvisioningCycles bounds the provisioning cycles this node runs at
 	// once; 0 means 2.
 	ProvisioningCycles int
+	// SMTP is the server provisioning jobs' notices are e-mailed through;
+	// an empty Addr means they are not e-mailed (tenant events still go).
+	SMTP delivery.SMTPConfig
 }
 
 // Defaults of the abuse limits.
@@ -198,6 +202,10 @@ type Roster struct {
 	// Provisioning runs the provisioning jobs' cycles on their schedules
 	// once Run starts the jobs host.
 	Provisioning *engine.Engine
+	// Notices delivers provisioning jobs' notices (e-mail and tenant
+	// events) from the jobs host's queue; it is the engine's
+	// notify.Notifier.
+	Notices *delivery.Service
 
 	cfg   Config
 	store store.Store
@@ -377,6 +385,18 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		host.Close()
 		return nil, err
 	}
+	var mailer *delivery.Mailer
+	if cfg.SMTP.Addr != "" {
+		if mailer, err = delivery.NewMailer(cfg.SMTP); err != nil {
+			host.Close()
+			return nil, err
+		}
+	}
+	notices, err := delivery.New(host, delivery.Config{Store: st, Mailer: mailer, Logger: cfg.Logger})
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
 	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger})
 	if err := prov.Register(host, cfg.ProvisioningCycles); err != nil {
 		host.Close()
@@ -396,7 +416,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		Provisioning: prov, cfg: cfg, store: st, jobs: host,
+		Provisioning: prov, Notices: notices, cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 
