@@ -237,7 +237,10 @@ func (s *Service) WriteEvent(ctx context.Context, id, tenant string, n notify.No
 	if err != nil {
 		return fmt.Errorf("event of job %s: %w", n.Job, err)
 	}
-	ev := []store.Event{{ID: id, Type: typ, Time: n.Time, ResourceType: ResourceType, ResourceID: n.Job, Data: data}}
+	// The event's time is when it enters the outbox (the store sets it),
+	// as for every other event: retention and webhook endpoints created
+	// since go by it. When the state changed is data.time.
+	ev := []store.Event{{ID: id, Type: typ, ResourceType: ResourceType, ResourceID: n.Job, Data: data}}
 	err = s.cfg.Store.Write(ctx, func(w store.Writer) error { return w.Emit(ctx, t.ID, ev) })
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted between the lookup and the write.
