@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -55,6 +56,19 @@ type SMTPConfig struct {
 	// Timeout bounds one delivery; DefaultSMTPTimeout if zero.
 	Timeout time.Duration
 }
+
+// String describes the configuration without the password, so that
+// printing or logging one never shows it.
+func (c SMTPConfig) String() string {
+	pw := ""
+	if c.Password != "" {
+		pw = " password=[redacted]"
+	}
+	return fmt.Sprintf("smtp addr=%s tls=%s from=%s username=%s%s ca-file=%s", c.Addr, c.TLS, c.From, c.Username, pw, c.CAFile)
+}
+
+// LogValue logs the configuration as String does.
+func (c SMTPConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // DefaultFrom returns the sender address used when none is configured:
 // roster-noreply@ the host's name.
@@ -361,7 +375,15 @@ func Compose(from *mail.Address, to []*mail.Address, n notify.Notice, id string,
 	h("Auto-Submitted", "auto-generated")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	_, _ = qp.Write([]byte(strings.ReplaceAll(Body(n), "\n", "\r\n")))
+	_, _ = qp.Write([]byte(crlf(Body(n))))
 	_ = qp.Close()
 	return b.Bytes()
+}
+
+// crlf returns s with every line ending (CRLF, CR or LF) written as CRLF,
+// as RFC 5322 requires.
+func crlf(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.ReplaceAll(s, "\n", "\r\n")
 }

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -236,5 +240,62 @@ func TestSendFailures(t *testing.T) {
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), "wrong", "the password is not in the error")
 		require.Empty(t, srv.Messages())
+	})
+}
+
+// TestConfigNeverShowsPassword prints and logs a configuration every way a
+// caller might.
+func TestConfigNeverShowsPassword(t *testing.T) {
+	t.Parallel()
+	c := delivery.SMTPConfig{Addr: "mail.example.com:587", Username: "roster", Password: "hunter2-secret", TLS: delivery.TLSStartTLS}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("smtp", "config", c)
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("smtp", "config", c)
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %s", c, c, c), logged.String()} {
+		require.NotContains(t, out, "hunter2-secret")
+		require.Contains(t, out, "mail.example.com:587")
+	}
+	require.Contains(t, c.String(), "password=[redacted]")
+}
+
+// FuzzCompose checks that whatever a notice's fields hold, its message
+// parses, has exactly Compose's headers (none injected), and its subject
+// and body decode.
+func FuzzCompose(f *testing.F) {
+	f.Add("hr-to-app", "quarantined", "EncounteredQuarantineException", "401 from the target", "cyc-1", 3)
+	f.Add("j", "deletesHeld", "Zürich\r\nBcc: x@example.com", "line\nnext\r\n.\r\n", "c", 57)
+	f.Add("", "", "", "", "", 0)
+	from := &mail.Address{Name: "Roster", Address: "roster@example.com"}
+	to := []*mail.Address{{Address: "ops@example.com"}}
+	want := []string{"Auto-Submitted", "Content-Transfer-Encoding", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
+	f.Fuzz(func(t *testing.T, job, kind, reason, detail, cycle string, held int) {
+		n := notify.Notice{Job: job, Kind: notify.Kind(kind), Reason: reason, Detail: detail, Cycle: cycle, Held: held, Time: at}
+		raw := delivery.Compose(from, to, n, "id-1", at)
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("message does not parse: %v\n%s", err, raw)
+		}
+		var keys []string
+		for k := range m.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("headers %v, want %v", keys, want)
+		}
+		if _, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")); err != nil {
+			t.Fatalf("subject does not decode: %v", err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+		if err != nil {
+			t.Fatalf("body does not decode: %v", err)
+		}
+		if !utf8.Valid([]byte(detail)) {
+			return
+		}
+		lf := strings.ReplaceAll(strings.ReplaceAll(detail, "\r\n", "\n"), "\r", "\n")
+		if !strings.Contains(string(body), strings.ReplaceAll(lf, "\n", "\r\n")) {
+			t.Fatalf("body lost the detail %q:\n%s", detail, body)
+		}
 	})
 }
