@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -88,8 +87,7 @@ type Job struct {
 	// DeletionThreshold holds a cycle's disables and deletes when there are
 	// too many (accidental-deletion prevention).
 	DeletionThreshold DeletionThreshold `json:"deletionThreshold"`
-	// Notifications are who hears when the job enters quarantine, holds
-	// deletions or recovers.
+	// Notifications say who hears of the job's state changes.
 	Notifications Notifications `json:"notifications"`
 
 	// The state below is kept by the store, not written in the document.
@@ -104,6 +102,19 @@ type Job struct {
 	NeedsInitial bool      `json:"-"`
 	Created      time.Time `json:"-"`
 	Updated      time.Time `json:"-"`
+}
+
+// Notifications are who hears when the job enters quarantine, holds
+// deletions, or recovers: e-mail addresses, and a tenant whose events
+// (webhooks, feed) carry them.
+type Notifications struct {
+	Emails []string `json:"emails,omitempty"`
+	Tenant string   `json:"tenant,omitempty"`
+}
+
+// Recipients returns the notifications as the notifier takes them.
+func (n Notifications) Recipients() notify.Recipients {
+	return notify.Recipients{Emails: n.Emails, Tenant: n.Tenant}
 }
 
 // Source is where a job reads identities: an LDAP directory or a SCIM
@@ -284,26 +295,6 @@ type DeletionThreshold struct {
 
 // DefaultDeletionThreshold is Entra's default count.
 const DefaultDeletionThreshold = 500
-
-// Notifications is the job document's notifications section: e-mail
-// addresses, and a tenant whose outbox gets each notice as an event (for
-// its webhooks and pull feed).
-type Notifications struct {
-	Emails []string `json:"emails,omitempty"`
-	// Tenant is a tenant's name. Applying the job checks that it exists;
-	// if it is deleted later, notices still go by e-mail and the missing
-	// tenant is logged when each is sent.
-	Tenant string `json:"tenant,omitempty"`
-}
-
-// MaxNotificationEmails bounds a job's notification addresses: a notice
-// goes to people who can act on it, not to a mailing list's members.
-const MaxNotificationEmails = 20
-
-// Recipients returns who hears of the job's notices.
-func (j Job) Recipients() notify.Recipients {
-	return notify.Recipients{Emails: slices.Clone(j.Notifications.Emails), Tenant: j.Notifications.Tenant}
-}
 
 // Duration is a time.Duration written as text ("40m", "1h30m").
 type Duration time.Duration

