@@ -89,6 +89,17 @@ func TestJobCommands(t *testing.T) {
 	require.Contains(t, show, "Bind password:  [redacted]")
 	require.Contains(t, show, `Join(" ", [givenName], [sn])`)
 	require.Contains(t, show, "Groups mappings (defaults):")
+	require.NotContains(t, show, "Notifications:", "none set")
+
+	// Notifications: shown by job show; a tenant that does not exist is
+	// refused.
+	cli(t, 0, jobDoc+"notifications: {emails: [ops@example.com, 'Ops Lead <lead@example.com>']}\n", "job", "apply", "-f", "-", "--db", db)
+	show = cli(t, 0, "", "job", "show", "hr-to-app", "--db", db)
+	require.Contains(t, show, "Notifications:")
+	require.Contains(t, show, "ops@example.com, Ops Lead <lead@example.com>")
+	noTenant := filepath.Join(dir, "no-tenant.yaml")
+	require.NoError(t, os.WriteFile(noTenant, []byte(jobDoc+"notifications: {tenant: nosuch}\n"), 0o600))
+	require.Contains(t, cliErr(t, 1, "job", "apply", "-f", noTenant, "--db", db), `notifications.tenant "nosuch": no such tenant`)
 
 	// Refusals: an unset variable, an unknown key, a missing job, a
 	// delete without its confirmation.

@@ -28,6 +28,7 @@ import (
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/notify/delivery"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
@@ -113,6 +114,9 @@ type Config struct {
 	// ProvisioningCycles bounds the provisioning cycles this node runs at
 	// once; 0 means 2.
 	ProvisioningCycles int
+	// SMTP is the server provisioning jobs' notices are e-mailed through;
+	// an empty Addr means they are not e-mailed (tenant events still go).
+	SMTP delivery.SMTPConfig
 }
 
 // Defaults of the abuse limits.
@@ -205,6 +209,10 @@ type Roster struct {
 	Provisioning *engine.Engine
 	// Metrics holds the Prometheus collectors --metrics-addr serves.
 	Metrics *prometheus.Registry
+	// Notices delivers provisioning jobs' notices (e-mail and tenant
+	// events) from the jobs host's queue; it is the engine's
+	// notify.Notifier.
+	Notices *delivery.Service
 
 	cfg   Config
 	store store.Store
@@ -384,8 +392,20 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		host.Close()
 		return nil, err
 	}
+	var mailer *delivery.Mailer
+	if cfg.SMTP.Addr != "" {
+		if mailer, err = delivery.NewMailer(cfg.SMTP); err != nil {
+			host.Close()
+			return nil, err
+		}
+	}
+	notices, err := delivery.New(host, delivery.Config{Store: st, Mailer: mailer, Logger: cfg.Logger})
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
 	metrics := newMetricsRegistry()
-	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger, Metrics: metrics})
+	prov := engine.New(engine.Config{Store: st, Logger: cfg.Logger, Metrics: metrics, Notifier: notices})
 	if err := prov.Register(host, cfg.ProvisioningCycles); err != nil {
 		host.Close()
 		return nil, err
@@ -404,7 +424,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	})
 	return &Roster{
 		Handler: h, Tenants: tenants, Admins: admins, Directory: dir, Feed: events, Webhooks: hooks,
-		Provisioning: prov, Metrics: metrics, cfg: cfg, store: st, jobs: host,
+		Provisioning: prov, Metrics: metrics, Notices: notices, cfg: cfg, store: st, jobs: host,
 	}, nil
 }
 

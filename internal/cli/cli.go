@@ -14,8 +14,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rosterhq/roster/internal/app"
+	"github.com/rosterhq/roster/internal/provision/notify/delivery"
 	"github.com/rosterhq/roster/internal/webhook"
 )
 
@@ -90,6 +92,9 @@ that first token yourself (for automation).`,
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			cfg.Out = cmd.OutOrStdout()
 			cfg.BootstrapToken = os.Getenv(app.BootstrapTokenEnvVar)
+			if err := smtpFromEnv(cmd.Flags(), &cfg.SMTP); err != nil {
+				return usageError{err}
+			}
 			if os.Getenv("GOGC") == "" {
 				// The heap is small and short-lived; collecting half as
 				// often buys request throughput for little memory.
@@ -126,6 +131,53 @@ that first token yourself (for automation).`,
 	f.DurationVar(&cfg.Webhook.RetryMax, "webhook-retry-max", webhook.DefaultRetryMax, "longest retry delay of a webhook delivery")
 	f.IntVar(&cfg.Webhook.MaxBatch, "webhook-max-batch", webhook.DefaultMaxBatch, "most events one webhook request carries (1: one event per request)")
 	f.BoolVar(&cfg.Webhook.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be on loopback and private addresses (RFC 1918, RFC 4193, 100.64/10), for receivers on premises; link-local and other non-public addresses stay refused")
+	smtpFlags(f, &cfg.SMTP)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
+}
+
+// smtpFlags defines the --smtp-* flags of roster serve on f, set into c.
+func smtpFlags(f *pflag.FlagSet, c *delivery.SMTPConfig) {
+	f.StringVar(&c.Addr, "smtp-addr", "", "SMTP server (host:port) that provisioning jobs' notices are e-mailed through (env ROSTER_SMTP_ADDR; default: no e-mail)")
+	f.StringVar(&c.Username, "smtp-username", "", "SMTP AUTH PLAIN username (env ROSTER_SMTP_USERNAME)")
+	f.StringVar(&c.Password, "smtp-password", "", "SMTP password; prefer the env ROSTER_SMTP_PASSWORD, which other users cannot read in the process list")
+	f.StringVar(&c.From, "smtp-from", "", "sender address of notices (env ROSTER_SMTP_FROM; default roster-noreply@HOSTNAME)")
+	f.StringVar(&c.TLS, "smtp-tls", delivery.TLSStartTLS, "SMTP transport security: starttls, tls (SMTPS) or none (never with credentials) (env ROSTER_SMTP_TLS)")
+	f.StringVar(&c.CAFile, "smtp-ca-file", "", "PEM certificates to trust for the SMTP server besides the system's, for a lab CA (env ROSTER_SMTP_CA_FILE)")
+}
+
+// smtpEnv maps the --smtp-* flags to the environment variables that set
+// them when the flag is not given.
+var smtpEnv = []struct{ flag, env string }{
+	{"smtp-addr", "ROSTER_SMTP_ADDR"},
+	{"smtp-username", "ROSTER_SMTP_USERNAME"},
+	{"smtp-password", "ROSTER_SMTP_PASSWORD"},
+	{"smtp-from", "ROSTER_SMTP_FROM"},
+	{"smtp-tls", "ROSTER_SMTP_TLS"},
+	{"smtp-ca-file", "ROSTER_SMTP_CA_FILE"},
+}
+
+// smtpFromEnv fills the SMTP flags not given from their environment
+// variables (read here rather than as flag defaults, so that --help never
+// prints the password), then checks the result.
+func smtpFromEnv(f *pflag.FlagSet, c *delivery.SMTPConfig) error {
+	for _, m := range smtpEnv {
+		if v, ok := os.LookupEnv(m.env); ok && !f.Changed(m.flag) {
+			if err := f.Set(m.flag, v); err != nil {
+				return fmt.Errorf("%s: %w", m.env, err)
+			}
+		}
+	}
+	if c.Addr == "" {
+		for _, m := range smtpEnv[1:] {
+			if m.flag != "smtp-tls" && f.Lookup(m.flag).Value.String() != "" {
+				return fmt.Errorf("--%s needs --smtp-addr", m.flag)
+			}
+		}
+		return nil
+	}
+	if _, err := delivery.NewMailer(*c); err != nil {
+		return fmt.Errorf("--smtp-*: %w", err)
+	}
+	return nil
 }

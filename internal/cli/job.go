@@ -212,6 +212,15 @@ func printJob(w io.Writer, v jobView) {
 	a := v.Actions
 	fmt.Fprintf(w, "Actions:\tcreate %s, update %s, delete %s; out of scope: %s\n",
 		yesNo(a.Create), yesNo(a.Update), yesNo(a.Delete), a.Deprovision)
+	if n := v.Notifications; len(n.Emails) > 0 || n.Tenant != "" {
+		fmt.Fprintf(w, "Notifications:\n")
+		if len(n.Emails) > 0 {
+			fmt.Fprintf(w, "  E-mail:\t%s\n", strings.Join(n.Emails, ", "))
+		}
+		if n.Tenant != "" {
+			fmt.Fprintf(w, "  Tenant events:\t%s\n", n.Tenant)
+		}
+	}
 	m := v.EffectiveMappings()
 	for _, list := range []struct {
 		name     string

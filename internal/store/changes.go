@@ -90,6 +90,12 @@ const (
 	GroupDeleted        = "group.deleted"
 	GroupMembersAdded   = "group.members_added"
 	GroupMembersRemoved = "group.members_removed"
+	// The notices of a provisioning job (internal/provision/notify),
+	// written to the tenant its notifications name; their resource is the
+	// job (ResourceType ProvisioningJob, ResourceID its name).
+	ProvisioningQuarantined = "provisioning.quarantined"
+	ProvisioningDeletesHeld = "provisioning.deletes_held"
+	ProvisioningRecovered   = "provisioning.recovered"
 )
 
 // Page sizes of history and event reads.
@@ -107,6 +113,7 @@ var ErrInvalidCursor = errors.New("invalid event cursor")
 var EventTypes = []string{
 	UserCreated, UserUpdated, UserDeactivated, UserReactivated, UserDeleted,
 	GroupCreated, GroupUpdated, GroupDeleted, GroupMembersAdded, GroupMembersRemoved,
+	ProvisioningQuarantined, ProvisioningDeletesHeld, ProvisioningRecovered,
 }
 
 // HistoryQuery selects history entries, oldest first. Every field but

@@ -180,3 +180,27 @@ func (c *Change) Prepare(now time.Time) error {
 	}
 	return nil
 }
+
+// PrepareEmit checks events Writer.Emit appends to tenant's outbox and
+// fills in their defaults: the tenant, a new ID, now for a zero Time.
+func PrepareEmit(tenant string, events []Event, now time.Time) error {
+	const op = "emit events"
+	if tenant == "" {
+		return errMissing(op, "events need a tenant")
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Type == "" || e.ResourceType == "" {
+			return errMissing(op, fmt.Sprintf("event %d needs a type and a resource type", i))
+		}
+		if len(e.Data) > 0 && !json.Valid(e.Data) {
+			return fmt.Errorf("%s: event %d (%s): data is not JSON", op, i, e.Type)
+		}
+		e.Tenant = tenant
+		if e.ID == "" {
+			e.ID = uuid.NewString()
+		}
+		e.Time = orNow(e.Time, now)
+	}
+	return nil
+}

@@ -166,6 +166,13 @@ type Writer interface {
 	// tenant. c.Seq and each event's Tenant and Cursor are set by the time
 	// Write returns nil (a backend may send the rows with the commit).
 	Record(ctx context.Context, c *Change) error
+	// Emit appends events that no SCIM resource change caused (a
+	// provisioning job's notices) to the outbox of one tenant, by id;
+	// ErrNotFound if it names no tenant. They have no history entry.
+	// Each event's Tenant, a missing ID and a zero Time are filled in;
+	// its Type and ResourceType are required. The events' Cursors are set
+	// by the time Write returns nil.
+	Emit(ctx context.Context, tenant string, events []Event) error
 
 	// The control plane, written by the services that own it.
 	Tenants() TenantWriter

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rosterhq/roster/internal/provision/expr"
+	"github.com/rosterhq/roster/internal/provision/notify"
 	"github.com/rosterhq/roster/internal/provision/scope"
 )
 
@@ -249,7 +250,39 @@ func (j *Job) Validate() error {
 	if err := validateMappings("mappings.users", j.Mappings.Users); err != nil {
 		return err
 	}
-	return validateMappings("mappings.groups", j.Mappings.Groups)
+	if err := validateMappings("mappings.groups", j.Mappings.Groups); err != nil {
+		return err
+	}
+	return j.Notifications.validate()
+}
+
+// MaxNotificationEmails bounds a job's notification addresses: a notice
+// goes to people who can act on it, not to a mailing list's members.
+const MaxNotificationEmails = 20
+
+// validate checks the notification addresses: each one address net/mail
+// reads, no address twice, at most MaxNotificationEmails. Whether the
+// tenant exists is checked by Service.Apply, which can read tenants.
+func (n Notifications) validate() error {
+	if len(n.Emails) > MaxNotificationEmails {
+		return fmt.Errorf("%w: notifications.emails: %d addresses, at most %d", ErrInvalid, len(n.Emails), MaxNotificationEmails)
+	}
+	seen := make(map[string]bool, len(n.Emails))
+	for i, e := range n.Emails {
+		a, err := notify.ParseAddress(e)
+		if err != nil {
+			return fmt.Errorf("%w: notifications.emails[%d]: %w", ErrInvalid, i, err)
+		}
+		key := strings.ToLower(a.Address)
+		if seen[key] {
+			return fmt.Errorf("%w: notifications.emails[%d]: %s is listed twice", ErrInvalid, i, a.Address)
+		}
+		seen[key] = true
+	}
+	if t := n.Tenant; t != "" && strings.TrimSpace(t) != t {
+		return fmt.Errorf("%w: notifications.tenant %q: a tenant name has no surrounding spaces", ErrInvalid, t)
+	}
+	return nil
 }
 
 func (s Source) validate() error {

@@ -136,6 +136,13 @@ func TestParseErrors(t *testing.T) {
 		{"expression unknown function", users("    - {target: userName, source: uid, matching: true}\n    - {target: displayName, kind: Expression, expression: 'Frobnicate([a])'}\n"), "mappings.users[1] (target \"displayName\"): expression: expr: 1:1"},
 		{"bad flow", users("    - {target: userName, source: uid, matching: true, flow: Sometimes}\n"), `flow "Sometimes"`},
 		{"precedence without matching", users("    - {target: userName, source: uid, matching: true}\n    - {target: mail, source: mail, precedence: 2}\n"), "only a matching mapping"},
+		{"notification address malformed", base + "notifications: {emails: [ops@example.com, 'not an address']}\n", "notifications.emails[1]: address"},
+		{"notification address list in one", base + "notifications: {emails: ['a@example.com, b@example.com']}\n", "notifications.emails[0]"},
+		{"notification address header injection", base + "notifications: {emails: [\"ops@example.com\\r\\nBcc: x@example.com\"]}\n", "notifications.emails[0]"},
+		{"notification address twice", base + "notifications: {emails: [ops@example.com, 'Ops <OPS@example.com>']}\n", "notifications.emails[1]: OPS@example.com is listed twice"},
+		{"notification addresses too many", base + "notifications: {emails: [" + strings.Repeat("a@example.com, ", MaxNotificationEmails) + "z@example.com]}\n", "at most 20"},
+		{"notification tenant spaces", base + "notifications: {tenant: ' acme'}\n", "notifications.tenant"},
+		{"notification unknown key", base + "notifications: {email: [ops@example.com]}\n", "notifications.email: unknown key"},
 		{"duplicate precedence", "name: j\n" + src + tgt + "mappings:\n  groups:\n    - {target: displayName, source: displayName, matching: true}\n    - {target: externalId, source: id, matching: true, precedence: 1}\n", "mappings.groups[1] (target \"externalId\"): matching precedence 1 is taken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +152,22 @@ func TestParseErrors(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestParseNotifications(t *testing.T) {
+	doc := "name: j\nsource: {type: scim, url: 'https://s.example', token: t}\ntarget: {url: 'https://t.example', token: t}\n" +
+		"notifications:\n  emails: [ops@example.com, 'Ops Lead <lead@example.com>']\n  tenant: acme\n"
+	j, err := Parse([]byte(doc), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, Notifications{Emails: []string{"ops@example.com", "Ops Lead <lead@example.com>"}, Tenant: "acme"}, j.Notifications)
+	r := j.Notifications.Recipients()
+	require.Equal(t, []string{"ops@example.com", "Ops Lead <lead@example.com>"}, r.Emails)
+	require.Equal(t, "acme", r.Tenant)
+
+	none, err := Parse([]byte("name: j\nsource: {type: scim, url: 'https://s.example', token: t}\ntarget: {url: 'https://t.example', token: t}\n"), env(nil))
+	require.NoError(t, err)
+	require.Empty(t, none.Notifications.Recipients().Emails)
+	require.Empty(t, none.Notifications.Recipients().Tenant)
 }
 
 func TestParseScopingFilters(t *testing.T) {

@@ -50,6 +50,16 @@ func (s *Service) Apply(ctx context.Context, j Job, actor string) (bool, Job, er
 	)
 	err = s.store.Write(ctx, func(w store.Writer) error {
 		created = false
+		if t := j.Notifications.Tenant; t != "" {
+			// Checked in the write, so that the tenant is there when the
+			// job that names it is stored; one deleted later is logged
+			// when a notice is sent (see notify/delivery).
+			if _, err := w.Tenants().GetByName(ctx, t); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: notifications.tenant %q: no such tenant", ErrInvalid, t)
+			} else if err != nil {
+				return fmt.Errorf("apply job %s: notifications.tenant: %w", j.Name, err)
+			}
+		}
 		cur, err := w.Jobs().Get(ctx, j.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			created = true
@@ -109,6 +119,7 @@ func changedKeys(old, cur Job) []string {
 	add("schedule", old.Schedule, cur.Schedule)
 	add("actions", old.Actions, cur.Actions)
 	add("deletionThreshold", old.DeletionThreshold, cur.DeletionThreshold)
+	add("notifications", old.Notifications, cur.Notifications)
 	return out
 }
 

@@ -146,6 +146,37 @@ func TestApply(t *testing.T) {
 
 // Deleting a job removes the engine's state of it in the same
 // transaction, and only of it; a failed delete keeps it.
+// TestApplyNotificationTenant checks that a job may name only a tenant
+// that exists for its notices, and that changing its notifications is a
+// recorded change that does not make the next cycle initial.
+func TestApplyNotificationTenant(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := job.New(st)
+		_, _, err := svc.Apply(ctx, parse(t, "notifications: {tenant: acme}\n"), "cli:alice")
+		require.ErrorIs(t, err, job.ErrInvalid)
+		require.ErrorContains(t, err, `notifications.tenant "acme": no such tenant`)
+		_, err = st.Jobs().Get(ctx, "hr")
+		require.ErrorIs(t, err, store.ErrNotFound, "nothing is stored")
+
+		require.NoError(t, st.Write(ctx, func(w store.Writer) error {
+			return w.Tenants().Create(ctx, store.Tenant{ID: "t-acme", Name: "acme", Created: time.Now()})
+		}))
+		_, j, err := svc.Apply(ctx, parse(t, "notifications: {tenant: acme, emails: [ops@example.com]}\n"), "cli:alice")
+		require.NoError(t, err)
+		require.Equal(t, "acme", j.Notifications.Recipients().Tenant)
+		require.NoError(t, svc.InitialDone(ctx, j))
+
+		_, j, err = svc.Apply(ctx, parse(t, "notifications: {tenant: acme, emails: [ops@example.com, lead@example.com]}\n"), "cli:alice")
+		require.NoError(t, err)
+		require.Equal(t, []string{"ops@example.com", "lead@example.com"}, j.Notifications.Recipients().Emails)
+		require.False(t, j.NeedsInitial, "who hears of notices does not change what is provisioned")
+		rows := auditRows(t, st)
+		require.Equal(t, "job.update", rows[len(rows)-1].Action)
+		require.Equal(t, []any{"notifications"}, rows[len(rows)-1].Detail["changed"])
+	})
+}
+
 func TestDeleteRemovesEngineState(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()

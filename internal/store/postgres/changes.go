@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -547,4 +548,77 @@ func (ev events) Oldest(ctx context.Context) (string, error) {
 		return "", ev.s.fail(op, err)
 	}
 	return formatCursor(txid, seq), nil
+}
+
+// emitSQL inserts events for tenant key $1 (id $2) from the arrays $3-$8,
+// in their order, and returns each one's txid and seq.
+const emitSQL = `INSERT INTO events (tenant, tenant_id, id, type, time, resource_type, resource_id, data)
+	SELECT $1, $2, e.id, e.type, e.time, e.resource_type, e.resource_id, e.data::json
+	FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[])
+		WITH ORDINALITY AS e(id, type, time, resource_type, resource_id, data, n)
+	ORDER BY e.n
+	RETURNING txid, seq`
+
+// Emit appends events that no resource change caused to the tenant's
+// outbox. It locks the tenant as Record does, which also takes the event
+// writers' lock that keeps readers from skipping the events (see
+// events.List), and inserts them at once: notices are rare, so they need
+// not wait for the commit's batch.
+func (w *writer) Emit(ctx context.Context, tenant string, events []store.Event) error {
+	const op = "emit events"
+	if err := store.PrepareEmit(tenant, events, time.Now().UTC().Truncate(time.Microsecond)); err != nil {
+		return err
+	}
+	k, err := w.tenant(ctx, op, tenant)
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	var (
+		ids    = make([]string, n)
+		types  = make([]string, n)
+		times  = make([]time.Time, n)
+		rtypes = make([]string, n)
+		rids   = make([]string, n)
+		data   = make([]string, n)
+	)
+	for i, e := range events {
+		d := string(e.Data)
+		if len(e.Data) == 0 {
+			d = "null"
+		}
+		ids[i], types[i], times[i], rtypes[i], rids[i], data[i] = e.ID, e.Type, e.Time, e.ResourceType, e.ResourceID, d
+	}
+	if err := w.begin(ctx); err != nil {
+		return w.s.fail(op, err)
+	}
+	rows, err := w.conn.Query(ctx, emitSQL, k, tenant, ids, types, times, rtypes, rids, data)
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	type pos struct {
+		txid uint64
+		seq  int64
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pos, error) {
+		var p pos
+		err := r.Scan(&p.txid, &p.seq)
+		return p, err
+	})
+	if err != nil {
+		return w.s.fail(op, err)
+	}
+	if len(got) != n {
+		return fmt.Errorf("%s: inserted %d of %d events", op, len(got), n)
+	}
+	// The identity is drawn in the arrays' order: the smallest seq is the
+	// first event's, whatever order RETURNING uses.
+	slices.SortFunc(got, func(a, b pos) int { return cmp.Compare(a.seq, b.seq) })
+	for i := range events {
+		events[i].Cursor = formatCursor(got[i].txid, got[i].seq)
+	}
+	return nil
 }

@@ -456,3 +456,37 @@ func (e eventStore) Oldest(ctx context.Context) (string, error) {
 	}
 	return strconv.FormatInt(seq, 10), nil
 }
+
+// Emit appends events that no resource change caused to the tenant's
+// outbox, inside the write's transaction, and sets their cursors once
+// every row is in.
+func (w *writer) Emit(ctx context.Context, tenant string, events []store.Event) error {
+	const op = "emit events"
+	if err := store.PrepareEmit(tenant, events, time.Now()); err != nil {
+		return err
+	}
+	k, err := w.tenant(ctx, op, tenant)
+	if err != nil {
+		return err
+	}
+	cursors := make([]int64, 0, len(events))
+	for _, e := range events {
+		data := "null"
+		if len(e.Data) > 0 {
+			data = string(e.Data)
+		}
+		res, err := w.s.ws.insertEvent.Exec(k, e.ID, e.Type, sqlfilter.FormatTime(e.Time), e.ResourceType, e.ResourceID, data)
+		if err != nil {
+			return w.s.fail(op, err)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return w.s.fail(op, err)
+		}
+		cursors = append(cursors, seq)
+	}
+	for i := range events {
+		events[i].Cursor = strconv.FormatInt(cursors[i], 10)
+	}
+	return nil
+}

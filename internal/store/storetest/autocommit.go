@@ -69,6 +69,10 @@ func (a autocommit) Record(ctx context.Context, c *store.Change) error {
 	return a.do(ctx, func(w store.Writer) error { return w.Record(ctx, c) })
 }
 
+func (a autocommit) Emit(ctx context.Context, tenant string, events []store.Event) error {
+	return a.do(ctx, func(w store.Writer) error { return w.Emit(ctx, tenant, events) })
+}
+
 func (a autocommit) Tenants() store.TenantWriter           { return autoTenants{a} }
 func (a autocommit) Tokens() store.TokenWriter             { return autoTokens{a} }
 func (a autocommit) OAuthClients() store.OAuthClientWriter { return autoClients{a} }

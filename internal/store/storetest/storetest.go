@@ -54,6 +54,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Maintain", testMaintain},
 		{"RecordInSameTx", testRecordInSameTx},
 		{"EventCursors", testEventCursors},
+		{"Emit", testEmit},
 		{"ChangeLimits", testChangeLimits},
 		{"EventsConcurrentWriters", testEventsConcurrentWriters},
 		{"HistoryFilters", testHistoryFilters},
