@@ -113,6 +113,16 @@ func testControlPlane(t *testing.T, raw store.Store) {
 				JWKSURL: "https://idp.example.com/keys"}, "tester")
 			return err
 		}, func() bool { return getTenant("acme").Settings.IdP != nil }},
+		{"TenantStorePasswords", func() error {
+			_, err := tenants.SetStorePasswords(ctx, "acme", store.StorePasswordsNone, "tester")
+			return err
+		}, func() bool { return getTenant("acme").Settings.StorePasswords == store.StorePasswordsNone }},
+		{"JWTRevealSecret", func() error { _, err := tenants.RevealJWTSecret(ctx, "acme", "tester"); return err },
+			nil}, // a reveal changes nothing; the audit count shows it
+		{"JWTDisable", func() error { _, err := tenants.DisableJWT(ctx, "acme", "tester"); return err },
+			func() bool { return getTenant("acme").Settings.JWT == nil }},
+		{"IdPDisable", func() error { _, err := tenants.DisableIdP(ctx, "acme", "tester"); return err },
+			func() bool { return getTenant("acme").Settings.IdP == nil }},
 		{"TenantDelete", func() error { return tenants.Delete(ctx, "doomed", "doomed", "tester") },
 			func() bool { _, err := raw.Tenants().GetByName(ctx, "doomed"); return err != nil }},
 		{"TokenIssue", func() error {
@@ -145,6 +155,12 @@ func testControlPlane(t *testing.T, raw store.Store) {
 			_, err := admins.Create(ctx, "ops", "another long password 2", store.RoleReadOnly, "tester")
 			return err
 		}, func() bool { _, err := raw.Admins().GetByName(ctx, "ops"); return err == nil }},
+		{"AdminChangePassword", func() error {
+			return admins.ChangePassword(ctx, "ops", "another long password 2", "ops chose this password 4")
+		}, func() bool {
+			_, err := admins.CheckPassword(ctx, "ops", "ops chose this password 4")
+			return err == nil
+		}},
 		{"AdminRole", func() error { return admins.SetRole(ctx, "root", store.RoleSuperAdmin, "tester") },
 			func() bool {
 				a, err := raw.Admins().GetByName(ctx, "root")

@@ -141,6 +141,13 @@ func HashPassword(password string) (string, error) {
 // or whose parameters are beyond sane limits, ErrBusy if no password slot
 // came free within PasswordWait, or ctx's error if ctx ended first.
 func CheckPassword(ctx context.Context, encoded, password string) (ok bool, err error) {
+	return checkPassword(ctx, passwordSlots, encoded, password)
+}
+
+// checkPassword is CheckPassword with the slots it takes one from: tests
+// that fill every slot use a pool of their own, so they never starve the
+// package's other tests running in parallel.
+func checkPassword(ctx context.Context, slots chan struct{}, encoded, password string) (ok bool, err error) {
 	p, salt, key, err := parseArgon2id(encoded)
 	if err != nil {
 		return false, err
@@ -148,25 +155,25 @@ func CheckPassword(ctx context.Context, encoded, password string) (ok bool, err 
 	if len(password) > MaxPasswordBytes {
 		return false, nil // HashPassword never hashes such a password
 	}
-	if err := acquirePasswordSlot(ctx); err != nil {
+	if err := acquirePasswordSlot(ctx, slots); err != nil {
 		return false, err
 	}
-	defer func() { <-passwordSlots }()
+	defer func() { <-slots }()
 	got := idKey([]byte(password), salt, p, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
-// acquirePasswordSlot waits for a password slot for at most PasswordWait.
-func acquirePasswordSlot(ctx context.Context) error {
+// acquirePasswordSlot waits for a slot in slots for at most PasswordWait.
+func acquirePasswordSlot(ctx context.Context, slots chan struct{}) error {
 	select {
-	case passwordSlots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	default:
 	}
 	timer := time.NewTimer(PasswordWait)
 	defer timer.Stop()
 	select {
-	case passwordSlots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	case <-timer.C:
 		return fmt.Errorf("check password: %w", ErrBusy)

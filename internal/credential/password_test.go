@@ -209,15 +209,13 @@ func TestCheckPasswordSlots(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// A pool of its own: holding the process-wide slots for
+			// PasswordWait made the package's parallel tests get ErrBusy.
+			slots := make(chan struct{}, PasswordSlots)
 			if tc.hold {
 				for range PasswordSlots {
-					passwordSlots <- struct{}{}
+					slots <- struct{}{}
 				}
-				defer func() {
-					for range PasswordSlots {
-						<-passwordSlots
-					}
-				}()
 			}
 			ctx, cancel := context.WithCancel(t.Context())
 			if tc.cancel {
@@ -225,7 +223,7 @@ func TestCheckPasswordSlots(t *testing.T) {
 			}
 			defer cancel()
 			start := time.Now()
-			ok, err := CheckPassword(ctx, encoded, pw)
+			ok, err := checkPassword(ctx, slots, encoded, pw)
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 				require.True(t, ok)

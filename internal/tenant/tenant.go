@@ -239,21 +239,8 @@ func (s *Service) SetStorePasswords(ctx context.Context, name, mode, actor strin
 // action, in one transaction, so that concurrent changes of different
 // settings never undo each other.
 func (s *Service) updateSettings(ctx context.Context, name, actor, action string, detail map[string]any, change func(*store.TenantSettings) error) (store.Tenant, error) {
-	return s.updateSettingsChecked(ctx, name, actor, action, detail, nil, change)
-}
-
-// updateSettingsChecked is updateSettings with a check that runs first in
-// the same transaction, such as a rule across tenants.
-func (s *Service) updateSettingsChecked(ctx context.Context, name, actor, action string, detail map[string]any,
-	check func(w store.Writer) error, change func(*store.TenantSettings) error,
-) (store.Tenant, error) {
 	var t store.Tenant
 	err := s.change(ctx, func(w store.Writer, now time.Time) error {
-		if check != nil {
-			if err := check(w); err != nil {
-				return err
-			}
-		}
 		var err error
 		if t, err = tenantIn(ctx, w, name); err != nil {
 			return err

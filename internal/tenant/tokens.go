@@ -212,24 +212,16 @@ func (s *Service) ConfigureIdP(ctx context.Context, name string, cfg store.IdPSe
 	}
 	detail := map[string]any{"iss": cfg.Issuer, "aud": cfg.Audience, "jwks_url": cfg.JWKSURL}
 	// The shared Tenant URL finds an identity provider's tenant by issuer,
-	// so one issuer may be trusted by one tenant only. The check reads the
-	// tenants in the transaction that changes the setting, locking them
-	// where the backend locks rows, so two concurrent changes cannot both
-	// pass it.
-	unique := func(w store.Writer) error {
-		all, err := w.Tenants().List(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range all {
-			if t.Name != name && t.Settings.IdP != nil && t.Settings.IdP.Issuer == cfg.Issuer {
-				return fmt.Errorf("issuer %q is already trusted by tenant %q: %w", cfg.Issuer, t.Name, store.ErrConflict)
-			}
-		}
-		return nil
-	}
-	return s.updateSettingsChecked(ctx, name, actor, "tenant.idp.configure", detail, unique,
+	// so one issuer may be trusted by one tenant only. A unique index on
+	// the issuer enforces it in the database, also between concurrent
+	// changes (SQLite 0014, PostgreSQL 0011); the only conflict setting a
+	// tenant's settings can meet is that one.
+	t, err := s.updateSettings(ctx, name, actor, "tenant.idp.configure", detail,
 		func(st *store.TenantSettings) error { st.IdP = &cfg; return nil })
+	if errors.Is(err, store.ErrConflict) {
+		return store.Tenant{}, fmt.Errorf("issuer %q is already trusted by another tenant: %w", cfg.Issuer, store.ErrConflict)
+	}
+	return t, err
 }
 
 // DisableIdP stops the tenant trusting its identity provider's JWTs.

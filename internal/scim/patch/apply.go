@@ -292,6 +292,11 @@ func (e *engine) removeExtension(name string, ext *schema.Schema) error {
 // the keys of a path-less value, where readOnly attributes are ignored
 // rather than rejected.
 func (e *engine) apply(name string, t target, val opValue, explicit bool) error {
+	if !explicit && t.attr.Mutability != schema.ReadOnly {
+		if err := wholeValue(t, val); err != nil {
+			return err
+		}
+	}
 	if t.members {
 		return e.memberOp(name, t, val)
 	}
@@ -331,6 +336,22 @@ func (e *engine) apply(name string, t target, val opValue, explicit bool) error 
 	}
 	e.set(t.urn, t.attr.Name, nv)
 	e.changes = append(e.changes, Change{Op: name, Path: t.path})
+	return nil
+}
+
+// wholeValue refuses a single element for a multi-valued attribute named
+// by a key of a path-less value. Such a value is a partial representation
+// of the resource, so, as in a POST or PUT body, a multi-valued attribute
+// must be a JSON array (RFC 7643 §2.4). Only the value of a multi-valued
+// path may be one element (RFC 7644 §3.5.2.1 "a new value"), as Entra
+// sends it.
+func wholeValue(t target, val opValue) error {
+	if !t.attr.MultiValued || t.filter != nil || t.sub != nil || val.v == nil {
+		return nil
+	}
+	if _, isList := val.v.([]any); !isList {
+		return scimerr.InvalidValue("attribute %q is multi-valued; its value must be a JSON array (RFC 7643 §2.4)", t.attr.Name)
+	}
 	return nil
 }
 

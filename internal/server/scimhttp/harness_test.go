@@ -44,8 +44,13 @@ func newEnv(t *testing.T) *env {
 // `roster serve` assembles it.
 func newEnvWith(t *testing.T, cfg app.Config) *env {
 	t.Helper()
+	return newEnvOn(t, cfg, openStore(t))
+}
+
+// newEnvOn is newEnvWith on a store the test opened.
+func newEnvOn(t *testing.T, cfg app.Config, st store.Store) *env {
+	t.Helper()
 	ctx := context.Background()
-	st := openStore(t)
 	roster, err := app.New(ctx, cfg, st)
 	require.NoError(t, err)
 	t.Cleanup(roster.Close)

@@ -70,7 +70,9 @@ func TestBodiesDecodedStrictly(t *testing.T) {
 
 // TestMultiValuedNeedsArray checks that a resource body giving a single
 // value for a multi-valued attribute is a type mismatch (RFC 7643 §2.4),
-// answered like any other with invalidValue, on POST and PUT.
+// answered like any other with invalidValue, on POST and PUT, and in the
+// value of a PATCH without a path, which is a partial resource body. A
+// PATCH value for a multi-valued path may still be a single element.
 func TestMultiValuedNeedsArray(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -86,6 +88,10 @@ func TestMultiValuedNeedsArray(t *testing.T) {
 		{"PostPhoneNumbersString", http.MethodPost, "/Users", `{"userName":"one@example.com","phoneNumbers":"+1 555 0100"}`},
 		{"PostMembersObject", http.MethodPost, "/Groups", `{"displayName":"G","members":{"value":"{{u}}"}}`},
 		{"PutEmailsObject", http.MethodPut, "/Users/{{u}}", `{"userName":"multi@example.com","emails":{"value":"x@example.com"}}`},
+		{"PatchNoPathReplaceEmailsObject", http.MethodPatch, "/Users/{{u}}",
+			patchOps(`{"op":"replace","value":{"emails":{"value":"x@example.com","type":"work"}}}`)},
+		{"PatchNoPathAddPhoneNumbersString", http.MethodPatch, "/Users/{{u}}",
+			patchOps(`{"op":"add","value":{"phoneNumbers":"+1 555 0100"}}`)},
 	}
 	t.Run("Refused", func(t *testing.T) {
 		for _, tc := range tests {
@@ -101,7 +107,20 @@ func TestMultiValuedNeedsArray(t *testing.T) {
 	})
 	r := e.do(http.MethodGet, "/Users/{{u}}", "")
 	require.Equal(t, "m@example.com", path(r.JSON, "emails.0.value"), "%s", r.Body)
+	require.Len(t, r.JSON["emails"], 1, "%s", r.Body)
+	require.Nil(t, r.JSON["phoneNumbers"], "%s", r.Body)
 	require.Equal(t, 1, total(e.do(http.MethodGet, "/Users", "")))
+
+	// RFC 7644 §3.5.2.1: a value for the path "emails" is "a new value",
+	// one element or several; Entra sends one.
+	r = e.do(http.MethodPatch, "/Users/{{u}}", patchOps(`{"op":"add","path":"emails","value":{"value":"n@example.com","type":"home"}}`))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "n@example.com", path(r.JSON, "emails.1.value"), "%s", r.Body)
+}
+
+// patchOps is a PatchOp body with the given operations.
+func patchOps(ops ...string) string {
+	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + strings.Join(ops, ",") + `]}`
 }
 
 // TestDuplicatesMergedAlike checks that POST, PUT and PATCH apply one rule

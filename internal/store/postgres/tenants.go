@@ -81,8 +81,8 @@ func (t tenantWriter) GetByName(ctx context.Context, name string) (store.Tenant,
 }
 
 // List returns every tenant by name as the transaction sees them, locking
-// them in that order, for a check across tenants (one identity provider
-// issuer per tenant) that concurrent transactions must not both pass.
+// them in that order, for a check across tenants that concurrent
+// transactions must not both pass.
 func (t tenantWriter) List(ctx context.Context) ([]store.Tenant, error) {
 	const op = "list tenants"
 	if err := t.w.begin(ctx); err != nil {

@@ -413,3 +413,40 @@ func TestUpgradeHashesPasswords(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, hashed, u1.Attrs["password"])
 }
+
+// A file where two tenants already trust one identity-provider issuer (as
+// a race before migration 0014 could leave it) fails to open at 0014,
+// leaving the file at the version before, which the release before still
+// opens to disable one of them; once it is, the migration goes through.
+func TestIssuerIndexRefusesExistingDuplicates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	ts := sqlfilter.FormatTime(time.Now())
+	db := sql.OpenDB(&connector{path: path, pragmas: (&config{busyTimeout: 5 * time.Second}).pragmas(true)})
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, migrateTo(ctx, conn, 13))
+	const idp = `{"idp":{"iss":"https://idp.example/","aud":"roster"}}`
+	_, err = conn.ExecContext(ctx, `INSERT INTO tenants (id, name, created, settings) VALUES
+		('t-acme', 'acme', ?1, ?2), ('t-globex', 'globex', ?1, ?2)`, ts, idp)
+	require.NoError(t, err)
+
+	_, err = Open(ctx, path)
+	require.ErrorContains(t, err, "idp_issuer_unique")
+	version := func() (v int) {
+		require.NoError(t, conn.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v))
+		return v
+	}
+	require.Less(t, version(), 14, "the failed migration left nothing behind")
+
+	_, err = conn.ExecContext(ctx, `UPDATE tenants SET settings = '{}' WHERE id = 't-globex'`)
+	require.NoError(t, err)
+	s := openTest(t, path)
+	tn, err := s.Tenants().Get(ctx, "t-acme")
+	require.NoError(t, err)
+	require.Equal(t, "https://idp.example/", tn.Settings.IdP.Issuer)
+	require.Equal(t, latestMigration(), version())
+}

@@ -60,6 +60,49 @@ func testTenantSettings(t *testing.T, s store.Store) {
 	require.ErrorIs(t, Write(s).Tenants().SetSettings(ctx, "no-such-tenant", store.TenantSettings{RateLimit: 1}), store.ErrNotFound)
 }
 
+// testIdPIssuerUnique: the database lets one tenant at most trust an
+// identity provider's issuer (issue 12.20), since the shared Tenant URL
+// finds the tenant by it; a second is ErrConflict and changes nothing.
+// Tenants without an IdP never collide.
+func testIdPIssuerUnique(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acme, globex := newTenant(t, s, "acme"), newTenant(t, s, "globex")
+	idp := func(iss string, rate float64) store.TenantSettings {
+		return store.TenantSettings{RateLimit: rate, IdP: &store.IdPSettings{Issuer: iss, Audience: "roster", JWKSURL: "https://idp.example/keys"}}
+	}
+	for _, tc := range []struct {
+		name, tenant string
+		set          store.TenantSettings
+		wantErr      error
+	}{
+		{"NeitherTrustsAnIssuer", acme, store.TenantSettings{RateLimit: 1}, nil},
+		{"NeitherTrustsAnIssuerEither", globex, store.TenantSettings{RateLimit: 2}, nil},
+		{"FirstTrusts", acme, idp("https://idp.example/", 0), nil},
+		{"SameTenantKeepsIt", acme, idp("https://idp.example/", 3), nil},
+		{"SecondTrustsTheSame", globex, idp("https://idp.example/", 0), store.ErrConflict},
+		{"SecondTrustsAnother", globex, idp("https://other.example/", 0), nil},
+		{"FirstMovesToTheTaken", acme, idp("https://other.example/", 0), store.ErrConflict},
+		{"IssuersDifferInCase", acme, idp("https://OTHER.example/", 0), nil},
+		{"FirstLetsGo", acme, store.TenantSettings{}, nil},
+		{"SecondTakesTheFreed", globex, idp("https://OTHER.example/", 0), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := s.Tenants().Get(ctx, tc.tenant)
+			require.NoError(t, err)
+			err = Write(s).Tenants().SetSettings(ctx, tc.tenant, tc.set)
+			got, gerr := s.Tenants().Get(ctx, tc.tenant)
+			require.NoError(t, gerr)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				require.Equal(t, before.Settings, got.Settings, "a refused change leaves the settings")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.set, got.Settings)
+		})
+	}
+}
+
 // seedTenant gives a tenant what Delete must remove: users with
 // multi-valued attributes, nested groups, a token and an OAuth client. The
 // ids are the same in every tenant.

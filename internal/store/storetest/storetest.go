@@ -42,6 +42,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"Counts", testCounts},
 		{"TenantSettings", testTenantSettings},
+		{"IdPIssuerUnique", testIdPIssuerUnique},
 		{"TenantDelete", testTenantDelete},
 		{"TokensDeleteExpired", testTokensDeleteExpired},
 		{"OAuthClients", testOAuthClients},
