@@ -71,6 +71,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProvisionLogsDefaultLimit", testProvisionLogsDefaultLimit},
 		{"ProvisionPurge", testProvisionPurge},
 		{"ProvisionDeleteJob", testProvisionDeleteJob},
+		{"PushRecords", testPushRecords},
 		{"ProvisionInWrite", testProvisionInWrite},
 		{"ClearMembers", testClearMembers},
 		{"WriterReadsOwnWrites", testWriterReadsOwnWrites},
