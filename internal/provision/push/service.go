@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,6 +106,9 @@ type Receipt struct {
 	Rejected int       `json:"rejected"`
 	// LastSeq is the job's record seq after the request.
 	LastSeq int64 `json:"lastSeq"`
+	// Logs is the admin API's query of the job's log from Received, as
+	// the endpoint's Location.
+	Logs string `json:"logs,omitempty"`
 }
 
 // Push stages a request's valid records for the job's next cycle, and
@@ -115,6 +119,15 @@ func (s *Service) Push(ctx context.Context, name string, req BulkRequest) (Recei
 	}
 	recs, rejected := req.Records()
 	return s.stage(ctx, name, recs, rejected)
+}
+
+// Stage stages records already checked (ReadCSV's), as Push does with a
+// request's valid records: the local path of `roster job upload`.
+func (s *Service) Stage(ctx context.Context, name string, recs []Record) (Receipt, error) {
+	if _, err := s.pushJob(ctx, name); err != nil {
+		return Receipt{}, err
+	}
+	return s.stage(ctx, name, recs, nil)
 }
 
 func (s *Service) stage(ctx context.Context, name string, recs []Record, rejected []Rejected) (Receipt, error) {
@@ -149,6 +162,7 @@ func (s *Service) stage(ctx context.Context, name string, recs []Record, rejecte
 	if len(rows) > 0 {
 		rc.LastSeq = rows[len(rows)-1].Seq
 	}
+	rc.Logs = "/admin/api/jobs/" + url.PathEscape(name) + "/logs?since=" + url.QueryEscape(now.Format(time.RFC3339Nano))
 	return rc, nil
 }
 

@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,12 +139,8 @@ func (h *Handler) bulkUpload(w http.ResponseWriter, r *http.Request, name string
 		return jobError(err, name)
 	}
 	h.trigger(r.Context(), name)
-	loc := "/admin/api/jobs/" + url.PathEscape(name) + "/logs?since=" + url.QueryEscape(rc.Received.Format(time.RFC3339Nano))
-	w.Header().Set("Location", loc)
-	writeJSON(w, http.StatusAccepted, map[string]any{
-		"uploadId": rc.UploadID, "received": rc.Received, "accepted": rc.Accepted, "rejected": rc.Rejected,
-		"lastSeq": rc.LastSeq, "logs": loc,
-	})
+	w.Header().Set("Location", rc.Logs)
+	writeJSON(w, http.StatusAccepted, rc)
 	return nil
 }
 
