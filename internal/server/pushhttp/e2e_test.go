@@ -29,12 +29,18 @@ type world struct {
 
 func newWorld(t testing.TB, backend string, jobs ...string) *world {
 	t.Helper()
+	return newWorldWith(t, backend, "", jobs...)
+}
+
+// newWorldWith is newWorld with extra lines in each job's document.
+func newWorldWith(t testing.TB, backend, extra string, jobs ...string) *world {
+	t.Helper()
 	w := &world{host: apptest.Start(t, backend, nil), target: apptest.Start(t, backend, nil), tokens: map[string]string{}}
 	w.eng = engine.New(engine.Config{Store: w.host.Store})
 	ctx := context.Background()
 	for _, name := range jobs {
-		doc := fmt.Sprintf("name: %s\nscope: all\nsource: {type: push}\ntarget: {url: %s, token: %s, concurrency: 32}\n",
-			name, w.target.TenantURL, w.target.Token)
+		doc := fmt.Sprintf("name: %s\nscope: all\nsource: {type: push}\ntarget: {url: %s, token: %s, concurrency: 32}\n%s",
+			name, w.target.TenantURL, w.target.Token, extra)
 		j, err := job.Parse([]byte(doc), func(string) (string, bool) { return "", false })
 		require.NoError(t, err)
 		_, _, err = job.New(w.host.Store).Apply(ctx, j, "test")
@@ -271,4 +277,28 @@ func TestPushEndpoint(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code)
 	code, _, _ = w.post(t, path, fresh, scim, bulk(1, 1))
 	require.Equal(t, http.StatusAccepted, code)
+}
+
+// TestAuthoritativeSweepWithinThreshold pins that the deletes an
+// authoritative upload causes count against the job's deletion threshold:
+// beyond it they are held, nothing is deleted, and the job is paused.
+func TestAuthoritativeSweepWithinThreshold(t *testing.T) {
+	w := newWorldWith(t, "sqlite", "deletionThreshold: {count: 1}\n", "hr")
+	w.uploadCSV(t, "hr", workers)
+	w.run(t, "hr")
+	require.Len(t, w.targetUsers(t), 3)
+
+	_, mark, _ := w.getMark(t, "hr")
+	w.uploadCSV(t, "hr", "EmployeeID,UserName\nE1,alice@example.com\n")
+	body, _ := json.Marshal(map[string]any{"mark": mark})
+	code, out, _ := w.post(t, "/provisioning/jobs/hr/bulkUpload/sweep", w.tokens["hr"], "application/json", body)
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	require.EqualValues(t, 2, out["deleted"])
+	rep := w.run(t, "hr")
+	require.Equal(t, 2, rep.Held, "%+v", rep)
+	require.Zero(t, rep.Stats.Deleted)
+	require.Len(t, w.targetUsers(t), 3, "nothing deleted beyond the threshold")
+	j, err := job.New(w.host.Store).Get(context.Background(), "hr")
+	require.NoError(t, err)
+	require.Equal(t, job.StatusPaused, j.Status)
 }
