@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/push"
+	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -301,4 +302,20 @@ func TestAuthoritativeSweepWithinThreshold(t *testing.T) {
 	j, err := job.New(w.host.Store).Get(context.Background(), "hr")
 	require.NoError(t, err)
 	require.Equal(t, job.StatusPaused, j.Status)
+}
+
+// TestPushProvisionOnDemand provisions one pushed record now, by its
+// externalId, before any cycle ran; a record never pushed is not found.
+func TestPushProvisionOnDemand(t *testing.T) {
+	w := newWorld(t, "sqlite", "hr")
+	w.uploadCSV(t, "hr", workers)
+	rep, logs, err := w.eng.ProvisionOnDemand(context.Background(), "hr", source.User, "E2")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, rep.Stats.Created, "%+v", rep)
+	require.NotEmpty(t, logs)
+	users := w.targetUsers(t)
+	require.Len(t, users, 1)
+	require.Equal(t, "bob@example.com", users["E2"]["userName"])
+	_, _, err = w.eng.ProvisionOnDemand(context.Background(), "hr", source.User, "E9")
+	require.ErrorIs(t, err, source.ErrNotFound)
 }
