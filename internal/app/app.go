@@ -29,12 +29,14 @@ import (
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/notify/delivery"
+	"github.com/rosterhq/roster/internal/provision/push"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/server/adminhttp"
 	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/server/oauthhttp"
+	"github.com/rosterhq/roster/internal/server/pushhttp"
 	"github.com/rosterhq/roster/internal/server/scimhttp"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/postgres"
@@ -411,15 +413,17 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 		return nil, err
 	}
 	events := feed.New(st, dir.Committed, 0)
+	pushes := push.New(st)
 	adminAPI := adminhttp.New(adminhttp.Config{
 		URLs: tenant.URLs{Base: base, Prefix: prefix}, Logger: cfg.Logger, Failures: clientFailures,
 		Feed: events, Webhooks: hooks, Endpoints: webhook.NewEndpoints(st, cfg.Webhook.AllowPrivate), Audit: audit.New(st),
 		LoginBodyTimeout: cfg.BodyTimeout,
-		Jobs:             job.New(st), Engine: prov, Reports: report.New(st),
+		Jobs:             job.New(st), Engine: prov, Reports: report.New(st), Push: pushes,
 	}, tenants, admins, dir)
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
 		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger, cfg.BodyTimeout),
+		Push:  pushhttp.New(pushhttp.Config{Push: pushes, Trigger: prov.Trigger, Logger: cfg.Logger}),
 		Store: st, Logger: cfg.Logger, Proxies: proxies,
 	})
 	return &Roster{

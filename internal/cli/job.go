@@ -162,6 +162,7 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 	cmd.AddCommand(apply, list, show, del)
 	cmd.AddCommand(jobRunCommands(&f)...)
 	cmd.AddCommand(jobSchemaCommands(&f)...)
+	cmd.AddCommand(jobPushCommands(&f)...)
 	return cmd
 }
 

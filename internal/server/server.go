@@ -22,6 +22,7 @@ type Config struct {
 	SCIM    http.Handler // mounted under Prefix
 	Admin   http.Handler // mounted under /admin/api/; nil: none
 	OAuth   http.Handler // the token endpoints under /oauth/; nil: none
+	Push    http.Handler // the inbound push endpoints under /provisioning/; nil: none
 	Store   store.Store  // pinged by /readyz
 	Logger  *slog.Logger
 	Proxies *guard.Proxies // trusted reverse proxies; nil: none
@@ -44,6 +45,9 @@ func New(cfg Config) http.Handler {
 	if cfg.OAuth != nil {
 		mux.Handle("POST /oauth/token", cfg.OAuth)
 		mux.Handle("POST /oauth/{tenant}/token", cfg.OAuth)
+	}
+	if cfg.Push != nil {
+		mux.Handle("/provisioning/", cfg.Push)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

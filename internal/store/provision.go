@@ -218,7 +218,69 @@ type ProvisionWriter interface {
 	// ClearEscrows removes every escrow entry of a job (a restart).
 	ClearEscrows(ctx context.Context, job string) error
 	// DeleteJob removes everything the engine kept for a job: its state,
-	// links, escrow, cycles and logs. The job service calls it when a job is
-	// deleted.
+	// links, escrow, cycles and logs, and the records pushed to it and its
+	// push token. The job service calls it when a job is deleted.
 	DeleteJob(ctx context.Context, job string) error
+}
+
+// PushRecord is one source record pushed to a job of source type "push"
+// (an HR system's record sent to the inbound endpoint, or a CSV row): the
+// staged state of one user as the HR system last sent it. The push source
+// reads these rows; the engine never writes them.
+type PushRecord struct {
+	Job string
+	// Anchor is the record's externalId, the source anchor.
+	Anchor string
+	// Seq orders a job's record writes: every write of a record gives it
+	// the job's next Seq, so the push source reads a delta as the records
+	// with a Seq above its watermark. Set by the store.
+	Seq int64
+	// Data is the record as a SCIM user document (JSON object).
+	Data json.RawMessage
+	// Deleted marks a record an authoritative upload left out: the push
+	// source reports it deleted. Pushes never set it; they mark a record
+	// inactive with active:false in Data instead.
+	Deleted bool
+	Updated time.Time
+}
+
+// PushToken is the credential an HR system presents to push records to
+// one job. Only the SHA-256 of its secret is kept.
+type PushToken struct {
+	Job     string
+	ID      string
+	Hash    []byte
+	Created time.Time
+}
+
+// PushStore reads the records pushed to jobs and their push tokens.
+type PushStore interface {
+	// Records calls fn for each record of a job with a Seq above after,
+	// deleted ones included, in Seq order, reading them as a stream.
+	Records(ctx context.Context, job string, after int64, fn func(PushRecord) error) error
+	// Record returns one record by anchor; ErrNotFound if there is none.
+	Record(ctx context.Context, job, anchor string) (PushRecord, error)
+	// LastSeq returns the highest Seq of a job's records, 0 if none.
+	LastSeq(ctx context.Context, job string) (int64, error)
+	// Token returns a job's push token; ErrNotFound if none was issued.
+	Token(ctx context.Context, job string) (PushToken, error)
+}
+
+// PushWriter writes pushed records and push tokens inside a Write. Writes
+// of one job's records are serialised by the backend (SQLite's one
+// writer, a PostgreSQL transaction lock per job), so Seq order is commit
+// order and a reader that has seen Seq n has seen every Seq below it.
+type PushWriter interface {
+	// PutRecords creates or replaces records by (Job, Anchor), giving each
+	// the job's next Seq in order and clearing Deleted; it sets their Seq.
+	// All records belong to one job.
+	PutRecords(ctx context.Context, job string, recs []PushRecord) error
+	// DeleteRecordsUpTo marks deleted, with new Seqs, every record of a job
+	// not already deleted whose Seq is at most upTo, and returns how many
+	// it marked: an authoritative upload calls it with the Seq the job had
+	// before the upload began, so every record the upload did not send is
+	// marked.
+	DeleteRecordsUpTo(ctx context.Context, job string, upTo int64) (int, error)
+	// PutToken creates or replaces a job's push token.
+	PutToken(ctx context.Context, t PushToken) error
 }

@@ -95,6 +95,8 @@ type Store interface {
 	Webhooks() WebhookStore
 	Jobs() JobStore
 	Provisioning() ProvisionStore
+	// Push holds the records pushed to jobs of source type push.
+	Push() PushStore
 	Resources() ResourceReader
 	// Write runs fn in one write transaction. If fn returns an error, nothing
 	// it wrote is kept and the error is returned unchanged. When Write
@@ -182,6 +184,7 @@ type Writer interface {
 	Webhooks() WebhookWriter
 	Jobs() JobWriter
 	Provisioning() ProvisionWriter
+	Push() PushWriter
 	Settings() SettingsWriter
 	Audit() AuditWriter
 }

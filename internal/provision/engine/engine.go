@@ -43,7 +43,7 @@ type Config struct {
 	// Holder names this process in the job leases; default host/pid/random.
 	Holder string
 	// OpenSource and OpenTarget connect to a job's source and target;
-	// defaults: the LDAP and SCIM connectors, and target.New.
+	// defaults: the LDAP, SCIM and push connectors, and target.New.
 	OpenSource func(job.Source) (source.Source, error)
 	OpenTarget func(job.Target) (*target.Target, error)
 	// LeaseTTL is how long a job's lease lasts without renewal: how soon
@@ -90,7 +90,7 @@ func New(cfg Config) *Engine {
 		cfg.Holder = fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
 	}
 	if cfg.OpenSource == nil {
-		cfg.OpenSource = OpenSource
+		cfg.OpenSource = openSourceWith(cfg.Store)
 	}
 	if cfg.OpenTarget == nil {
 		cfg.OpenTarget = OpenTarget

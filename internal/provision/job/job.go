@@ -59,6 +59,10 @@ const (
 const (
 	SourceLDAP = "ldap"
 	SourceSCIM = "scim"
+	// SourcePush reads the records an HR system pushes to the job's
+	// inbound endpoint (or `roster job upload` sends from a CSV file), as
+	// Entra's API-driven inbound provisioning does; it has no url.
+	SourcePush = "push"
 )
 
 // LDAP directory kinds (Source.Directory).
@@ -117,8 +121,8 @@ func (n Notifications) Recipients() notify.Recipients {
 	return notify.Recipients{Emails: n.Emails, Tenant: n.Tenant}
 }
 
-// Source is where a job reads identities: an LDAP directory or a SCIM
-// service provider.
+// Source is where a job reads identities: an LDAP directory, a SCIM
+// service provider, or the records pushed to the job.
 type Source struct {
 	Type string `json:"type"`
 	URL  string `json:"url"`
@@ -143,6 +147,10 @@ type Source struct {
 	Delta string `json:"delta,omitempty"`
 	// SCIM.
 	Token string `json:"token,omitempty"`
+	// Job is the name of the job the source belongs to, set when the job
+	// is read from the store, not written in the document: a push source
+	// reads the records pushed to that job.
+	Job string `json:"-"`
 }
 
 // Target is the SCIM service provider a job writes to, and how to talk to
@@ -485,6 +493,26 @@ func DefaultMappings(sourceType string) Mappings {
 			Groups: []Mapping{
 				matching(direct("displayName", "cn")),
 				direct("externalId", "entryUUID"),
+			},
+		}
+	}
+	if sourceType == SourcePush {
+		// A pushed record is a SCIM user whose externalId is the HR
+		// system's id (the anchor); it carries no groups.
+		return Mappings{
+			Users: []Mapping{
+				matching(direct("userName", "userName")),
+				direct("externalId", "externalId"),
+				direct("active", "active"),
+				direct("displayName", "displayName"),
+				direct("name.givenName", "name.givenName"),
+				direct("name.familyName", "name.familyName"),
+				direct("title", "title"),
+				direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
+				direct(`phoneNumbers[type eq "work"].value`, `phoneNumbers[type eq "work"].value`),
+				direct(pathEmployeeNumber, pathEmployeeNumber),
+				direct(pathDepartment, pathDepartment),
+				direct(pathManager, pathManager),
 			},
 		}
 	}

@@ -233,6 +233,10 @@ func (j *Job) Validate() error {
 	if j.Scope != ScopeAssigned && j.Scope != ScopeAll {
 		return bad("scope %q: use %s or %s", j.Scope, ScopeAssigned, ScopeAll)
 	}
+	if j.Source.Type == SourcePush && j.Scope != ScopeAll {
+		// Pushed records are users only, so no group can be assigned.
+		return bad("scope %q: a push source has no groups to assign; use scope: %s (and scoping filters to narrow it)", j.Scope, ScopeAll)
+	}
 	for i, a := range j.Assignments {
 		if strings.TrimSpace(a.Group) == "" {
 			return bad("assignments[%d].group is required", i)
@@ -332,10 +336,14 @@ func (s Source) validate() error {
 		return only(s.Type, map[string]string{"bindDN": s.BindDN, "bindPassword": s.BindPassword,
 			"baseDN": s.BaseDN, "userFilter": s.UserFilter, "groupFilter": s.GroupFilter,
 			"directory": s.Directory, "anchor": s.Anchor, "delta": s.Delta})
+	case SourcePush:
+		return only(s.Type, map[string]string{"url": s.URL, "token": s.Token, "bindDN": s.BindDN,
+			"bindPassword": s.BindPassword, "baseDN": s.BaseDN, "userFilter": s.UserFilter,
+			"groupFilter": s.GroupFilter, "directory": s.Directory, "anchor": s.Anchor, "delta": s.Delta})
 	case "":
-		return bad("source.type is required: %s or %s", SourceLDAP, SourceSCIM)
+		return bad("source.type is required: %s, %s or %s", SourceLDAP, SourceSCIM, SourcePush)
 	}
-	return bad("source.type %q: use %s or %s", s.Type, SourceLDAP, SourceSCIM)
+	return bad("source.type %q: use %s, %s or %s", s.Type, SourceLDAP, SourceSCIM, SourcePush)
 }
 
 // validateFilters compiles one object type's scoping filters, naming the

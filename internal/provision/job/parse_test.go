@@ -96,6 +96,9 @@ func TestParseErrors(t *testing.T) {
 		{"no name", src + tgt, `name ""`},
 		{"no source type", "name: j\nsource: {url: 'https://s.example'}\n" + tgt, "source.type is required"},
 		{"unknown source type", "name: j\nsource: {type: csv, url: 'https://s.example'}\n" + tgt, `source.type "csv"`},
+		{"push source with a url", "name: j\nscope: all\nsource: {type: push, url: 'https://s.example'}\n" + tgt, "source.url does not apply to a source of type push"},
+		{"push source with a token", "name: j\nscope: all\nsource: {type: push, token: t}\n" + tgt, "source.token does not apply"},
+		{"push source with assigned scope", "name: j\nsource: {type: push}\n" + tgt, "a push source has no groups"},
 		{"scim source without token", "name: j\nsource: {type: scim, url: 'https://s.example'}\n" + tgt, "source.token is required"},
 		{"scim source relative url", "name: j\nsource: {type: scim, url: /scim, token: t}\n" + tgt, "source.url"},
 		{"scim source with ldap field", "name: j\nsource: {type: scim, url: 'https://s.example', token: t, baseDN: dc=x}\n" + tgt, "source.baseDN does not apply"},
@@ -215,4 +218,25 @@ source: {type: scim, url: 'https://s.example', token: t, delta: usn}
 target: {url: 'https://app.example/scim/v2', token: t}
 `), env(nil))
 	require.ErrorContains(t, err, "source.delta does not apply")
+}
+
+func TestPushSource(t *testing.T) {
+	j, err := Parse([]byte(`name: hr-push
+scope: all
+source: {type: push}
+target: {url: 'https://app.example/scim/v2', token: t}
+`), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, SourcePush, j.Source.Type)
+	m := j.EffectiveMappings()
+	require.Equal(t, DefaultMappings(SourcePush), m)
+	require.Empty(t, m.Groups, "pushed records are users only")
+	var anchor *Mapping
+	for i := range m.Users {
+		if m.Users[i].Target == "externalId" {
+			anchor = &m.Users[i]
+		}
+	}
+	require.NotNil(t, anchor)
+	require.Equal(t, "externalId", anchor.Source, "the HR record's externalId flows to the target's externalId")
 }

@@ -130,6 +130,7 @@ func decode(sj store.Job) (Job, error) {
 		return Job{}, fmt.Errorf("job %s: stored document: %w", sj.Name, err)
 	}
 	j.Name = sj.Name
+	j.Source.Job = sj.Name
 	j.Status, j.Revision, j.NeedsInitial = Status(sj.Status), sj.Revision, sj.NeedsInitial
 	j.Created, j.Updated = sj.Created, sj.Updated
 	return j, nil

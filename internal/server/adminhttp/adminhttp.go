@@ -27,6 +27,7 @@ import (
 	"github.com/rosterhq/roster/internal/feed"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
+	"github.com/rosterhq/roster/internal/provision/push"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
 	"github.com/rosterhq/roster/internal/scim/strictjson"
@@ -62,6 +63,8 @@ type Config struct {
 	Jobs    *job.Service
 	Engine  *engine.Engine
 	Reports *report.Reader
+	// Push issues the push tokens of jobs of source type push.
+	Push *push.Service
 	// LoginBodyTimeout is how long the body of a sign-in may take to
 	// arrive; 0 means guard.DefaultBodyTimeout. Anyone may call sign-in,
 	// so a body trickled in must not hold a connection for long.

@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
 	"github.com/rosterhq/roster/internal/provision/mapping"
+	"github.com/rosterhq/roster/internal/provision/push"
 	"github.com/rosterhq/roster/internal/provision/report"
 	"github.com/rosterhq/roster/internal/provision/source"
 	"github.com/rosterhq/roster/internal/store"
@@ -27,6 +28,7 @@ func (h *Handler) jobRoutes() {
 	h.handle("POST /admin/api/jobs/{name}/stop", admin.ManageJobs, h.setJobStatus(job.StatusOff))
 	h.handle("POST /admin/api/jobs/{name}/pause", admin.ManageJobs, h.setJobStatus(job.StatusPaused))
 	h.handle("POST /admin/api/jobs/{name}/run", admin.ManageJobs, h.runJob)
+	h.handle("POST /admin/api/jobs/{name}/push-token", admin.ManageJobs, h.issuePushToken)
 	h.handle("GET /admin/api/jobs/{name}/held", admin.ReadJobs, h.heldActions)
 	h.handle("POST /admin/api/jobs/{name}/allow-deletes", admin.ManageJobs, h.allowDeletes)
 	h.handle("POST /admin/api/jobs/{name}/restart", admin.ManageJobs, h.restartJob)
@@ -203,6 +205,24 @@ func (h *Handler) runJob(w http.ResponseWriter, c *call) error {
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{
 		"job": name, "message": "the job's next cycle is due now; a running roster serve starts it within 15 seconds",
+	})
+}
+
+// issuePushToken issues the push token of a job of source type push, as
+// `roster job push-token` does; the token is in this answer only.
+func (h *Handler) issuePushToken(w http.ResponseWriter, c *call) error {
+	name := c.PathValue("name")
+	token, err := h.cfg.Push.IssueToken(c.Context(), name, c.actor())
+	if errors.Is(err, push.ErrNotPushJob) {
+		return &apiError{http.StatusConflict, "conflict", err.Error()}
+	}
+	if err != nil {
+		return jobNotFound(err, name)
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{
+		"job": name, "token": token,
+		"endpoint": "/provisioning/jobs/" + name + "/bulkUpload",
+		"message":  "shown once: an earlier push token of the job no longer works",
 	})
 }
 

@@ -610,3 +610,37 @@ func TestAdminAPIJobCrossSite(t *testing.T) {
 	r = e.call("GET", "/admin/api/jobs/hr/links?anchor=u1", e.root, "")
 	require.Len(t, r.json["links"], 1)
 }
+
+// TestAdminAPIPushToken issues a push job's token through the API and
+// pushes with it to the endpoint on the same listener: a token issued
+// again replaces the first, a job whose source is not push gets 409, and
+// one that does not exist 404.
+func TestAdminAPIPushToken(t *testing.T) {
+	t.Parallel()
+	e := newJobEnv(t)
+	doc := `{"source":{"type":"push"},"scope":"all","target":{"url":"` + e.dstURL + `","token":"` + e.dstTok + `"}}`
+	require.Equal(t, 201, e.call("PUT", "/admin/api/jobs/hr", e.root, doc).status)
+	require.Equal(t, 201, e.call("PUT", "/admin/api/jobs/pull", e.root, e.doc(e.dstURL, nil)).status)
+
+	r := e.call("POST", "/admin/api/jobs/hr/push-token", e.root, "")
+	require.Equal(t, 201, r.status, "%v", r.json)
+	first := r.json["token"].(string)
+	require.Equal(t, "/provisioning/jobs/hr/bulkUpload", r.json["endpoint"])
+	r = e.call("POST", "/admin/api/jobs/hr/push-token", e.root, "")
+	require.Equal(t, 201, r.status, "%v", r.json)
+	second := r.json["token"].(string)
+	require.NotEqual(t, first, second)
+
+	body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","path":"/Users",` +
+		`"data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"externalId":"e1","userName":"a"}}]}`
+	status, _, out := e.rawCall("POST", "/provisioning/jobs/hr/bulkUpload", first, "application/scim+json", body, nil)
+	require.Equal(t, 401, status, out)
+	status, h, out := e.rawCall("POST", "/provisioning/jobs/hr/bulkUpload", second, "application/scim+json", body, nil)
+	require.Equal(t, 202, status, out)
+	require.True(t, strings.HasPrefix(h.Get("Location"), "/admin/api/jobs/hr/logs?since="), h.Get("Location"))
+	status, _, out = e.rawCall("POST", "/provisioning/jobs/hr/bulkUpload", e.root, "application/scim+json", body, nil)
+	require.Equal(t, 401, status, "an admin session is not a push token: %s", out)
+
+	require.Equal(t, 409, e.call("POST", "/admin/api/jobs/pull/push-token", e.root, "").status)
+	require.Equal(t, 404, e.call("POST", "/admin/api/jobs/nope/push-token", e.root, "").status)
+}

@@ -69,7 +69,9 @@ const (
 	deleteProvisionJobSQL = `WITH l AS (DELETE FROM provision_links WHERE job = $1),
 		s AS (DELETE FROM provision_state WHERE job = $1),
 		c AS (DELETE FROM provision_cycles WHERE job = $1),
-		e AS (DELETE FROM provision_escrow WHERE job = $1)
+		e AS (DELETE FROM provision_escrow WHERE job = $1),
+		r AS (DELETE FROM provision_records WHERE job = $1),
+		t AS (DELETE FROM provision_push_tokens WHERE job = $1)
 	DELETE FROM provision_logs WHERE job = $1`
 )
 

@@ -72,6 +72,8 @@ var deleteProvisionJobSQL = [...]string{
 	"DELETE FROM provision_cycles WHERE job = ?1",
 	"DELETE FROM provision_logs WHERE job = ?1",
 	"DELETE FROM provision_escrow WHERE job = ?1",
+	"DELETE FROM provision_records WHERE job = ?1",
+	"DELETE FROM provision_push_tokens WHERE job = ?1",
 }
 
 // Provisioning returns the store of the provisioning engine's state.

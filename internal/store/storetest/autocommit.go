@@ -80,6 +80,7 @@ func (a autocommit) Admins() store.AdminWriter             { return autoAdmins{a
 func (a autocommit) Webhooks() store.WebhookWriter         { return autoWebhooks{a} }
 func (a autocommit) Jobs() store.JobWriter                 { return autoJobs{a} }
 func (a autocommit) Provisioning() store.ProvisionWriter   { return autoProvision{a} }
+func (a autocommit) Push() store.PushWriter                { return autoPush{a} }
 func (a autocommit) Settings() store.SettingsWriter        { return autoSettings{a} }
 func (a autocommit) Audit() store.AuditWriter              { return autoAudit{a} }
 
@@ -272,4 +273,18 @@ func (p autoProvision) DeleteEscrows(ctx context.Context, job, kind string, anch
 
 func (p autoProvision) ClearEscrows(ctx context.Context, job string) error {
 	return p.a.do(ctx, func(w store.Writer) error { return w.Provisioning().ClearEscrows(ctx, job) })
+}
+
+type autoPush struct{ a autocommit }
+
+func (p autoPush) PutRecords(ctx context.Context, job string, recs []store.PushRecord) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Push().PutRecords(ctx, job, recs) })
+}
+
+func (p autoPush) DeleteRecordsUpTo(ctx context.Context, job string, upTo int64) (int, error) {
+	return get(ctx, p.a, func(w store.Writer) (int, error) { return w.Push().DeleteRecordsUpTo(ctx, job, upTo) })
+}
+
+func (p autoPush) PutToken(ctx context.Context, t store.PushToken) error {
+	return p.a.do(ctx, func(w store.Writer) error { return w.Push().PutToken(ctx, t) })
 }

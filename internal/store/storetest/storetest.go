@@ -74,6 +74,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProvisionPurge", testProvisionPurge},
 		{"ProvisionDeleteJob", testProvisionDeleteJob},
 		{"ProvisionEscrow", testProvisionEscrow},
+		{"PushRecords", testPushRecords},
 		{"ProvisionInWrite", testProvisionInWrite},
 		{"ProvisionTotals", testProvisionTotals},
 		{"ClearMembers", testClearMembers},
