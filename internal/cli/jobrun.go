@@ -122,7 +122,7 @@ credentials, another cycle of the job running).`,
 					if once {
 						return nil
 					}
-					st, err := e.store.Provisioning().State(ctx, args[0])
+					st, err := report.New(e.store).State(ctx, args[0])
 					if err != nil {
 						return err
 					}
@@ -155,7 +155,8 @@ steps, the properties modified and the error. -o json and -o csv export them.`,
 				f.output = "text"
 			}
 			return f.run(cmd, func(e *env) error {
-				if _, err := job.New(e.store).Get(e.ctx, args[0]); err != nil {
+				r := report.New(e.store)
+				if err := r.CheckJob(e.ctx, args[0]); err != nil {
 					return notFoundHint(err, "job")
 				}
 				q.Job = args[0]
@@ -163,17 +164,13 @@ steps, the properties modified and the error. -o json and -o csv export them.`,
 					q.Since = time.Now().Add(-since)
 				}
 				if csvOut {
-					return report.WriteLogsCSV(e.ctx, e.store.Provisioning(), q, e.out)
+					return r.WriteLogsCSV(e.ctx, q, e.out)
 				}
-				entries, err := e.store.Provisioning().Logs(e.ctx, q)
+				entries, err := r.Logs(e.ctx, q)
 				if err != nil {
 					return err
 				}
-				views := make([]report.Log, 0, len(entries))
-				for _, l := range entries {
-					views = append(views, report.LogOf(l))
-				}
-				return e.print(views, func(w io.Writer) {
+				return e.print(entries, func(w io.Writer) {
 					fmt.Fprintln(w, "TIME\tCYCLE\tKIND\tOBJECT\tTARGET ID\tACTION\tSTATUS\tREASON")
 					for _, l := range entries {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.Local().Format(time.DateTime), short(l.Cycle),
@@ -196,16 +193,9 @@ steps, the properties modified and the error. -o json and -o csv export them.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, func(e *env) error {
-				if _, err := job.New(e.store).Get(e.ctx, args[0]); err != nil {
-					return notFoundHint(err, "job")
-				}
-				cs, err := e.store.Provisioning().Cycles(e.ctx, args[0], 50)
+				views, err := report.New(e.store).Cycles(e.ctx, args[0], 50)
 				if err != nil {
-					return err
-				}
-				views := make([]report.Cycle, 0, len(cs))
-				for _, c := range cs {
-					views = append(views, report.CycleOf(c))
+					return notFoundHint(err, "job")
 				}
 				return e.print(views, func(w io.Writer) {
 					fmt.Fprintln(w, "CYCLE\tKIND\tSTATUS\tSTARTED\tTOOK\tSTATS")
@@ -243,23 +233,20 @@ cycle matches the object again; the job must be Off or Paused.`,
 				}
 			}
 			return f.run(cmd, func(e *env) error {
-				svc := job.New(e.store)
-				if _, err := svc.Get(e.ctx, args[0]); err != nil {
+				svc, r := job.New(e.store), report.New(e.store)
+				if err := r.CheckJob(e.ctx, args[0]); err != nil {
 					return notFoundHint(err, "job")
 				}
-				p := e.store.Provisioning()
 				if linkAnchor != "" || linkTarget != "" {
 					kind := linkKind
 					if kind == "" {
 						kind = "user"
 					}
-					var l store.Link
-					var err error
-					if linkAnchor != "" {
-						l, err = p.Link(e.ctx, args[0], kind, linkAnchor)
-					} else {
-						l, err = p.LinkByTarget(e.ctx, args[0], kind, linkTarget)
+					id := linkAnchor
+					if id == "" {
+						id = linkTarget
 					}
+					l, err := r.Link(e.ctx, args[0], kind, id, linkAnchor == "")
 					if err != nil {
 						return notFoundHint(err, "link")
 					}
@@ -271,21 +258,17 @@ cycle matches the object again; the job must be Off or Paused.`,
 							fmt.Fprintf(w, "Deleted the link of %s %s (target %s); the next cycle matches it again.\n", kind, l.SourceAnchor, l.TargetID)
 						})
 					}
-					return e.print(report.LinkOf(l), func(w io.Writer) { printLinks(w, []store.Link{l}) })
+					return e.print(l, func(w io.Writer) { printLinks(w, []report.Link{l}) })
 				}
-				var all []store.Link
-				err := p.Links(e.ctx, args[0], linkKind, func(l store.Link) error {
+				all := []report.Link{}
+				err := r.Links(e.ctx, args[0], linkKind, func(l report.Link) error {
 					all = append(all, l)
 					return nil
 				})
 				if err != nil {
 					return err
 				}
-				views := make([]report.Link, 0, len(all))
-				for _, l := range all {
-					views = append(views, report.LinkOf(l))
-				}
-				return e.print(views, func(w io.Writer) { printLinks(w, all) })
+				return e.print(all, func(w io.Writer) { printLinks(w, all) })
 			})
 		},
 	}
@@ -486,7 +469,7 @@ func printReport(w io.Writer, r engine.Report) {
 	}
 }
 
-func printLinks(w io.Writer, ls []store.Link) {
+func printLinks(w io.Writer, ls []report.Link) {
 	fmt.Fprintln(w, "KIND\tSOURCE ANCHOR\tTARGET ID\tNAME\tSTATE\tUPDATED")
 	for _, l := range ls {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Kind, l.SourceAnchor, l.TargetID, l.Display, l.State, l.Updated.Local().Format(time.DateTime))
