@@ -48,59 +48,62 @@ func (s *ProvisionState) Prepare(now time.Time) error {
 	return nil
 }
 
-// PrepareEscrows checks escrow entries before they are stored and returns
-// them with a zero LastFailed set to now, and a zero FirstFailed or
-// NextRetry to LastFailed (retried by the next cycle); of entries with the same key the last wins. The caller's
-// slice is left as it is.
-func PrepareEscrows(es []Escrow, now time.Time) ([]Escrow, error) {
-	out := make([]Escrow, 0, len(es))
-	type key struct{ job, kind, anchor string }
-	at := make(map[key]int, len(es))
-	for _, e := range es {
-		if e.Job == "" || e.Kind == "" || e.SourceAnchor == "" {
-			return nil, errMissing("put escrow", "an escrow entry needs a job, a kind and a source anchor")
+// objectKey is the key of a row kept per job, kind and source object.
+type objectKey struct{ job, kind, anchor string }
+
+// lastWins returns rows with one per key, the last of each in its first's
+// place, as if they were written one after the other: one multi-row upsert
+// may not touch a row twice on every backend. prepare checks and fills
+// each row first. The caller's slice is left as it is.
+func lastWins[T any](rows []T, key func(T) objectKey, prepare func(*T) error) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	at := make(map[objectKey]int, len(rows))
+	for _, r := range rows {
+		if err := prepare(&r); err != nil {
+			return nil, err
 		}
-		if e.Failures < 1 {
-			return nil, errMissing("put escrow", "an escrow entry counts at least one failure")
-		}
-		e.LastFailed = orNow(e.LastFailed, now)
-		e.FirstFailed = orNow(e.FirstFailed, e.LastFailed)
-		e.NextRetry = orNow(e.NextRetry, e.LastFailed)
-		k := key{e.Job, e.Kind, e.SourceAnchor}
+		k := key(r)
 		if i, dup := at[k]; dup {
-			out[i] = e
+			out[i] = r
 			continue
 		}
 		at[k] = len(out)
-		out = append(out, e)
+		out = append(out, r)
 	}
 	return out, nil
 }
 
+// PrepareEscrows checks escrow entries before they are stored and returns
+// them with a zero LastFailed set to now, and a zero FirstFailed or
+// NextRetry to LastFailed (retried by the next cycle); of entries with the
+// same key the last wins.
+func PrepareEscrows(es []Escrow, now time.Time) ([]Escrow, error) {
+	return lastWins(es, func(e Escrow) objectKey { return objectKey{e.Job, e.Kind, e.SourceAnchor} }, func(e *Escrow) error {
+		if e.Job == "" || e.Kind == "" || e.SourceAnchor == "" {
+			return errMissing("put escrow", "an escrow entry needs a job, a kind and a source anchor")
+		}
+		if e.Failures < 1 {
+			return errMissing("put escrow", "an escrow entry counts at least one failure")
+		}
+		e.LastFailed = orNow(e.LastFailed, now)
+		e.FirstFailed = orNow(e.FirstFailed, e.LastFailed)
+		e.NextRetry = orNow(e.NextRetry, e.LastFailed)
+		return nil
+	})
+}
+
 // PrepareLinks checks links before they are stored and returns them with
-// a zero Updated set to now and a zero Created to Updated. Of links with
-// the same key the last wins, as if they were written one after the other;
-// one multi-row upsert may not touch a row twice on every backend. The
-// caller's slice is left as it is.
+// a zero Updated set to now and a zero Created to Updated; of links with
+// the same key the last wins.
 func PrepareLinks(links []Link, now time.Time) ([]Link, error) {
-	out := make([]Link, 0, len(links))
-	type key struct{ job, kind, anchor string }
-	at := make(map[key]int, len(links))
-	for _, l := range links {
+	return lastWins(links, func(l Link) objectKey { return objectKey{l.Job, l.Kind, l.SourceAnchor} }, func(l *Link) error {
 		if l.Job == "" || l.Kind == "" || l.SourceAnchor == "" {
-			return nil, errMissing("put links", "a link needs a job, a kind and a source anchor")
+			return errMissing("put links", "a link needs a job, a kind and a source anchor")
 		}
 		l.Updated = orNow(l.Updated, now)
 		l.Created = orNow(l.Created, l.Updated)
-		k := key{l.Job, l.Kind, l.SourceAnchor}
-		if i, dup := at[k]; dup {
-			out[i] = l
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, l)
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // Prepare checks a cycle before it is stored and sets a zero Started to

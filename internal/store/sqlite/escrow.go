@@ -68,26 +68,10 @@ func (pw provisionWriter) PutEscrows(ctx context.Context, es []store.Escrow) err
 	if err != nil {
 		return err
 	}
-	const cols = 12
-	args := make([]any, 0, min(len(es), provisionChunk)*cols)
-	for chunk := range chunks(es, provisionChunk) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		args = args[:0]
-		for _, e := range chunk {
-			args = append(args, e.Job, e.Kind, e.SourceAnchor, e.Display, e.Reference, e.Failures,
-				formatTime(e.FirstFailed), formatTime(e.LastFailed), formatTime(e.NextRetry), e.Action, e.ErrorCode, e.Reason)
-		}
-		st, err := pw.w.multiRow(putEscrowsHead, putEscrowsTail, len(chunk), cols)
-		if err != nil {
-			return pw.w.s.fail(op, err)
-		}
-		if _, err := st.Exec(args...); err != nil {
-			return pw.w.s.fail(op, err)
-		}
-	}
-	return nil
+	return putChunks(ctx, pw.w, op, putEscrowsHead, putEscrowsTail, 12, es, func(args []any, e store.Escrow) []any {
+		return append(args, e.Job, e.Kind, e.SourceAnchor, e.Display, e.Reference, e.Failures,
+			formatTime(e.FirstFailed), formatTime(e.LastFailed), formatTime(e.NextRetry), e.Action, e.ErrorCode, e.Reason)
+	})
 }
 
 // DeleteEscrows removes a job's escrow entries of a kind by source anchor.

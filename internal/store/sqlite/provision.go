@@ -281,23 +281,31 @@ func (pw provisionWriter) PutLinks(ctx context.Context, links []store.Link) erro
 	if err != nil {
 		return err
 	}
-	const cols = 9
-	args := make([]any, 0, min(len(links), provisionChunk)*cols)
-	for chunk := range chunks(links, provisionChunk) {
+	return putChunks(ctx, pw.w, op, "INSERT INTO provision_links ("+linkCols+") VALUES ", putLinksConflict, 9, links,
+		func(args []any, l store.Link) []any {
+			return append(args, l.Job, l.Kind, l.SourceAnchor, l.TargetID, l.Display, l.State, l.Hash,
+				formatTime(l.Created), formatTime(l.Updated))
+		})
+}
+
+// putChunks inserts rows of cols values each with multi-row statements of
+// at most provisionChunk rows; row appends one row's values to args.
+func putChunks[T any](ctx context.Context, w *writer, op, head, tail string, cols int, rows []T, row func(args []any, r T) []any) error {
+	args := make([]any, 0, min(len(rows), provisionChunk)*cols)
+	for chunk := range chunks(rows, provisionChunk) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		args = args[:0]
-		for _, l := range chunk {
-			args = append(args, l.Job, l.Kind, l.SourceAnchor, l.TargetID, l.Display, l.State, l.Hash,
-				formatTime(l.Created), formatTime(l.Updated))
+		for _, r := range chunk {
+			args = row(args, r)
 		}
-		st, err := pw.w.multiRow("INSERT INTO provision_links ("+linkCols+") VALUES ", putLinksConflict, len(chunk), cols)
+		st, err := w.multiRow(head, tail, len(chunk), cols)
 		if err != nil {
-			return pw.w.s.fail(op, err)
+			return w.s.fail(op, err)
 		}
 		if _, err := st.Exec(args...); err != nil {
-			return pw.w.s.fail(op, err)
+			return w.s.fail(op, err)
 		}
 	}
 	return nil
