@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -169,23 +168,29 @@ Off. Changing its mappings or scoping makes its next cycle an initial one.`,
 // readDocument reads a job document from a file or, for "-", from
 // standard input.
 func readDocument(cmd *cobra.Command, file string) ([]byte, error) {
+	return readInput(cmd, file, "job document", maxJobDocument)
+}
+
+// readInput reads what from a file or, for "-", from standard input, up to
+// limit bytes.
+func readInput(cmd *cobra.Command, file, what string, limit int) ([]byte, error) {
 	var r io.Reader
 	if file == "-" {
 		r = cmd.InOrStdin()
 	} else {
 		fh, err := os.Open(file)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("read job document: %w", err)}
+			return nil, usageError{fmt.Errorf("read %s: %w", what, err)}
 		}
 		defer fh.Close()
 		r = fh
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxJobDocument+1))
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
-		return nil, fmt.Errorf("read job document %s: %w", file, err)
+		return nil, fmt.Errorf("read %s %s: %w", what, file, err)
 	}
-	if len(b) > maxJobDocument {
-		return nil, usageError{errors.New("read job document: larger than 1 MiB")}
+	if len(b) > limit {
+		return nil, usageError{fmt.Errorf("read %s: larger than %d MiB", what, limit>>20)}
 	}
 	return b, nil
 }

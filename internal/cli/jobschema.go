@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -173,23 +172,5 @@ func printChanges(w io.Writer, changes []string) {
 // readSchema reads a schema from a file or, for "-", from standard input,
 // up to entraschema.MaxSize.
 func readSchema(cmd *cobra.Command, file string) ([]byte, error) {
-	var r io.Reader
-	if file == "-" {
-		r = cmd.InOrStdin()
-	} else {
-		fh, err := os.Open(file)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("read schema: %w", err)}
-		}
-		defer fh.Close()
-		r = fh
-	}
-	b, err := io.ReadAll(io.LimitReader(r, entraschema.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read schema %s: %w", file, err)
-	}
-	if len(b) > entraschema.MaxSize {
-		return nil, usageError{errors.New("read schema: larger than 4 MiB")}
-	}
-	return b, nil
+	return readInput(cmd, file, "schema", entraschema.MaxSize)
 }

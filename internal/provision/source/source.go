@@ -22,6 +22,21 @@ const (
 // Values means the attribute is null at the source.
 type Values []any
 
+// ValuesOf returns a JSON value as an attribute's values: nil for null or
+// an empty array, an array's elements, or the one value.
+func ValuesOf(v any) Values {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+		return Values(v)
+	}
+	return Values{v}
+}
+
 // Member is one member of a group: its anchor and, when the source says, its
 // kind (empty when it does not).
 type Member struct {

@@ -119,18 +119,7 @@ func Decode(r store.PushRecord) (source.Object, error) {
 		if k == "schemas" || k == "meta" || k == "id" {
 			continue
 		}
-		switch v := v.(type) {
-		case nil:
-			o.Attributes[k] = nil
-		case []any:
-			if len(v) == 0 {
-				o.Attributes[k] = nil
-			} else {
-				o.Attributes[k] = source.Values(v)
-			}
-		default:
-			o.Attributes[k] = source.Values{v}
-		}
+		o.Attributes[k] = source.ValuesOf(v)
 	}
 	return o, nil
 }

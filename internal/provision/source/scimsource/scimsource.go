@@ -299,18 +299,7 @@ func decode(kind source.Kind, raw json.RawMessage) (source.Object, meta, error) 
 		if skipped[k] {
 			continue
 		}
-		switch v := v.(type) {
-		case nil:
-			o.Attributes[k] = nil
-		case []any:
-			if len(v) == 0 {
-				o.Attributes[k] = nil
-			} else {
-				o.Attributes[k] = source.Values(v)
-			}
-		default:
-			o.Attributes[k] = source.Values{v}
-		}
+		o.Attributes[k] = source.ValuesOf(v)
 	}
 	return o, m, nil
 }
