@@ -53,7 +53,7 @@ var onlyImports = map[string][]string{
 }
 
 // testOnly are packages that runtime code never imports.
-var testOnly = []string{"internal/store/storetest", "internal/store/pgtest", "internal/store/backendtest", "internal/jobs/jobstest", "internal/provision/source/ldapsource/slapdtest", "internal/app/apptest"}
+var testOnly = []string{"internal/store/storetest", "internal/store/pgtest", "internal/store/backendtest", "internal/jobs/jobstest", "internal/provision/source/ldapsource/slapdtest", "internal/app/apptest", "internal/provision/notify/smtptest"}
 
 // matches reports whether package p has the prefix: "a/" matches what is
 // below a, "a" matches a and what is below a, "" matches everything.

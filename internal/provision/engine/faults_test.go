@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,11 +13,16 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rosterhq/roster/internal/feed"
+	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/engine"
 	"github.com/rosterhq/roster/internal/provision/job"
-	"github.com/rosterhq/roster/internal/provision/notify"
+	"github.com/rosterhq/roster/internal/provision/notify/delivery"
+	"github.com/rosterhq/roster/internal/provision/notify/smtptest"
 	"github.com/rosterhq/roster/internal/provision/target"
 	"github.com/rosterhq/roster/internal/store"
 )
@@ -123,34 +129,124 @@ func (fs *faults) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// notices records what the engine notifies.
-type notices struct {
-	mu  sync.Mutex
-	got []notify.Notice
-	to  []notify.Recipients
+// mailbox is the fault tests' notification path, the one roster serve
+// wires: the engine's Notifier is a delivery.Service that queues each
+// notice on a jobs host of the world's store, whose river workers e-mail
+// it through a real SMTP server started by the test (STARTTLS, AUTH
+// PLAIN) and write it to the outbox of the tenant the job names.
+type mailbox struct {
+	t    *testing.T
+	st   store.Store
+	srv  *smtptest.Server
+	host *jobs.Host
 }
 
-func (n *notices) Notify(_ context.Context, to notify.Recipients, x notify.Notice) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.got, n.to = append(n.got, x), append(n.to, to)
-	return nil
+// mailWait bounds the wait for an asynchronous delivery.
+const mailWait = 10 * time.Second
+
+func startMailbox(t *testing.T, st store.Store) (*mailbox, *delivery.Service) {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := smtptest.Start(t, smtptest.Options{})
+	mailer, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+		From: "roster@example.com", TLS: delivery.TLSStartTLS, CAFile: srv.CA.File, Timeout: mailWait})
+	require.NoError(t, err)
+	host, err := jobs.Open(ctx, st, jobs.Config{Logger: log})
+	require.NoError(t, err)
+	svc, err := delivery.New(host, delivery.Config{Store: st, Mailer: mailer, Logger: log, RetryBase: 50 * time.Millisecond, MaxAttempts: 3})
+	require.NoError(t, err)
+	require.NoError(t, host.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), mailWait)
+		defer cancel()
+		require.NoError(t, host.Stop(sctx))
+		require.NoError(t, host.Close())
+	})
+	return &mailbox{t: t, st: st, srv: srv, host: host}, svc
 }
 
-func (n *notices) kinds() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var out []string
-	for _, x := range n.got {
-		out = append(out, string(x.Kind)+" "+x.Reason)
+// settle waits, up to mailWait, until the jobs queue holds nothing left to
+// work: every notice queued so far has been delivered. The engine queues a
+// notice before its cycle returns, so once the queue is empty no more mail
+// is coming for the cycles run so far. None may have been given up on.
+func (m *mailbox) settle() {
+	m.t.Helper()
+	ctx := context.Background()
+	client, err := m.host.Client()
+	require.NoError(m.t, err)
+	deadline := time.Now().Add(mailWait)
+	for {
+		res, err := client.JobList(ctx, river.NewJobListParams().First(10).States(rivertype.JobStateAvailable,
+			rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled))
+		require.NoError(m.t, err)
+		if len(res.Jobs) == 0 {
+			break
+		}
+		require.False(m.t, time.Now().After(deadline), "notice deliveries still queued after %v: %+v", mailWait, res.Jobs[0])
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateCancelled, rivertype.JobStateDiscarded))
+	require.NoError(m.t, err)
+	require.Empty(m.t, res.Jobs, "every notice is delivered, none given up")
+}
+
+// expect waits for the SMTP server to have received n messages, then for
+// the queue to settle, and checks that exactly n arrived, each sent over
+// TLS after AUTH with the configured credentials. It returns them read.
+func (m *mailbox) expect(n int) []smtptest.Read {
+	m.t.Helper()
+	m.srv.Await(m.t, n, mailWait)
+	m.settle()
+	msgs := m.srv.Messages()
+	out := make([]smtptest.Read, 0, len(msgs))
+	subjects := make([]string, 0, len(msgs))
+	for _, msg := range msgs {
+		require.Equal(m.t, "roster@example.com", msg.From)
+		require.Equal(m.t, []string{"ops@example.com"}, msg.To)
+		r, err := msg.Read()
+		require.NoError(m.t, err)
+		out, subjects = append(out, r), append(subjects, r.Subject)
+	}
+	require.Len(m.t, subjects, n, "exactly %d messages", n)
+	for _, a := range m.srv.Auths() {
+		require.Equal(m.t, smtptest.Auth{User: smtptest.User, Pass: smtptest.Password, TLS: true}, a, "AUTH PLAIN over TLS only")
 	}
 	return out
 }
 
-func newFaultWorld(t *testing.T, thresholds engine.EscrowThresholds) (*world, *faults, *notices) {
-	fs, ns := &faults{}, &notices{}
+// events returns the provisioning events in the pull feed of the tenant
+// named tenant, in order; call it after settle.
+func (m *mailbox) events(tenant string) []store.Event {
+	m.t.Helper()
+	ctx := context.Background()
+	tn, err := m.st.Tenants().GetByName(ctx, tenant)
+	require.NoError(m.t, err)
+	f := feed.New(m.st, nil, 0)
+	defer f.Close()
+	var out []store.Event
+	for after := ""; ; {
+		es, next, err := f.Read(ctx, store.EventQuery{Tenant: tn.ID, After: after, Limit: store.EventsMaxLimit}, 0)
+		require.NoError(m.t, err)
+		if len(es) == 0 {
+			return out
+		}
+		for _, e := range es {
+			if strings.HasPrefix(e.Type, "provisioning.") {
+				out = append(out, e)
+			}
+		}
+		after = next
+	}
+}
+
+func newFaultWorld(t *testing.T, thresholds engine.EscrowThresholds) (*world, *faults, *mailbox) {
+	fs := &faults{}
+	var mb *mailbox
 	w := newWorldWith(t, "sqlite", fs.wrap, func(c *engine.Config) {
-		c.Notifier = ns
+		var svc *delivery.Service
+		mb, svc = startMailbox(t, c.Store)
+		c.Notifier = svc
 		c.EscrowThresholds = thresholds
 		c.QuarantineBackoff = []time.Duration{time.Hour, 2 * time.Hour}
 		c.OpenTarget = func(t job.Target) (*target.Target, error) {
@@ -162,7 +258,7 @@ func newFaultWorld(t *testing.T, thresholds engine.EscrowThresholds) (*world, *f
 			return target.New(o)
 		}
 	})
-	return w, fs, ns
+	return w, fs, mb
 }
 
 func (w *world) escrow() map[string]store.Escrow {
@@ -196,9 +292,10 @@ func (w *world) runFailing() engine.Report {
 // credentials, in that order: requests are retried where that is safe,
 // failed objects go to escrow and are retried by later cycles, the job is
 // quarantined and notified once, recovers with one notice, and the
-// target ends with every user exactly once.
+// target ends with every user exactly once. Each notice is one e-mail the
+// test's SMTP server received and one event in the default tenant's feed.
 func TestFaults(t *testing.T) {
-	w, fs, ns := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
+	w, fs, mb := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
 	for _, u := range []string{"u1", "u2", "u3", "u4", "u5", "u6"} {
 		w.addUser(u, nil)
 	}
@@ -258,6 +355,7 @@ func TestFaults(t *testing.T) {
 	require.EqualValues(t, 1, rep.Stats.Linked, "the lost create is matched")
 	require.Empty(t, w.escrow())
 	require.Len(t, w.users(), 7)
+	mb.expect(0) // failing objects below the thresholds notify nobody
 
 	// 401 in the middle of a cycle: the cycle stops, the job is
 	// quarantined and notified once.
@@ -271,8 +369,18 @@ func TestFaults(t *testing.T) {
 	st := w.state()
 	require.NotNil(t, st.Quarantine)
 	require.WithinDuration(t, time.Now().Add(time.Hour), st.NextRun, time.Minute, "a quarantined job waits the backoff")
-	require.Equal(t, []string{"quarantined " + engine.ReasonCredentials}, ns.kinds())
-	require.Equal(t, []string{"ops@example.com"}, ns.to[0].Emails)
+	msgs := mb.expect(1)
+	require.Equal(t, "[Roster] Job e2e is in quarantine: "+engine.ReasonCredentials, msgs[0].Subject)
+	require.Contains(t, msgs[0].Body, "roster job restart e2e")
+	es := mb.events("default")
+	require.Len(t, es, 1, "the job's notifications name tenant default")
+	require.Equal(t, store.ProvisioningQuarantined, es[0].Type)
+	require.Equal(t, "e2e", es[0].ResourceID)
+	require.Equal(t, "<"+es[0].ID+"@example.com>", msgs[0].Header.Get("Message-Id"), "the e-mail and the event are one notice")
+	var data delivery.EventData
+	require.NoError(t, json.Unmarshal(es[0].Data, &data))
+	require.Equal(t, engine.ReasonCredentials, data.Reason)
+	require.Equal(t, rep.Cycle, data.Cycle)
 
 	// 401 on everything, twice more: still quarantined, nothing more sent.
 	fs.set(&rule{f: refuse, n: -1})
@@ -283,7 +391,8 @@ func TestFaults(t *testing.T) {
 	st = w.state()
 	require.Equal(t, 3, st.Quarantine.Runs)
 	require.WithinDuration(t, time.Now().Add(2*time.Hour), st.NextRun, time.Minute, "the backoff grows")
-	require.Len(t, ns.kinds(), 1, "one notice per state change, not per cycle")
+	mb.expect(1) // one notice per state change, not per cycle
+	require.Len(t, mb.events("default"), 1)
 
 	// The credentials work again: the first cycle that succeeds ends the
 	// quarantine, with one notice, and sends what was pending.
@@ -291,7 +400,15 @@ func TestFaults(t *testing.T) {
 	rep = w.run(engine.RunOptions{})
 	require.Nil(t, rep.Quarantine)
 	require.Nil(t, w.state().Quarantine)
-	require.Equal(t, []string{"quarantined " + engine.ReasonCredentials, "recovered "}, ns.kinds())
+	msgs = mb.expect(2)
+	require.Equal(t, "[Roster] Job e2e has recovered", msgs[1].Subject)
+	es = mb.events("default")
+	require.Len(t, es, 2)
+	require.Equal(t, store.ProvisioningRecovered, es[1].Type)
+	require.Equal(t, "<"+es[1].ID+"@example.com>", msgs[1].Header.Get("Message-Id"))
+	data = delivery.EventData{}
+	require.NoError(t, json.Unmarshal(es[1].Data, &data))
+	require.Equal(t, rep.Cycle, data.Cycle, "the cycle that succeeded")
 	us := w.users()
 	require.Len(t, us, 7, "every user exactly once")
 	require.Equal(t, "Lead", us["u2"]["title"], "nothing lost")
@@ -301,13 +418,14 @@ func TestFaults(t *testing.T) {
 // TestEscrowQuarantine: objects failing past the escrow thresholds
 // quarantine the job (EncounteredEscrowProportionThreshold); a restart
 // clears escrow, quarantine and watermarks and runs an initial cycle
-// that matches what exists instead of creating it again.
+// that matches what exists instead of creating it again. One e-mail says
+// the job entered quarantine, one that it recovered.
 func TestEscrowQuarantine(t *testing.T) {
-	w, fs, ns := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
+	w, fs, mb := newFaultWorld(t, engine.EscrowThresholds{MinFailures: 5, Proportion: 0.4, MaxFailures: 1000, MaxTotal: 2000})
 	for _, u := range []string{"a1", "a2", "a3", "a4"} {
 		w.addUser(u, nil)
 	}
-	w.apply("scope: all\nschedule: {interval: 1m}\n")
+	w.apply("scope: all\nschedule: {interval: 1m}\nnotifications: {emails: [ops@example.com]}\n")
 	w.run(engine.RunOptions{})
 
 	for _, u := range []string{"b1", "b2", "b3", "b4", "b5", "b6"} {
@@ -319,7 +437,8 @@ func TestEscrowQuarantine(t *testing.T) {
 	require.EqualValues(t, 6, rep.Stats.Failed)
 	require.NotNil(t, rep.Quarantine, "6 of 10 objects failing is past 40 %%")
 	require.Equal(t, engine.ReasonEscrow, rep.Quarantine.Reason)
-	require.Equal(t, []string{"quarantined " + engine.ReasonEscrow}, ns.kinds())
+	msgs := mb.expect(1)
+	require.Equal(t, "[Roster] Job e2e is in quarantine: "+engine.ReasonEscrow, msgs[0].Subject)
 	require.Len(t, w.escrow(), 6)
 
 	// The failures persist: they are retried, counted, and the job stays
@@ -334,7 +453,7 @@ func TestEscrowQuarantine(t *testing.T) {
 	tick()
 	rep = w.run(engine.RunOptions{})
 	require.Zero(t, rep.Stats.Failed, "not due again for 6 h")
-	require.Len(t, ns.kinds(), 1)
+	mb.expect(1)
 
 	// Restart: escrow, quarantine and watermarks cleared; the initial
 	// cycle that follows creates the six and matches nothing twice.
@@ -353,14 +472,16 @@ func TestEscrowQuarantine(t *testing.T) {
 	require.EqualValues(t, 6, rep.Stats.Created, "%+v", rep.Stats)
 	require.Zero(t, rep.Stats.Failed)
 	require.Len(t, w.users(), 10)
-	require.Equal(t, []string{"quarantined " + engine.ReasonEscrow, "recovered "}, ns.kinds())
+	msgs = mb.expect(2)
+	require.Equal(t, "[Roster] Job e2e has recovered", msgs[1].Subject)
+	require.Empty(t, mb.events("default"), "no tenant named, no event")
 }
 
 // TestDefaultDeletionThreshold: 600 users leaving the scope at once pass
-// Entra's default threshold of 500: all 600 are held, one notice says so
+// Entra's default threshold of 500: all 600 are held, one e-mail says so
 // however many cycles see it, and allow-deletes disables exactly those.
 func TestDefaultDeletionThreshold(t *testing.T) {
-	w, _, ns := newFaultWorld(t, engine.DefaultEscrowThresholds)
+	w, _, mb := newFaultWorld(t, engine.DefaultEscrowThresholds)
 	keep := w.addUser("keeper", nil)
 	dns := []string{keep}
 	for i := range 600 {
@@ -377,8 +498,10 @@ func TestDefaultDeletionThreshold(t *testing.T) {
 	rep = w.run(engine.RunOptions{})
 	require.Equal(t, 600, rep.Held)
 	require.Zero(t, rep.Stats.Disabled)
-	require.Equal(t, []string{"deletesHeld DeletionThresholdExceeded"}, ns.kinds())
-	require.Equal(t, 600, ns.got[0].Held)
+	msgs := mb.expect(1)
+	require.Equal(t, "[Roster] Job e2e held 600 deletions: DeletionThresholdExceeded", msgs[0].Subject)
+	require.Contains(t, msgs[0].Body, "Held:    600 disables and deletes")
+	require.Contains(t, msgs[0].Body, "roster job allow-deletes e2e")
 	active := 0
 	for _, u := range w.users() {
 		if u["active"] == true {
@@ -389,7 +512,7 @@ func TestDefaultDeletionThreshold(t *testing.T) {
 
 	rep = w.run(engine.RunOptions{})
 	require.Equal(t, 600, rep.Held, "still held, not twice")
-	require.Len(t, ns.kinds(), 1, "one notice per state change")
+	mb.expect(1) // one notice per state change
 
 	rep, err := w.eng.AllowDeletes(context.Background(), "e2e", "test:admin")
 	require.NoError(t, err)
@@ -399,7 +522,8 @@ func TestDefaultDeletionThreshold(t *testing.T) {
 	for i := range 600 {
 		require.Equal(t, false, us[fmt.Sprintf("leaver%03d", i)]["active"])
 	}
-	require.Len(t, ns.kinds(), 1, "releasing is the admin's act: no notice")
+	mb.expect(1) // releasing is the admin's act: no notice
+	require.Empty(t, mb.events("default"), "no tenant named, no event")
 	require.Empty(t, w.state().Notified, "a later hold is notified again")
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/provision/notify"
 	"github.com/rosterhq/roster/internal/provision/notify/delivery"
+	"github.com/rosterhq/roster/internal/provision/notify/smtptest"
 )
 
 var at = time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC)
@@ -134,19 +135,20 @@ func TestNewMailerRefuses(t *testing.T) {
 // implicit TLS, authenticating with AUTH PLAIN, and checks what arrived.
 func TestSend(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := smtptest.NewCA(t)
 	for _, mode := range []string{delivery.TLSStartTLS, delivery.TLSImplicit} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			// The server would take AUTH over plain text, so the test sees
 			// whether the client waits for TLS.
-			srv := startSMTP(t, &ca, mode == delivery.TLSImplicit, true)
-			m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
-				From: "Roster <roster@example.com>", TLS: mode, CAFile: ca.caFile, Timeout: 10 * time.Second})
+			srvMode := map[string]smtptest.Mode{delivery.TLSStartTLS: smtptest.StartTLS, delivery.TLSImplicit: smtptest.Implicit}[mode]
+			srv := smtptest.Start(t, smtptest.Options{Mode: srvMode, CA: ca, AllowInsecureAuth: true})
+			m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+				From: "Roster <roster@example.com>", TLS: mode, CAFile: ca.File, Timeout: 10 * time.Second})
 			require.NoError(t, err)
 			require.NoError(t, m.Send(context.Background(), []string{"ops@example.com", "Lead <lead@example.com>"}, quarantined(), "n-1"))
 
-			require.Equal(t, []authAttempt{{User: smtpUser, Pass: smtpPass, TLS: true}}, srv.Auths(), "credentials only over TLS")
+			require.Equal(t, []smtptest.Auth{{User: smtptest.User, Pass: smtptest.Password, TLS: true}}, srv.Auths(), "credentials only over TLS")
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)
 			require.Equal(t, "roster@example.com", msgs[0].From)
@@ -162,16 +164,16 @@ func TestSend(t *testing.T) {
 // classifies the server's refusals.
 func TestSendFailures(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := smtptest.NewCA(t)
 	ctx := context.Background()
 
 	t.Run("NoSTARTTLSOffered", func(t *testing.T) {
 		t.Parallel()
 		// A server without TLS that would take AUTH in plain text: the
 		// client must neither authenticate nor send.
-		srv := startSMTP(t, nil, false, true)
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.Plain, AllowInsecureAuth: true})
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+			From: "roster@example.com", CAFile: ca.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		err = m.Send(ctx, []string{"ops@example.com"}, quarantined(), "n-1")
 		require.ErrorContains(t, err, "does not offer STARTTLS")
@@ -182,8 +184,8 @@ func TestSendFailures(t *testing.T) {
 	})
 	t.Run("UntrustedCertificate", func(t *testing.T) {
 		t.Parallel()
-		srv := startSMTP(t, &ca, false, false)
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
+		srv := smtptest.Start(t, smtptest.Options{CA: ca})
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
 			From: "roster@example.com", Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		require.ErrorContains(t, m.Send(ctx, []string{"ops@example.com"}, quarantined(), "n-1"), "certificate")
@@ -191,10 +193,10 @@ func TestSendFailures(t *testing.T) {
 	})
 	t.Run("TemporaryRefusal", func(t *testing.T) {
 		t.Parallel()
-		srv := startSMTP(t, &ca, false, false)
-		srv.refuseData = 1
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		srv := smtptest.Start(t, smtptest.Options{CA: ca})
+		srv.RefuseData(1)
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+			From: "roster@example.com", CAFile: ca.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		err = m.Send(ctx, []string{"ops@example.com"}, quarantined(), "n-1")
 		require.ErrorContains(t, err, "451")
@@ -205,10 +207,10 @@ func TestSendFailures(t *testing.T) {
 	})
 	t.Run("PermanentRefusal", func(t *testing.T) {
 		t.Parallel()
-		srv := startSMTP(t, &ca, false, false)
-		srv.refuseDataFor = 554
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		srv := smtptest.Start(t, smtptest.Options{CA: ca})
+		srv.RefuseDataWith(554)
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+			From: "roster@example.com", CAFile: ca.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		err = m.Send(ctx, []string{"ops@example.com"}, quarantined(), "n-1")
 		var perm *delivery.PermanentError
@@ -217,10 +219,10 @@ func TestSendFailures(t *testing.T) {
 	})
 	t.Run("SomeRecipientsRefused", func(t *testing.T) {
 		t.Parallel()
-		srv := startSMTP(t, &ca, false, false)
-		srv.refuseRcpt["gone@example.com"] = true
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: smtpPass,
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		srv := smtptest.Start(t, smtptest.Options{CA: ca})
+		srv.RefuseRcpt("gone@example.com")
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+			From: "roster@example.com", CAFile: ca.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		err = m.Send(ctx, []string{"gone@example.com", "ops@example.com"}, quarantined(), "n-1")
 		var partial *delivery.PartialError
@@ -232,9 +234,9 @@ func TestSendFailures(t *testing.T) {
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		t.Parallel()
-		srv := startSMTP(t, &ca, false, false)
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtpUser, Password: "wrong",
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		srv := smtptest.Start(t, smtptest.Options{CA: ca})
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: srv.Addr, Username: smtptest.User, Password: "wrong",
+			From: "roster@example.com", CAFile: ca.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		err = m.Send(ctx, []string{"ops@example.com"}, quarantined(), "n-1")
 		require.Error(t, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/rosterhq/roster/internal/jobs"
 	"github.com/rosterhq/roster/internal/provision/notify"
 	"github.com/rosterhq/roster/internal/provision/notify/delivery"
+	"github.com/rosterhq/roster/internal/provision/notify/smtptest"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/backendtest"
 )
@@ -43,13 +44,13 @@ func (s *syncBuffer) String() string {
 // started Service on the store's jobs host.
 type testBundle struct {
 	st       store.Store
-	srv      *smtpServer
+	srv      *smtptest.Server
 	svc      *delivery.Service
 	log      *syncBuffer
 	idA, idB string
 }
 
-func setup(t *testing.T, st store.Store, mailer bool, prepare func(*smtpServer)) *testBundle {
+func setup(t *testing.T, st store.Store, mailer bool, prepare func(*smtptest.Server)) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &testBundle{st: st, log: &syncBuffer{}, idA: "tenant-a-id", idB: "tenant-b-id"}
@@ -58,16 +59,15 @@ func setup(t *testing.T, st store.Store, mailer bool, prepare func(*smtpServer))
 			return w.Tenants().Create(ctx, store.Tenant{ID: id, Name: name, Created: time.Now()})
 		}))
 	}
-	ca := newTestCA(t)
-	b.srv = startSMTP(t, &ca, false, false)
+	b.srv = smtptest.Start(t, smtptest.Options{})
 	if prepare != nil {
 		prepare(b.srv)
 	}
 	cfg := delivery.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(b.log, t.Output()), nil)),
 		RetryBase: 50 * time.Millisecond, MaxAttempts: 3}
 	if mailer {
-		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: b.srv.Addr, Username: smtpUser, Password: smtpPass,
-			From: "roster@example.com", CAFile: ca.caFile, Timeout: 10 * time.Second})
+		m, err := delivery.NewMailer(delivery.SMTPConfig{Addr: b.srv.Addr, Username: smtptest.User, Password: smtptest.Password,
+			From: "roster@example.com", CAFile: b.srv.CA.File, Timeout: 10 * time.Second})
 		require.NoError(t, err)
 		cfg.Mailer = m
 	}
@@ -101,7 +101,7 @@ func readEvents(t *testing.T, st store.Store, tenant string, wait time.Duration)
 // reaches tenant a's feed and not tenant b's.
 func TestNotifyQueued(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, st store.Store) {
-		b := setup(t, st, true, func(s *smtpServer) { s.refuseData = 1 })
+		b := setup(t, st, true, func(s *smtptest.Server) { s.RefuseData(1) })
 		ctx := context.Background()
 		n := quarantined()
 		require.NoError(t, b.svc.Notify(ctx, notify.Recipients{Emails: []string{"ops@example.com", "lead@example.com"}, Tenant: "a"}, n))
@@ -139,7 +139,7 @@ func TestNotifyQueued(t *testing.T) {
 		require.JSONEq(t, `{"job":"crm","kind":"deletesHeld","reason":"DeletionThresholdExceeded","cycle":"c9","time":"2026-12-07T21:00:00Z","held":7}`, string(esB[0].Data))
 		require.Len(t, readEvents(t, st, b.idA, 0), 1, "a still has its one event")
 		require.Len(t, b.srv.Messages(), 1, "no e-mail for recipients without addresses")
-		require.NotContains(t, b.log.String(), smtpPass, "the password is never logged")
+		require.NotContains(t, b.log.String(), smtptest.Password, "the password is never logged")
 	})
 }
 
@@ -147,7 +147,7 @@ func TestNotifyQueued(t *testing.T) {
 // an error logged, no message.
 func TestNotifyPermanentRefusal(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, st store.Store) {
-		b := setup(t, st, true, func(s *smtpServer) { s.refuseDataFor = 554 })
+		b := setup(t, st, true, func(s *smtptest.Server) { s.RefuseDataWith(554) })
 		require.NoError(t, b.svc.Notify(context.Background(), notify.Recipients{Emails: []string{"ops@example.com"}}, quarantined()))
 		require.Eventually(t, func() bool { return strings.Contains(b.log.String(), "NOTIFY-0003") }, 60*time.Second, 20*time.Millisecond)
 		time.Sleep(time.Second)
