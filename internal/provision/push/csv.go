@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -159,6 +160,19 @@ func ReadCSV(r io.Reader, m ColumnMap) ([]Record, []RowProblem, error) {
 		return nil, nil, fmt.Errorf("the CSV file exceeds %d bytes", MaxCSVBytes)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		// A spreadsheet saved as Windows-1252 would otherwise send
+		// U+FFFD in names; say where, so that it is saved as UTF-8.
+		n := 0
+		for n < len(data) {
+			r, size := utf8.DecodeRune(data[n:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			n += size
+		}
+		return nil, nil, fmt.Errorf("the CSV file is not UTF-8 (line %d): save it as UTF-8 (CSV UTF-8 in Excel)", 1+bytes.Count(data[:n], []byte("\n")))
+	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	header, _, _ := bytes.Cut(data, []byte("\n"))
 	if !bytes.Contains(header, []byte(",")) && bytes.Contains(header, []byte(";")) {

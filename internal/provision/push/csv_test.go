@@ -119,3 +119,10 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestReadCSVRefusesNonUTF8: a file saved in another encoding is refused
+// with the line to look at, not sent with U+FFFD in its names.
+func TestReadCSVRefusesNonUTF8(t *testing.T) {
+	_, _, err := ReadCSV(strings.NewReader("EmployeeID,UserName\nE1,ann@x\nE2,Ren\xe9e@x\n"), DefaultColumnMap())
+	require.ErrorContains(t, err, "not UTF-8 (line 3)")
+}
