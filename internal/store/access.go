@@ -185,6 +185,14 @@ type TokenStore interface {
 	// OAuth client in one query, for authenticating a request.
 	// ErrNotFound if there is no such token.
 	Lookup(ctx context.Context, id string) (Credential, error)
+	// CredentialsVersion returns the credentials version: a number that
+	// every committed change of a token, an OAuth client or a tenant
+	// changes, in the change's own transaction and whichever process makes
+	// it; recording a token's last use (Touch) alone does not. Equal
+	// numbers mean that nothing that decides who is let in has changed in
+	// between, so a caller may reuse what it concluded from rows read at
+	// that version. The number only changes; it does not grow.
+	CredentialsVersion(ctx context.Context) (int64, error)
 }
 
 // TokenWriter issues and revokes tokens inside a Write.
@@ -202,6 +210,9 @@ type Credential struct {
 	// ClientRevoked is true for a token issued to an OAuth client that is
 	// revoked or no longer exists.
 	ClientRevoked bool
+	// Version is the credentials version (TokenStore.CredentialsVersion)
+	// of the state the rows were read in.
+	Version int64
 }
 
 // OAuthClientStore reads OAuth clients.

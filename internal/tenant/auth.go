@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -36,9 +37,13 @@ func unauthorized(format string, args ...any) error {
 // credential. tenantName is the tenant in a per-tenant Tenant URL, or "" on
 // the shared URL, where the credential alone names the tenant.
 //
-// Nothing is cached between requests: each one reads the tenant and token
-// rows (two indexed lookups), so revocation and the SCIM switch take effect
-// on the next request on every node.
+// A Secret Token or OAuth access token found valid is cached under its
+// SHA-256, and used again only while the database's credentials version is
+// the one it was read at; every change of a token, an OAuth client or a
+// tenant changes that version in its own transaction, so revocation and
+// the SCIM switch still take effect on the next request on every node.
+// Expiry is checked against the clock on every request. JWTs are verified
+// on every request against the tenant read for it.
 func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (store.Tenant, Principal, error) {
 	if bearer == "" {
 		return store.Tenant{}, Principal{}, unauthorized("no bearer token")
@@ -67,34 +72,64 @@ func (s *Service) Authenticate(ctx context.Context, tenantName, bearer string) (
 	return t, p, nil
 }
 
+// authenticateToken checks a Secret Token or OAuth access token. A token
+// found valid before is taken from the cache when the credentials version
+// has not changed since (one primary-key read); otherwise, and for a token
+// not seen before, the token, its tenant and its client are read (one
+// statement, which also reads the version they are cached under).
 func (s *Service) authenticateToken(ctx context.Context, tenantName, bearer string) (store.Tenant, Principal, error) {
+	key := authKey(sha256.Sum256([]byte(bearer)))
+	if e, ok := s.auths.get(key); ok {
+		v, err := s.store.Tokens().CredentialsVersion(ctx)
+		if err != nil {
+			return store.Tenant{}, Principal{}, err
+		}
+		if v == e.version {
+			return s.admit(e, tenantName)
+		}
+	}
 	id := credential.TokenID(bearer)
 	c, err := s.store.Tokens().Lookup(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		s.auths.drop(key)
 		return store.Tenant{}, Principal{}, unauthorized("unknown token %s", id)
 	}
 	if err != nil {
 		return store.Tenant{}, Principal{}, err
 	}
-	tok, t, now := c.Token, c.Tenant, s.now()
+	tok := c.Token
 	switch {
-	case !credential.HashEqual(tok.SecretHash, credential.Hash(bearer)):
+	case !credential.HashEqual(tok.SecretHash, key[:]):
 		return store.Tenant{}, Principal{}, unauthorized("wrong secret for token %s", id)
 	case !tok.Revoked.IsZero():
+		s.auths.drop(key)
 		return store.Tenant{}, Principal{}, unauthorized("token %s was revoked", id)
-	case !tok.Expires.IsZero() && !now.Before(tok.Expires):
-		return store.Tenant{}, Principal{}, unauthorized("token %s expired", id)
 	case c.ClientRevoked:
+		s.auths.drop(key)
 		return store.Tenant{}, Principal{}, unauthorized("OAuth client %s of token %s is revoked", tok.ClientID, id)
-	case tenantName != "" && tenantName != t.Name:
-		return store.Tenant{}, Principal{}, unauthorized("token of tenant %q presented to %q", t.Name, tenantName)
 	}
-	p := Principal{Kind: KindToken, ID: tok.ID, Label: tok.Label}
+	e := authEntry{version: c.Version, tenant: c.Tenant, tokenID: tok.ID, expires: tok.Expires,
+		principal: Principal{Kind: KindToken, ID: tok.ID, Label: tok.Label}}
 	if tok.ClientID != "" {
-		p = Principal{Kind: KindOAuth, ID: tok.ClientID, Label: tok.Label}
+		e.principal = Principal{Kind: KindOAuth, ID: tok.ClientID, Label: tok.Label}
 	}
-	s.touch(tok.ID, now)
-	return t, p, nil
+	s.auths.put(key, e)
+	return s.admit(e, tenantName)
+}
+
+// admit finishes the check of a valid token with what depends on the
+// request, so that it runs on cached tokens too: the token's expiry against
+// the clock, and its tenant against the tenant of the URL.
+func (s *Service) admit(e authEntry, tenantName string) (store.Tenant, Principal, error) {
+	now := s.now()
+	switch {
+	case !e.expires.IsZero() && !now.Before(e.expires):
+		return store.Tenant{}, Principal{}, unauthorized("token %s expired", e.tokenID)
+	case tenantName != "" && tenantName != e.tenant.Name:
+		return store.Tenant{}, Principal{}, unauthorized("token of tenant %q presented to %q", e.tenant.Name, tenantName)
+	}
+	s.touch(e.tokenID, now)
+	return e.tenant, e.principal, nil
 }
 
 // tenantOf returns the tenant a credential belongs to, checking it against

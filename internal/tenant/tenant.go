@@ -3,8 +3,9 @@
 // and resolves the tenant of every SCIM request from its credential.
 //
 // Every change to a tenant or its credentials is written to the audit log
-// with the actor that made it. Nothing here keeps a credential in memory
-// across requests: a token revoked by any process (another node, the CLI)
+// with the actor that made it. Tokens found valid are cached by their
+// SHA-256 only while the database's credentials version stays the same
+// (see authCache): a token revoked by any process (another node, the CLI)
 // is refused on the next request.
 package tenant
 
@@ -72,6 +73,8 @@ type Service struct {
 	verifier *credential.Verifier
 	now      func() time.Time
 
+	auths *authCache
+
 	mu      sync.Mutex
 	touched map[string]time.Time // token id → last recorded use
 }
@@ -84,7 +87,8 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // New returns a Service over st. Close it to stop the JWKS refreshers.
 func New(st store.Store, opts ...Option) *Service {
-	s := &Service{store: st, verifier: credential.NewVerifier(nil), now: time.Now, touched: map[string]time.Time{}}
+	s := &Service{store: st, verifier: credential.NewVerifier(nil), now: time.Now, touched: map[string]time.Time{},
+		auths: newAuthCache(maxCachedAuths)}
 	for _, o := range opts {
 		o(s)
 	}

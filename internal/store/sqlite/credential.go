@@ -10,12 +10,14 @@ import (
 	"github.com/rosterhq/roster/internal/store"
 )
 
-// lookupQuery reads a token, its tenant and its OAuth client's state with
-// primary-key probes, so that authenticating a request costs one statement.
+// lookupQuery reads a token, its tenant, its OAuth client's state and the
+// credentials version with primary-key probes, so that authenticating a
+// request costs one statement, and the version is that of the rows read.
 const lookupQuery = `SELECT
 	t.id, t.tenant_id, t.secret_hash, t.label, t.created, t.last_used, t.expires, t.revoked, t.created_by, t.client_id,
 	n.id, n.name, n.created, n.scim_disabled, n.settings,
-	t.client_id <> '' AND (c.id IS NULL OR c.revoked IS NOT NULL)
+	t.client_id <> '' AND (c.id IS NULL OR c.revoked IS NOT NULL),
+	(SELECT v FROM credentials_version WHERE id = 1)
 FROM tokens t
 JOIN tenants n ON n.id = t.tenant_id
 LEFT JOIN oauth_clients c ON c.id = t.client_id
@@ -45,7 +47,7 @@ func (t tokens) Lookup(ctx context.Context, id string) (store.Credential, error)
 	err = row.Scan(&c.Token.ID, &c.Token.Tenant, &c.Token.SecretHash, &c.Token.Label, &created, &lastUsed, &expires, &revoked,
 		&c.Token.CreatedBy, &c.Token.ClientID,
 		&c.Tenant.ID, &c.Tenant.Name, &tenantCreated, &c.Tenant.SCIMDisabled, &settings,
-		&c.ClientRevoked)
+		&c.ClientRevoked, &c.Version)
 	if err != nil {
 		return store.Credential{}, t.s.notFound(op, id, err)
 	}
@@ -64,4 +66,18 @@ func (t tokens) Lookup(ctx context.Context, id string) (store.Credential, error)
 		return store.Credential{}, fmt.Errorf("%s %s: tenant settings: %w", op, id, err)
 	}
 	return c, nil
+}
+
+// CredentialsVersion reads the credentials version (migration 0015): one
+// row by primary key on the read pool, which sees every commit made before
+// it starts, by this process or any other.
+func (t tokens) CredentialsVersion(ctx context.Context) (int64, error) {
+	if t.s.closed.Load() {
+		return 0, store.ErrUnavailable
+	}
+	var v int64
+	if err := t.s.rs.credentialsVersion.QueryRowContext(ctx).Scan(&v); err != nil {
+		return 0, t.s.fail("read credentials version", err)
+	}
+	return v, nil
 }

@@ -70,6 +70,11 @@
 //     commit inside its savepoint. Their seq is AUTOINCREMENT, never handed
 //     out twice; an event's cursor is its seq in decimal, which is commit
 //     order because there is one writer. See changes.go.
+//   - credentials_version is one row that triggers on tokens, oauth_clients
+//     and tenants set to a new random value in the transaction of every
+//     change (a token's last use aside), whichever process makes it; the
+//     tenant service caches token checks while it stays the same (migration
+//     0015, TokenStore.CredentialsVersion).
 //
 // Timestamps are stored as UTC text in sqlfilter.TimeLayout (nanosecond
 // precision, sortable as text), so Resource.Created and Modified round-trip

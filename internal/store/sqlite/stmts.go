@@ -209,6 +209,8 @@ type readStmts struct {
 	linkByTarget     *sql.Stmt
 	links, linksKind *sql.Stmt
 	cycle, cycles    *sql.Stmt
+
+	credentialsVersion *sql.Stmt
 }
 
 const (
@@ -280,6 +282,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.linksKind, linksKindSQL},
 		{&r.cycle, cycleSQL},
 		{&r.cycles, cyclesSQL},
+		{&r.credentialsVersion, "SELECT v FROM credentials_version WHERE id = 1"},
 	})
 }
 

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,4 +52,76 @@ func testTokenLookup(t *testing.T, s store.Store) {
 	}
 	_, err = s.Tokens().Lookup(ctx, "nope")
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testCredentialsVersion checks that every change of a token, an OAuth
+// client or a tenant changes the credentials version in its own
+// transaction, that neither a token's last use nor a SCIM write does, and
+// that Lookup reports the version of the rows it read: the tenant service's
+// cache of authentications is only as good as this (issue 15).
+func testCredentialsVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	w := Write(s)
+	const tn = "tenant-v"
+	steps := []struct {
+		name    string
+		change  func() error
+		changes bool
+	}{
+		{"CreateTenant", func() error { return w.Tenants().Create(ctx, store.Tenant{ID: tn, Name: "v", Created: base}) }, true},
+		{"CreateToken", func() error {
+			return w.Tokens().Create(ctx, store.Token{ID: "tok", Tenant: tn, SecretHash: []byte{1}, Created: base, Expires: base.Add(time.Hour)})
+		}, true},
+		{"TouchToken", func() error { return s.Tokens().Touch(ctx, "tok", base.Add(time.Minute)) }, false},
+		{"CreateUser", func() error { return w.Create(ctx, user(tn, "u1", map[string]any{"userName": "ada"}, 1)) }, false},
+		{"SetSettings", func() error { return w.Tenants().SetSettings(ctx, tn, store.TenantSettings{RateLimit: 5}) }, true},
+		{"DisableSCIM", func() error { return w.Tenants().SetSCIMDisabled(ctx, tn, true) }, true},
+		{"EnableSCIM", func() error { return w.Tenants().SetSCIMDisabled(ctx, tn, false) }, true},
+		{"RevokeToken", func() error { return w.Tokens().Revoke(ctx, "tok", base.Add(2*time.Minute)) }, true},
+		{"CreateClient", func() error {
+			return w.OAuthClients().Create(ctx, store.OAuthClient{ID: "cl", Tenant: tn, SecretHash: []byte{2}, Created: base})
+		}, true},
+		{"RevokeClient", func() error { return w.OAuthClients().Revoke(ctx, "cl", base.Add(time.Minute)) }, true},
+		{"DeleteExpiredTokens", func() error {
+			n, err := s.Tokens().DeleteExpired(ctx, base.Add(2*time.Hour))
+			if err == nil && n != 1 {
+				err = fmt.Errorf("deleted %d tokens, want 1", n)
+			}
+			return err
+		}, true},
+		{"RolledBackRevoke", func() error {
+			require.NoError(t, w.Tokens().Create(ctx, store.Token{ID: "tok2", Tenant: tn, SecretHash: []byte{3}, Created: base}))
+			before, err := s.Tokens().CredentialsVersion(ctx)
+			require.NoError(t, err)
+			errBoom := errors.New("boom")
+			err = s.Write(ctx, func(w store.Writer) error {
+				require.NoError(t, w.Tokens().Revoke(ctx, "tok2", base))
+				return errBoom
+			})
+			require.ErrorIs(t, err, errBoom)
+			after, err := s.Tokens().CredentialsVersion(ctx)
+			require.NoError(t, err)
+			require.Equal(t, before, after, "a rolled-back change leaves the version as it was")
+			return nil
+		}, true}, // the create before it changes it
+		{"DeleteTenant", func() error { return w.Tenants().Delete(ctx, tn) }, true},
+	}
+	v, err := s.Tokens().CredentialsVersion(ctx)
+	require.NoError(t, err)
+	for _, step := range steps {
+		require.NoError(t, step.change(), step.name)
+		got, err := s.Tokens().CredentialsVersion(ctx)
+		require.NoError(t, err)
+		if step.changes {
+			require.NotEqual(t, v, got, "%s changes the credentials version", step.name)
+		} else {
+			require.Equal(t, v, got, "%s leaves the credentials version alone", step.name)
+		}
+		v = got
+		if step.name == "CreateToken" {
+			c, err := s.Tokens().Lookup(ctx, "tok")
+			require.NoError(t, err)
+			require.Equal(t, v, c.Version, "Lookup reads the version with the rows")
+		}
+	}
 }

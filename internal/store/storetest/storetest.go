@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"Settings", testSettings},
 		{"TokenLookup", testTokenLookup},
+		{"CredentialsVersion", testCredentialsVersion},
 		{"Leases", testLeases},
 		{"Maintain", testMaintain},
 		{"RecordInSameTx", testRecordInSameTx},
