@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +12,9 @@ import (
 
 	"github.com/rosterhq/roster/internal/loadgen"
 )
+
+// serverPIDEnv sets --server-pid when the flag is not given.
+const serverPIDEnv = "ROSTER_BENCH_SERVER_PID"
 
 func commandBench() *cobra.Command {
 	var o loadgen.Options
@@ -19,6 +24,8 @@ func commandBench() *cobra.Command {
 		Short: "Load-test a SCIM endpoint (Roster or any other)",
 		Long: `Send provisioning-shaped load to a SCIM endpoint and report throughput and
 latency percentiles. Runs are bounded by --n requests and --duration.
+With --server-pid (a server on this Linux machine), also report the server's
+CPU time per request in each measured phase, from /proc/PID/stat.
 
 Scenarios: ` + strings.Join(loadgen.Scenarios, ", ") + `
 
@@ -34,6 +41,16 @@ Scenarios: ` + strings.Join(loadgen.Scenarios, ", ") + `
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.URL == "" || o.Token == "" {
 				return usageError{fmt.Errorf("--url and --token are required")}
+			}
+			if v := os.Getenv(serverPIDEnv); v != "" && !cmd.Flags().Changed("server-pid") {
+				pid, err := strconv.Atoi(v)
+				if err != nil {
+					return usageError{fmt.Errorf("%s: %q is not a process id", serverPIDEnv, v)}
+				}
+				o.ServerPID = pid
+			}
+			if o.ServerPID < 0 {
+				return usageError{fmt.Errorf("--server-pid: %d is not a process id", o.ServerPID)}
 			}
 			var rcv *loadgen.Receiver
 			if hookAddr != "" {
@@ -84,5 +101,6 @@ Scenarios: ` + strings.Join(loadgen.Scenarios, ", ") + `
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&hookAddr, "webhook-listen", "", "also receive the server's webhooks on this address (register it first with `roster webhook add`), verify them, and report delivery throughput and lag")
 	f.StringVar(&hookSecret, "webhook-secret", "", "the signing secret `roster webhook add` printed")
+	f.IntVar(&o.ServerPID, "server-pid", 0, "process id of the server, on this machine: also report its CPU time per request, from /proc/PID/stat (Linux; env "+serverPIDEnv+")")
 	return cmd
 }

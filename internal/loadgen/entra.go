@@ -46,25 +46,36 @@ func entraUserPatch(run string, i int) []byte {
 // by userName and a create; then the manager references; then for each
 // group a matching query by displayName (members excluded), a create
 // without members, and membership PATCHes of memberBatch users. Every
-// request counts in the report; each phase runs at --concurrency.
-func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options) (Report, error) {
+// request counts in the report; each phase runs at --concurrency. With a
+// cpu meter, the report also has each phase's own report.
+func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options, cpu *cpuMeter) (Report, error) {
 	groups := o.Groups
 	if groups <= 0 {
 		groups = max(1, o.N/100)
 	}
 	deadline, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
-	var rec recorder
-	phase := func(n int, work func(context.Context, int) (int, error)) {
-		if deadline.Err() == nil {
-			rec.measure(deadline, Options{Scenario: o.Scenario, N: n, Concurrency: o.Concurrency, Duration: o.Duration}, work)
+	var (
+		rec    recorder
+		phases []Report
+		cpuErr error
+	)
+	phase := func(name string, n int, work func(context.Context, int) (int, error)) {
+		if deadline.Err() != nil || cpuErr != nil {
+			return
 		}
+		p, err := rec.measure(deadline, Options{Scenario: o.Scenario + "/" + name, N: n, Concurrency: o.Concurrency, Duration: o.Duration}, cpu, work)
+		if err != nil {
+			cpuErr = err
+			return
+		}
+		phases = append(phases, p)
 	}
 
 	// The matching queries of all users run before the creates, rather
 	// than each just before its own create, so that under concurrency a
 	// query never races its user's create; the request mix is the same.
-	phase(o.N, func(ctx context.Context, u int) (int, error) {
+	phase("user-queries", o.N, func(ctx context.Context, u int) (int, error) {
 		f := fmt.Sprintf("userName eq %q", newUser(run, u)["userName"])
 		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodGet, Path: "/Users?filter=" + url.QueryEscape(f)})
 		st, err := expect(res, err, http.StatusOK)
@@ -77,7 +88,7 @@ func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options
 		return st, nil
 	})
 	ids := make([]string, o.N)
-	phase(o.N, func(ctx context.Context, u int) (int, error) {
+	phase("user-creates", o.N, func(ctx context.Context, u int) (int, error) {
 		res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Users", Body: userJSON(run, u)})
 		st, err := expect(res, err, http.StatusCreated)
 		if err != nil {
@@ -91,7 +102,7 @@ func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options
 		return st, nil
 	})
 
-	phase(o.N, func(ctx context.Context, u int) (int, error) {
+	phase("manager-patches", o.N, func(ctx context.Context, u int) (int, error) {
 		mgr := u - u%managerEvery
 		if mgr == u || ids[u] == "" || ids[mgr] == "" {
 			return http.StatusOK, nil // a manager, or a user whose create failed: no request
@@ -102,7 +113,7 @@ func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options
 	})
 
 	groupIDs := make([]string, groups)
-	phase(2*groups, func(ctx context.Context, i int) (int, error) {
+	phase("group-queries-creates", 2*groups, func(ctx context.Context, i int) (int, error) {
 		g := i / 2
 		name := fmt.Sprintf("group%d.%s", g, run)
 		if i%2 == 0 {
@@ -147,7 +158,7 @@ func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options
 			members = members[n:]
 		}
 	}
-	phase(len(batches), func(ctx context.Context, i int) (int, error) {
+	phase("memberships", len(batches), func(ctx context.Context, i int) (int, error) {
 		b := batches[i]
 		value := make([]map[string]any, len(b.members))
 		for j, id := range b.members {
@@ -162,7 +173,13 @@ func entraCycle(ctx context.Context, c *scimclient.Client, run string, o Options
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
+	if cpuErr != nil {
+		return Report{}, cpuErr
+	}
 	rep := rec.report(o.Scenario, o.Concurrency)
+	if cpu != nil {
+		rep.Phases = phases
+	}
 	if deadline.Err() != nil {
 		rep.Truncated = fmt.Sprintf("stopped after --duration %s", o.Duration.Round(time.Second))
 	}

@@ -1,5 +1,7 @@
 // Package loadgen drives a SCIM endpoint with provisioning-shaped load and
-// reports throughput and latency percentiles. It talks plain HTTP through
+// reports throughput and latency percentiles, and the server's CPU time
+// per request when the server runs on the same Linux machine and its pid
+// is given (see ServerCPU). It talks plain HTTP through
 // internal/scimclient, with raw bodies and retries off, so it measures
 // Roster or any other SCIM server the same way. Every run is bounded
 // by a request count and a duration and stops by itself.
@@ -39,7 +41,11 @@ type Options struct {
 	Seed int
 	// Groups is how many groups entra-cycle creates (0: one per 100 users).
 	Groups int
-	Client *http.Client
+	// ServerPID, when set, is the process id of the server on this
+	// machine: each measured phase then reports the server's CPU time per
+	// request, read from /proc/ServerPID/stat (Linux only).
+	ServerPID int
+	Client    *http.Client
 }
 
 // Scenarios lists the scenario names Run accepts.
@@ -59,6 +65,13 @@ type Report struct {
 	Errors      map[string]int `json:"errors,omitempty"` // by HTTP status or error kind
 	// Truncated says why a run stopped before its last request, if it did.
 	Truncated string `json:"truncated,omitempty"`
+	// ServerCPU is set when Options.ServerPID is: the server's CPU time
+	// over the measured phases (not over seeding).
+	ServerCPU *ServerCPU `json:"server_cpu,omitempty"`
+	// Phases are the reports of each phase of a scenario that has several
+	// (entra-cycle), when Options.ServerPID is set, so that each kind of
+	// request has its own CPU cost.
+	Phases []Report `json:"phases,omitempty"`
 }
 
 // String formats the report for a terminal.
@@ -67,6 +80,9 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "scenario %s: %d requests in %s at concurrency %d = %.0f/s\n",
 		r.Scenario, r.Requests, r.Elapsed.Round(time.Millisecond), r.Concurrency, r.PerSecond)
 	fmt.Fprintf(&b, "latency p50 %s  p90 %s  p99 %s  max %s\n", r.P50, r.P90, r.P99, r.Max)
+	if c := r.ServerCPU; c != nil {
+		fmt.Fprintf(&b, "server CPU %.0f µs per request (pid %d, %s in all)\n", c.PerRequestUS, c.PID, c.Total.Round(time.Millisecond))
+	}
 	if r.Truncated != "" {
 		fmt.Fprintf(&b, "truncated: %s\n", r.Truncated)
 	}
@@ -78,6 +94,11 @@ func (r Report) String() string {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(&b, "errors %s: %d\n", k, r.Errors[k])
+		}
+	}
+	for _, p := range r.Phases {
+		for l := range strings.Lines(p.String()) {
+			b.WriteString("  " + l)
 		}
 	}
 	return b.String()
@@ -103,6 +124,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	})
 	if err != nil {
 		return Report{}, fmt.Errorf("bench: %w", err)
+	}
+	var cpu *cpuMeter
+	if o.ServerPID != 0 {
+		// Checked before seeding, so that a wrong pid fails at once.
+		if cpu, err = openServerCPU(o.ServerPID); err != nil {
+			return Report{}, fmt.Errorf("bench: %w", err)
+		}
 	}
 	run := runID()
 	var work func(ctx context.Context, i int) (int, error)
@@ -149,7 +177,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return expect(res, err, http.StatusOK, http.StatusNoContent)
 		}
 	case "entra-cycle":
-		return entraCycle(ctx, c, run, o)
+		return entraCycle(ctx, c, run, o, cpu)
 	case "list":
 		seed := max(o.Seed, 1000)
 		if _, err := seedUsers(ctx, c, run, seed, o.Concurrency); err != nil {
@@ -187,7 +215,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 		// Fill the group with every seeded user first (not measured), so
 		// the measured changes hit a group of --seed members.
-		fill := measure(ctx, Options{Scenario: "fill", N: batches, Concurrency: 4, Duration: time.Hour},
+		fill, _ := measure(ctx, Options{Scenario: "fill", N: batches, Concurrency: 4, Duration: time.Hour}, nil,
 			func(ctx context.Context, b int) (int, error) { return change(ctx, "Add", b) })
 		if len(fill.Errors) > 0 || fill.Requests != batches {
 			return Report{}, fmt.Errorf("filling the group: %d batches, errors %v", fill.Requests, fill.Errors)
@@ -204,7 +232,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	default:
 		return Report{}, fmt.Errorf("unknown scenario %q; choose one of %s", o.Scenario, strings.Join(Scenarios, ", "))
 	}
-	return measure(ctx, o, work), nil
+	return measure(ctx, o, cpu, work)
 }
 
 // expect returns the status of a response and an error unless it is one
@@ -220,10 +248,11 @@ func expect(res *scimclient.Response, err error, ok ...int) (int, error) {
 }
 
 // measure runs work(i) for i in [0, N) on Concurrency workers, stopping early
-// when Duration passes or ctx ends.
-func measure(ctx context.Context, o Options, work func(context.Context, int) (int, error)) Report {
+// when Duration passes or ctx ends. With a cpu meter it also reports the
+// server's CPU time; the error is only ever that of reading it.
+func measure(ctx context.Context, o Options, cpu *cpuMeter, work func(context.Context, int) (int, error)) (Report, error) {
 	var r recorder
-	return r.measure(ctx, o, work)
+	return r.measure(ctx, o, cpu, work)
 }
 
 // recorder keeps the latencies and errors of several measured phases, for
@@ -232,6 +261,8 @@ type recorder struct {
 	lat     []time.Duration
 	errs    map[string]int
 	elapsed time.Duration
+	cpuPID  int           // the server whose CPU time was measured, if any
+	cpu     time.Duration // its CPU time over the phases
 }
 
 // report summarises every phase recorded so far.
@@ -245,13 +276,29 @@ func (r *recorder) report(scenario string, concurrency int) Report {
 		rep.P50, rep.P90, rep.P99, rep.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
 		rep.PerSecond = float64(len(all)) / r.elapsed.Seconds()
 	}
+	if r.cpuPID != 0 {
+		rep.ServerCPU = &ServerCPU{PID: r.cpuPID, Total: r.cpu}
+		if len(all) > 0 {
+			rep.ServerCPU.PerRequestUS = float64(r.cpu) / float64(time.Microsecond) / float64(len(all))
+		}
+	}
 	return rep
 }
 
 // measure runs one phase, adds it to the recorder and reports on it alone.
-func (r *recorder) measure(ctx context.Context, o Options, work func(context.Context, int) (int, error)) Report {
+// With a cpu meter, the server's CPU time is read just before the first
+// request and just after the last answer, so that it covers the phase and
+// nothing else.
+func (r *recorder) measure(ctx context.Context, o Options, cpu *cpuMeter, work func(context.Context, int) (int, error)) (Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
+	var cpu0 time.Duration
+	if cpu != nil {
+		var err error
+		if cpu0, err = cpu.read(); err != nil {
+			return Report{}, err
+		}
+	}
 	var next atomic.Int64
 	lat := make([][]time.Duration, o.Concurrency)
 	errs := make([]map[string]int, o.Concurrency)
@@ -283,6 +330,15 @@ func (r *recorder) measure(ctx context.Context, o Options, work func(context.Con
 	}
 	wg.Wait()
 	phase := recorder{elapsed: time.Since(start), errs: map[string]int{}}
+	if cpu != nil {
+		cpu1, err := cpu.read()
+		if err != nil {
+			return Report{}, err
+		}
+		phase.cpuPID, phase.cpu = cpu.pid, cpu1-cpu0
+		r.cpuPID = cpu.pid
+		r.cpu += phase.cpu
+	}
 	for w := range o.Concurrency {
 		phase.lat = append(phase.lat, lat[w]...)
 		for k, v := range errs[w] {
@@ -297,7 +353,7 @@ func (r *recorder) measure(ctx context.Context, o Options, work func(context.Con
 	for k, v := range phase.errs {
 		r.errs[k] += v
 	}
-	return phase.report(o.Scenario, o.Concurrency)
+	return phase.report(o.Scenario, o.Concurrency), nil
 }
 
 func runID() string {
@@ -339,7 +395,7 @@ func workEmail(u map[string]any) string {
 // ids, in creation order.
 func seedUsers(ctx context.Context, c *scimclient.Client, run string, n, conc int) ([]string, error) {
 	ids := make([]string, n)
-	rep := measure(ctx, Options{Scenario: "seed", N: n, Concurrency: max(conc, 16), Duration: time.Hour},
+	rep, _ := measure(ctx, Options{Scenario: "seed", N: n, Concurrency: max(conc, 16), Duration: time.Hour}, nil,
 		func(ctx context.Context, i int) (int, error) {
 			res, err := c.Do(ctx, scimclient.Request{Method: http.MethodPost, Path: "/Users", Body: userJSON(run, i)})
 			st, err := expect(res, err, http.StatusCreated)
