@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -58,6 +57,30 @@ type eventData struct {
 	Resource          map[string]any `json:"resource"`
 	ChangedAttributes []string       `json:"changedAttributes,omitempty"`
 	Members           []string       `json:"members,omitempty"`
+}
+
+// encode returns what json.Marshal(d) would, without reflection: the
+// payload of every event of a write, so the outbox format stays as it was.
+func (d eventData) encode() ([]byte, error) {
+	b := make([]byte, 0, 1024)
+	b = append(b, `{"resource":`...)
+	b, err := resource.AppendJSON(b, d.Resource)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.ChangedAttributes) > 0 {
+		b = append(b, `,"changedAttributes":`...)
+		if b, err = resource.AppendJSON(b, d.ChangedAttributes); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.Members) > 0 {
+		b = append(b, `,"members":`...)
+		if b, err = resource.AppendJSON(b, d.Members); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // change builds the history entry and events of one write.
@@ -163,7 +186,7 @@ func (s *Service) events(c change, cur store.Resource, before, after map[string]
 		case store.UserUpdated, store.GroupUpdated, store.UserDeactivated, store.UserReactivated:
 			d.ChangedAttributes = paths
 		}
-		data, err := json.Marshal(d)
+		data, err := d.encode()
 		if err != nil {
 			return nil, fmt.Errorf("encode %s event: %w", typ, err)
 		}

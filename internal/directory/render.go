@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -145,7 +144,7 @@ func (s *Service) render(ctx context.Context, w *jsonWriter, tenant string, rt *
 		streamMembers = proj.Wants(rt, "members")
 	}
 	doc = proj.Apply(rt, doc)
-	b, err := json.Marshal(doc)
+	b, err := resource.AppendJSON(make([]byte, 0, 1024), doc)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", rt.Name, res.ID, err)
 	}
@@ -214,7 +213,7 @@ func (w *jsonWriter) json(v any) {
 	if w.err != nil {
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := resource.AppendJSON(nil, v)
 	if err != nil {
 		w.err = fmt.Errorf("encode member: %w", err)
 		return
