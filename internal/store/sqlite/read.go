@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rosterhq/roster/internal/scim/filter"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/store"
 	"github.com/rosterhq/roster/internal/store/sqlfilter"
@@ -101,6 +102,13 @@ func (r reader) Get(ctx context.Context, tenant, typ, id string) (store.Resource
 // agree. The total of an unfiltered query comes from resource_counts; that
 // of a filtered one from the page itself when it is the first and not full,
 // else from a COUNT over the same WHERE.
+//
+// A first page filtered by an eq comparison (an eq lookup: userName,
+// externalId, an email) is read first by itself, as one statement, which
+// SQLite answers from one snapshot: when it is not full its length is the
+// total, and the explicit transaction (its BEGIN and ROLLBACK, each prepared
+// and stepped) is not needed. A full one is read again in the transaction
+// beside its COUNT, as any other page.
 func (r reader) Query(ctx context.Context, tenant string, rt *schema.ResourceType, q store.Query) (store.Page, error) {
 	if rt == nil {
 		return store.Page{}, errors.New("query: no resource type")
@@ -125,6 +133,18 @@ func (r reader) Query(ctx context.Context, tenant string, rt *schema.ResourceTyp
 		return store.Page{}, fmt.Errorf("%s: %w", op, err)
 	}
 	start, count := max(q.StartIndex, 1), max(q.Count, 0)
+	query := "SELECT " + resourceCols + " FROM resources r WHERE " + where + " ORDER BY " + order +
+		" LIMIT " + a.Add(count) + " OFFSET " + a.Add(start-1)
+
+	if q.Filter != nil && start == 1 && count > 0 && selective(q.Filter) {
+		res, err := r.page(ctx, nil, query, a.Values(), tenant, rt.Name, count)
+		if err != nil {
+			return store.Page{}, r.s.fail(op, err)
+		}
+		if len(res) < count {
+			return store.Page{Total: len(res), Resources: res}, nil
+		}
+	}
 
 	tx, err := r.s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -143,8 +163,6 @@ func (r reader) Query(ctx context.Context, tenant string, rt *schema.ResourceTyp
 		}
 	}
 	if count > 0 {
-		query := "SELECT " + resourceCols + " FROM resources r WHERE " + where + " ORDER BY " + order +
-			" LIMIT " + a.Add(count) + " OFFSET " + a.Add(start-1)
 		if page.Resources, err = r.page(ctx, tx, query, a.Values(), tenant, rt.Name, count); err != nil {
 			return store.Page{}, r.s.fail(op, err)
 		}
@@ -165,6 +183,21 @@ func (r reader) Query(ctx context.Context, tenant string, rt *schema.ResourceTyp
 	return page, nil
 }
 
+// selective reports whether a filter holds an eq comparison that every
+// match must meet (not under "or" or "not"), so that its first page is
+// expected not to be full.
+func selective(e filter.Expr) bool {
+	switch e := e.(type) {
+	case *filter.Compare:
+		return e.Op == filter.Eq
+	case *filter.And:
+		return selective(e.Left) || selective(e.Right)
+	case *filter.ValuePath:
+		return selective(e.Filter)
+	}
+	return false
+}
+
 // txStmt returns the cached statement for query, bound to tx.
 func (r reader) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	st, err := r.s.stmt(ctx, query)
@@ -177,14 +210,31 @@ func (r reader) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 	return tx.StmtContext(ctx, st), nil
 }
 
+// page reads a page in tx, or with a nil tx as one statement on the read
+// pool (its own snapshot).
 func (r reader) page(ctx context.Context, tx *sql.Tx, query string, args []any, tenant, typ string, count int) ([]store.Resource, error) {
-	st, err := r.txStmt(ctx, tx, query)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
+	var rows *sql.Rows
+	if tx == nil {
+		st, err := r.s.stmt(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = r.s.rdb.QueryContext(ctx, query, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st, err := r.txStmt(ctx, tx, query)
+		if err != nil {
+			return nil, err
+		}
+		if rows, err = st.QueryContext(ctx, args...); err != nil {
+			return nil, err
+		}
 	}
 	defer rows.Close()
 	out := make([]store.Resource, 0, min(count, 128))

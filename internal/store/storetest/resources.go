@@ -401,6 +401,29 @@ func testCounts(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, 3, page.Total)
 	require.Empty(t, page.Resources)
+
+	// So do those of eq filters, whose first page SQLite reads on its own
+	// unless it is full: full, not full, later pages, empty.
+	mustCreate(t, s, user(a, "t1", map[string]any{"userName": "t1", "title": "T"}, 12),
+		user(a, "t2", map[string]any{"userName": "t2", "title": "T"}, 13))
+	for _, tc := range []struct {
+		filter            string
+		start, count      int
+		total, onThisPage int
+	}{
+		{`title eq "T"`, 1, 1, 2, 1},
+		{`title eq "T"`, 1, 2, 2, 2},
+		{`title eq "T"`, 1, 3, 2, 2},
+		{`title eq "T"`, 2, 1, 2, 1},
+		{`title eq "T" and userName eq "t2"`, 1, 1, 1, 1},
+		{`userName eq "user-03"`, 1, 100, 1, 1},
+		{`userName eq "nobody"`, 1, 100, 0, 0},
+	} {
+		page, err := s.Resources().Query(ctx, a, users, store.Query{Filter: mustFilter(t, users, tc.filter), StartIndex: tc.start, Count: tc.count})
+		require.NoError(t, err, tc.filter)
+		require.Equal(t, tc.total, page.Total, "%s start %d count %d", tc.filter, tc.start, tc.count)
+		require.Len(t, page.Resources, tc.onThisPage, "%s start %d count %d", tc.filter, tc.start, tc.count)
+	}
 }
 
 func testTenants(t *testing.T, s store.Store) {
