@@ -237,7 +237,14 @@ func (r reader) page(ctx context.Context, tx *sql.Tx, query string, args []any, 
 		}
 	}
 	defer rows.Close()
-	out := make([]store.Resource, 0, min(count, 128))
+	// A selective first page (read without tx) is expected to hold a
+	// resource or two: a hundred empty slots would cost each eq lookup
+	// 12 KB. A list page is sized for what it asks.
+	size := min(count, 128)
+	if tx == nil {
+		size = min(count, 4)
+	}
+	out := make([]store.Resource, 0, size)
 	for rows.Next() {
 		res, err := scanResource(rows, tenant, typ)
 		if err != nil {
