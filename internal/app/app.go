@@ -423,7 +423,7 @@ func New(ctx context.Context, cfg Config, st store.Store) (*Roster, error) {
 	h := server.New(server.Config{
 		Prefix: prefix, SCIM: scim, Admin: adminAPI,
 		OAuth: oauthhttp.New(tenants, clientFailures, cfg.Logger, cfg.BodyTimeout),
-		Push:  pushhttp.New(pushhttp.Config{Push: pushes, Trigger: prov.Trigger, Logger: cfg.Logger}),
+		Push:  pushhttp.New(pushhttp.Config{Push: pushes, Trigger: prov.Trigger, Logger: cfg.Logger, Failures: clientFailures}),
 		Store: st, Logger: cfg.Logger, Proxies: proxies,
 	})
 	return &Roster{

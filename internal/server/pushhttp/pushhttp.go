@@ -29,6 +29,7 @@ import (
 	"github.com/rosterhq/roster/internal/provision/push"
 	"github.com/rosterhq/roster/internal/scim/schema"
 	"github.com/rosterhq/roster/internal/scim/scimerr"
+	"github.com/rosterhq/roster/internal/server/guard"
 	"github.com/rosterhq/roster/internal/store"
 )
 
@@ -42,6 +43,11 @@ type Config struct {
 	// trigger is a write, and a job already due needs no second one.
 	// Default 1 second.
 	TriggerEvery time.Duration
+	// Failures, if set, counts failed authentications by client address
+	// (the SCIM endpoints' limiter, so that guessing push tokens and SCIM
+	// tokens share one budget): past it a failure gets 429. A valid push
+	// token always passes, as a valid SCIM token does.
+	Failures *guard.FailureLimiter
 }
 
 // Handler serves the push endpoints.
@@ -75,6 +81,16 @@ func (h *Handler) handle(fn func(http.ResponseWriter, *http.Request, string) err
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		err := h.authenticate(r, name)
+		if e := scimerr.As(err); e != nil && e.Status == http.StatusUnauthorized {
+			addr := guard.ClientOf(r).Addr
+			h.cfg.Logger.Info("PUSH-0401 authentication failed", "job", name, "remote", addr, "reason", e.Detail)
+			if h.cfg.Failures != nil {
+				if wait, blocked := h.cfg.Failures.Fail(guard.AddrKey(addr), time.Now()); blocked {
+					w.Header().Set("Retry-After", guard.RetryAfter(wait))
+					err = scimerr.New(http.StatusTooManyRequests, "", "too many failed authentications from this address; retry after %s s", guard.RetryAfter(wait))
+				}
+			}
+		}
 		if err == nil {
 			err = fn(w, r, name)
 		}
