@@ -498,43 +498,39 @@ func DefaultMappings(sourceType string) Mappings {
 	}
 	if sourceType == SourcePush {
 		// A pushed record is a SCIM user whose externalId is the HR
-		// system's id (the anchor); it carries no groups.
-		return Mappings{
-			Users: []Mapping{
-				matching(direct("userName", "userName")),
-				direct("externalId", "externalId"),
-				direct("active", "active"),
-				direct("displayName", "displayName"),
-				direct("name.givenName", "name.givenName"),
-				direct("name.familyName", "name.familyName"),
-				direct("title", "title"),
-				direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
-				direct(`phoneNumbers[type eq "work"].value`, `phoneNumbers[type eq "work"].value`),
-				direct(pathEmployeeNumber, pathEmployeeNumber),
-				direct(pathDepartment, pathDepartment),
-				direct(pathManager, pathManager),
-			},
-		}
+		// system's id (the anchor), with a work phone; it carries no groups.
+		return Mappings{Users: scimUserMappings("externalId",
+			direct(`phoneNumbers[type eq "work"].value`, `phoneNumbers[type eq "work"].value`))}
 	}
 	return Mappings{
-		Users: []Mapping{
-			matching(direct("userName", "userName")),
-			direct("externalId", "id"),
-			direct("active", "active"),
-			direct("displayName", "displayName"),
-			direct("name.givenName", "name.givenName"),
-			direct("name.familyName", "name.familyName"),
-			direct("title", "title"),
-			direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
-			direct(pathEmployeeNumber, pathEmployeeNumber),
-			direct(pathDepartment, pathDepartment),
-			direct(pathManager, pathManager),
-		},
+		Users: scimUserMappings("id"),
 		Groups: []Mapping{
 			matching(direct("displayName", "displayName")),
 			direct("externalId", "id"),
 		},
 	}
+}
+
+// scimUserMappings are the user mappings from a SCIM-shaped source: the
+// same attribute to the same attribute, externalId from externalIDFrom,
+// and extra after the work e-mail.
+func scimUserMappings(externalIDFrom string, extra ...Mapping) []Mapping {
+	ms := []Mapping{
+		matching(direct("userName", "userName")),
+		direct("externalId", externalIDFrom),
+		direct("active", "active"),
+		direct("displayName", "displayName"),
+		direct("name.givenName", "name.givenName"),
+		direct("name.familyName", "name.familyName"),
+		direct("title", "title"),
+		direct(`emails[type eq "work"].value`, `emails[type eq "work"].value`),
+	}
+	ms = append(ms, extra...)
+	return append(ms,
+		direct(pathEmployeeNumber, pathEmployeeNumber),
+		direct(pathDepartment, pathDepartment),
+		direct(pathManager, pathManager),
+	)
 }
 
 // ActiveDirectoryMappings returns Entra-like mappings for an LDAP job

@@ -32,32 +32,28 @@ func (p provisioning) Escrows(ctx context.Context, job string, fn func(store.Esc
 		return store.ErrUnavailable
 	}
 	rows, err := p.s.rdb.QueryContext(ctx, escrowsSQL, job)
-	if err != nil {
-		return p.s.fail(op, err)
+	return eachRow(p.s, op, rows, err, scanEscrow, fn)
+}
+
+func scanEscrow(row rowScanner) (store.Escrow, error) {
+	var (
+		e                 store.Escrow
+		first, last, next string
+	)
+	if err := row.Scan(&e.Job, &e.Kind, &e.SourceAnchor, &e.Display, &e.Reference, &e.Failures,
+		&first, &last, &next, &e.Action, &e.ErrorCode, &e.Reason); err != nil {
+		return e, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			e                 store.Escrow
-			first, last, next string
-		)
-		if err := rows.Scan(&e.Job, &e.Kind, &e.SourceAnchor, &e.Display, &e.Reference, &e.Failures,
-			&first, &last, &next, &e.Action, &e.ErrorCode, &e.Reason); err != nil {
-			return p.s.fail(op, err)
-		}
-		for _, t := range []struct {
-			dst *time.Time
-			v   string
-		}{{&e.FirstFailed, first}, {&e.LastFailed, last}, {&e.NextRetry, next}} {
-			if *t.dst, err = parseTime(t.v); err != nil {
-				return fmt.Errorf("%s of job %s: %w", op, job, err)
-			}
-		}
-		if err := fn(e); err != nil {
-			return err
+	var err error
+	for _, t := range []struct {
+		dst *time.Time
+		v   string
+	}{{&e.FirstFailed, first}, {&e.LastFailed, last}, {&e.NextRetry, next}} {
+		if *t.dst, err = parseTime(t.v); err != nil {
+			return e, fmt.Errorf("escrow of job %s: %w", e.Job, err)
 		}
 	}
-	return p.s.fail(op, rows.Err())
+	return e, nil
 }
 
 // PutEscrows creates or replaces escrow entries, provisionChunk per

@@ -126,20 +126,26 @@ func (p provisioning) Links(ctx context.Context, job, kind string, fn func(store
 	} else {
 		rows, err = p.s.rs.linksKind.QueryContext(ctx, job, kind)
 	}
+	return eachRow(p.s, op, rows, err, scanLink, fn)
+}
+
+// eachRow calls fn with each row of a query as scan reads it, and closes
+// the rows; err is the query's own error.
+func eachRow[T any](s *Store, op string, rows *sql.Rows, err error, scan func(rowScanner) (T, error), fn func(T) error) error {
 	if err != nil {
-		return p.s.fail(op, err)
+		return s.fail(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		l, err := scanLink(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return p.s.fail(op, err)
+			return s.fail(op, err)
 		}
-		if err := fn(l); err != nil {
+		if err := fn(v); err != nil {
 			return err
 		}
 	}
-	return p.s.fail(op, rows.Err())
+	return s.fail(op, rows.Err())
 }
 
 // Cycle returns one cycle.

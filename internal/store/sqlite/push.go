@@ -41,20 +41,7 @@ func (p pushStore) Records(ctx context.Context, job string, after int64, fn func
 		return store.ErrUnavailable
 	}
 	rows, err := p.s.rdb.QueryContext(ctx, pushRecordsSQL, job, after)
-	if err != nil {
-		return p.s.fail(op, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanPushRecord(rows)
-		if err != nil {
-			return p.s.fail(op, err)
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return p.s.fail(op, rows.Err())
+	return eachRow(p.s, op, rows, err, scanPushRecord, fn)
 }
 
 // Record reads one record.
